@@ -1,0 +1,24 @@
+# Builds, tests and installs ringwarden. Every target finds a JDK 25+ by itself (tools/find-jdk).
+SHELL := /bin/bash
+JAVA_HOME := $(shell tools/find-jdk)
+export JAVA_HOME
+MVN ?= mvn -B
+
+.PHONY: all build test bench clean check-jdk
+all: build
+
+check-jdk:
+	@test -n "$(JAVA_HOME)" || { tools/find-jdk >/dev/null; exit 1; }
+
+build: check-jdk
+	$(MVN) -DskipTests package
+
+# Every test: unit, kernel, end-to-end (needs root for the second-user tests).
+test: check-jdk
+	$(MVN) verify
+
+bench: check-jdk
+	bench/run
+
+clean:
+	$(MVN) clean

@@ -1,0 +1,61 @@
+package org.ringwarden.daemon.cli;
+
+import java.io.IOException;
+import java.io.InputStream;
+import java.util.Properties;
+
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+
+/**
+ * The {@code ringwarden} command line: the daemon, its administration, and the policy tools.
+ * Exit codes follow picocli's convention: 0 success, 1 failure of the task, 2 usage error.
+ */
+@Command(name = "ringwarden",
+        mixinStandardHelpOptions = true,
+        versionProvider = RingwardenCommand.Version.class,
+        description = {
+                "Hands restricted io_uring rings to sandboxed processes.",
+                "",
+                "A privileged broker creates each ring disabled, locks it down with kernel restrictions "
+                        + "compiled from an administrator's policy, registers the files and buffers the client may "
+                        + "touch, enables it, and delivers it through seccomp user notification."},
+        subcommands = {CommandLine.HelpCommand.class})
+public final class RingwardenCommand implements Runnable {
+    @CommandLine.Spec
+    CommandLine.Model.CommandSpec spec;
+
+    @Override
+    public void run() {
+        // No subcommand: show what there is to do rather than fail silently.
+        spec.commandLine().usage(System.out);
+    }
+
+    /** Builds the command line with every subcommand registered. */
+    public static CommandLine commandLine() {
+        CommandLine cl = new CommandLine(new RingwardenCommand());
+        cl.setCaseInsensitiveEnumValuesAllowed(true);
+        return cl;
+    }
+
+    /** The version from the build, e.g. {@code ringwarden 0.1.0}. */
+    public static final class Version implements CommandLine.IVersionProvider {
+        @Override
+        public String[] getVersion() {
+            return new String[] {"ringwarden " + version(),
+                    "Java " + Runtime.version() + ", " + System.getProperty("os.name") + " " + System.getProperty("os.version")};
+        }
+
+        public static String version() {
+            try (InputStream in = RingwardenCommand.class.getResourceAsStream("/org/ringwarden/daemon/version.properties")) {
+                Properties p = new Properties();
+                if (in != null) {
+                    p.load(in);
+                }
+                return p.getProperty("version", "unknown");
+            } catch (IOException e) {
+                return "unknown";
+            }
+        }
+    }
+}
