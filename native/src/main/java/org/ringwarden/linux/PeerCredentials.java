@@ -24,7 +24,7 @@ public record PeerCredentials(int pid, int uid, int gid) {
             MemorySegment len = arena.allocate(ValueLayout.JAVA_INT);
             len.set(ValueLayout.JAVA_INT, 0, 12);
             Syscall.checked("getsockopt(SO_PEERCRED)", Syscall.SYS_GETSOCKOPT, socketFd, UnixSockets.SOL_SOCKET,
-                    SO_PEERCRED, ucred.address(), len.address());
+                    SO_PEERCRED, ucred.address(), len.address(), 0);
             return new PeerCredentials(ucred.get(ValueLayout.JAVA_INT, 0), ucred.get(ValueLayout.JAVA_INT, 4),
                     ucred.get(ValueLayout.JAVA_INT, 8));
         }
