@@ -41,7 +41,7 @@ class WholeProcessDeliveryTest {
             assertThat(childPid).as("pid the child reports").isEqualTo((int) child.pid());
             assertThat(hello[3]).as("child used WAIT_KILLABLE_RECV").isEqualTo(String.valueOf(Seccomp.supportsWaitKillableRecv()));
             try (Pidfd pidfd = Pidfd.open(childPid);
-                 SeccompListener l = SeccompListener.adopt(pidfd.getFd(Integer.parseInt(hello[1])))) {
+                 SeccompListener l = SeccompListener.adoptVerified(pidfd.getFd(Integer.parseInt(hello[1])))) {
                 in.write("go\n");
                 in.flush();
 
