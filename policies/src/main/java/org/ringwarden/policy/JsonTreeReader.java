@@ -87,8 +87,8 @@ final class JsonTreeReader {
             out.flip();
             Location at = locate(out);
             problems.error(at, "$", ProblemCode.ENCODING, String.format(
-                    "invalid UTF-8: byte 0x%02X at offset %d does not continue a character; policy files must be UTF-8",
-                    bytes[offset] & 0xff, offset), null);
+                    "invalid UTF-8 at byte offset %d (0x%02X); policy files must be UTF-8",
+                    offset, bytes[offset] & 0xff), null);
             return null;
         }
         out.flip();

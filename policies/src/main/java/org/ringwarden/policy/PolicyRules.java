@@ -86,7 +86,9 @@ final class PolicyRules {
         r.buffers(d);
         r.limits(d);
         r.transparent(d);
-        r.grantsSomething(d);
+        if (!problems.hasErrors()) {
+            r.grantsSomething(d); // a policy with errors grants nothing anyway; do not add noise
+        }
         return r.acquirers(d);
     }
 
@@ -181,7 +183,8 @@ final class PolicyRules {
         entries(r.sqEntries(), 1, IoUringCalls.MAX_ENTRIES, "$.ring.sqEntries", r.clamp(), "SQ");
         if (r.cqEntries() != 0 || origins.at.containsKey("$.ring.cqEntries")) {
             entries(r.cqEntries(), 1, IoUringCalls.MAX_CQ_ENTRIES, "$.ring.cqEntries", r.clamp(), "CQ");
-            if (!r.clamp() && r.cqEntries() > 0 && r.sqEntries() > 0 && r.cqEntries() < r.sqEntries()) {
+            if (!r.clamp() && r.cqEntries() > 0 && r.sqEntries() > 0 && r.sqEntries() <= IoUringCalls.MAX_ENTRIES
+                    && r.cqEntries() < r.sqEntries()) {
                 String p = "$.ring.cqEntries";
                 problems.error(origins.of(p), p, ProblemCode.CQ_SMALLER_THAN_SQ, "the CQ (" + r.cqEntries()
                         + " entries) must be at least as large as the SQ (" + r.sqEntries() + ")", null);
