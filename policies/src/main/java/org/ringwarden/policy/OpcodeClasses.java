@@ -33,13 +33,20 @@ final class OpcodeClasses {
     /**
      * The least {@code O_ACCMODE} plus {@code O_APPEND}/{@code O_CREAT} a fixed file needs: read
      * only if the policy grants reading and a read opcode is allowed, write likewise; a file
-     * nobody reads or writes is opened read-only.
+     * no allowed opcode reads or writes is opened read-only, or write-only if the policy grants no reading.
      */
     static int leastMode(PolicyDefinition.FileDef f, Set<IoUringOp> ops) {
         boolean read = f.mayRead() && ops.stream().anyMatch(READS::contains);
         boolean write = f.mayWrite() && ops.stream().anyMatch(WRITES::contains);
-        int flags = read && write ? Descriptors.O_RDWR : write ? Descriptors.O_WRONLY : Descriptors.O_RDONLY;
-        if (write && f.access().contains(PolicyDefinition.Access.APPEND)) {
+        int flags;
+        if (read || write) {
+            flags = read && write ? Descriptors.O_RDWR : write ? Descriptors.O_WRONLY : Descriptors.O_RDONLY;
+        } else {
+            // No allowed opcode reads or writes it: open it in a mode the policy granted (a write-only
+            // file must not become readable), with no opcode that could use that mode.
+            flags = f.mayRead() ? Descriptors.O_RDONLY : Descriptors.O_WRONLY;
+        }
+        if ((write || !f.mayRead()) && f.access().contains(PolicyDefinition.Access.APPEND)) {
             flags |= Descriptors.O_APPEND;
         }
         if (write && f.access().contains(PolicyDefinition.Access.CREATE)) {

@@ -87,6 +87,12 @@ public final class PolicyLoader {
         this.options = requireNonNull(options, "options");
     }
 
+    /** With a probe result given rather than taken from the running kernel: what an older kernel would say. */
+    PolicyLoader(Options options, KernelProbe probe) {
+        this.options = requireNonNull(options, "options").withProbeKernel(true);
+        this.probe = Optional.of(probe);
+    }
+
     public static PolicyLoader withDefaults() {
         return new PolicyLoader(Options.defaults());
     }
