@@ -25,7 +25,7 @@ public final class PolicyCliOptions {
     boolean json;
 
     @Option(names = "--policies", paramLabel = "DIR",
-            description = "The policy directory (default: ${DEFAULT-VALUE} if it exists, else the bundled policies).")
+            description = "The policy directory (default: /etc/ringwarden/policies.d if it exists, else the bundled policies).")
     Path policies;
 
     @Option(names = "--insecure-permissions",
