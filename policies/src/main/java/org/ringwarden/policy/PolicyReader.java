@@ -310,8 +310,8 @@ final class PolicyReader {
                 d.put(f, FlagDisposition.HONOUR);
             }
         }
-        for (var e : Map.of("honour", FlagDisposition.HONOUR, "drop", FlagDisposition.DROP,
-                "refuse", FlagDisposition.REFUSE).entrySet()) {
+        for (var e : List.of(Map.entry("honour", FlagDisposition.HONOUR), Map.entry("drop", FlagDisposition.DROP),
+                Map.entry("refuse", FlagDisposition.REFUSE))) {
             Member lm = o.members().get(e.getKey());
             if (lm == null) {
                 continue;
@@ -410,7 +410,7 @@ final class PolicyReader {
         BigDecimal v = num.value();
         if (v.compareTo(BigDecimal.valueOf(min)) < 0 || v.compareTo(BigDecimal.valueOf(max)) > 0) {
             problems.error(n.at(), n.path(), ProblemCode.BAD_VALUE,
-                    (min == Integer.MIN_VALUE ? "too large: " + v.toPlainString() + " does not fit in 32 bits"
+                    (min == Integer.MIN_VALUE ? v.toPlainString() + " is out of range: it does not fit in 32 bits"
                             : v.toPlainString() + " is out of range; expected " + min + ".." + max), null);
             return dflt;
         }
