@@ -89,6 +89,8 @@ public enum ProblemCode {
     FIXED_FILE_ESCAPE,
     /** A register opcode that pins memory charged to the daemon's user, outside the policy's limits. */
     DAEMON_CHARGED_MEMORY,
+    /** The SQE opcode {@code FILES_UPDATE}: the client can put its own descriptors in the fixed-file table. */
+    FIXED_TABLE_CHANGE,
     /** Fixed files or client descriptors that no SQE can use, since {@code FIXED_FILE} is neither allowed nor required. */
     UNUSABLE_FILES,
     /** Ring entries rounded or capped because the policy asked for clamping. */
