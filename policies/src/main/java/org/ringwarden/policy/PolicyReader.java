@@ -347,6 +347,10 @@ final class PolicyReader {
     private void fields(Obj o, List<String> known, String what) {
         for (Member m : o.members().values()) {
             if (!known.contains(m.key())) {
+                if (problems.saturated()) {
+                    problems.error(m.keyAt(), o.path(), ProblemCode.UNKNOWN_FIELD, "", null); // counted only
+                    continue;
+                }
                 String suggestion = Names.suggest(m.key(), known);
                 String msg = "unknown field `" + printable(m.key()) + "` in " + what;
                 if (suggestion == null) {
@@ -518,7 +522,8 @@ final class PolicyReader {
                 e = type.cast(RegisterOp.byShortName(s));
             }
             if (e == null) {
-                problems.unknown(n.at(), n.path(), unknown, "`" + printable(s) + "` is not " + what, Names.suggest(s, valid));
+                problems.unknown(n.at(), n.path(), unknown, "`" + printable(s) + "` is not " + what,
+                        problems.saturated() ? null : Names.suggest(s, valid));
             } else if (!out.add(e)) {
                 problems.error(n.at(), n.path(), ProblemCode.DUPLICATE_NAME, "`" + s + "` is listed twice", null);
             } else {

@@ -20,6 +20,9 @@ public enum ProblemCode {
     /** The file or its directory may be written by someone other than root or the daemon's user. */
     INSECURE_PERMISSIONS,
 
+    /** More problems than are worth listing in one file: the count of those left out. */
+    TOO_MANY_PROBLEMS,
+
     // --- shape ---
     /** A field the language does not have. */
     UNKNOWN_FIELD,
