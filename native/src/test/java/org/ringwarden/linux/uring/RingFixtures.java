@@ -128,6 +128,20 @@ final class RingFixtures {
         return results;
     }
 
+    /** This process's descriptors and what they point at, for a leak message a person can act on. */
+    static java.util.SortedMap<Integer, String> openDescriptors() {
+        java.util.SortedMap<Integer, String> fds = new java.util.TreeMap<>();
+        String[] names = new java.io.File("/proc/self/fd").list();
+        for (String n : names == null ? new String[0] : names) {
+            try {
+                fds.put(Integer.parseInt(n), java.nio.file.Files.readSymbolicLink(java.nio.file.Path.of("/proc/self/fd", n)).toString());
+            } catch (java.io.IOException e) {
+                // the directory's own descriptor, already gone
+            }
+        }
+        return fds;
+    }
+
     static String errnoName(int res) {
         return res >= 0 ? String.valueOf(res) : "-" + Errno.nameOf(-res);
     }

@@ -27,7 +27,8 @@ class RingTest {
 
     @AfterEach
     void noDescriptorLeaked() {
-        assertThat(Descriptors.countOpen()).as("open descriptors after the test (before: %d)", openBefore)
+        assertThat(Descriptors.countOpen()).as("open descriptors after the test (before: %d): %s", openBefore,
+                RingFixtures.openDescriptors())
                 .isEqualTo(openBefore);
     }
 
