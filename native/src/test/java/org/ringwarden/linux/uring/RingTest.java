@@ -112,12 +112,17 @@ class RingTest {
             Ring ring = res.newRing(32, 0);
             long[] sum = {0};
             CompletionHandler handler = (userData, r, flags) -> sum[0] += userData + r;
-            submitAndReap(ring, handler, 20_000); // warm-up: class loading, linkage, JIT
-            long before = threads.getThreadAllocatedBytes(me);
-            submitAndReap(ring, handler, 50_000);
-            long allocated = threads.getThreadAllocatedBytes(me) - before;
-            // One 16-byte object per operation would be 800 KB; the slack is for the JVM's own bookkeeping.
-            assertThat(allocated).as("bytes allocated by 50,000 NOPs through nextSqe/prep/submit/reap")
+            submitAndReap(ring, handler, 100_000); // warm-up: class loading, linkage, JIT
+            // The quietest of five windows: one-off JVM work (a method handle customised, code
+            // deoptimised) lands on this thread now and then; a per-operation allocation lands in all.
+            long quietest = Long.MAX_VALUE;
+            for (int window = 0; window < 5; window++) {
+                long before = threads.getThreadAllocatedBytes(me);
+                submitAndReap(ring, handler, 50_000);
+                quietest = Math.min(quietest, threads.getThreadAllocatedBytes(me) - before);
+            }
+            // One 16-byte object per operation would be 800 KB per window.
+            assertThat(quietest).as("bytes allocated by 50,000 NOPs through nextSqe/prep/submit/reap (quietest window)")
                     .isLessThan(16 * 1024);
             assertThat(sum[0]).as("user data summed").isPositive();
         }
