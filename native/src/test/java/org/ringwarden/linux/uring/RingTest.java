@@ -163,7 +163,9 @@ class RingTest {
     void ringMappedFromFdAndParamsAloneWorks() throws Exception {
         try (RingFixtures.Resources res = new RingFixtures.Resources()) {
             // The creator's view: an fd and the params io_uring_setup returned. A second process
-            // (the client) gets exactly these, as numbers, and maps its own Ring.
+            // (the client) gets exactly these, as numbers, and maps its own Ring. Nobody filled
+            // the SQ index array (the kernel zeroes it): were Ring not to, every NOP would run
+            // SQE 0 and the user data below would repeat.
             IoUringCalls.CreatedRing created = IoUringCalls.create(16, 0, SetupFlag.SUBMIT_ALL.abi());
             IoUringParams copied = new IoUringParams(created.params().sqEntries(), created.params().cqEntries(),
                     created.params().setupFlags(), created.params().features(), created.params().sqOff(),
@@ -210,6 +212,17 @@ class RingTest {
         assertThatThrownBy(ring::sqSpace).as("reading the SQ ring after close").isInstanceOf(IllegalStateException.class);
         assertThatThrownBy(ring::submit).as("submit after close").isInstanceOf(IllegalStateException.class);
         ring.close(); // idempotent
+    }
+
+    @Test
+    void mapRefusesParamsOfAnotherRingAndLeavesTheFdOpen() throws Exception {
+        try (RingFixtures.Resources res = new RingFixtures.Resources()) {
+            IoUringCalls.CreatedRing eight = res.created(8, 0);
+            IoUringCalls.CreatedRing four = res.created(4, 0);
+            assertThatThrownBy(() -> Ring.map(eight.fd(), four.params())).as("8-entry ring with 4-entry params")
+                    .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("does not match");
+            assertThat(Descriptors.isOpen(eight.fd())).as("fd after a refused map").isTrue();
+        }
     }
 
     @Test
