@@ -7,6 +7,7 @@ import java.util.List;
 
 import org.ringwarden.linux.Descriptors;
 import org.ringwarden.linux.Memory;
+import org.ringwarden.linux.seccomp.SeccompListener;
 import org.ringwarden.linux.uring.IoUringParams;
 
 /**
@@ -65,6 +66,22 @@ public final class PreparedRing implements AutoCloseable {
             sum += b.mapping().byteSize();
         }
         return sum;
+    }
+
+    /**
+     * Installs a duplicate of the ring fd in the caller of notification {@code id}
+     * ({@code SECCOMP_IOCTL_NOTIF_ADDFD}, {@code O_CLOEXEC}) and returns its number there.
+     * Under this ring's lock, so that a concurrent {@link #close()} cannot free the fd number
+     * (and let it be reused) while the kernel duplicates it.
+     *
+     * @throws IllegalStateException if the ring was closed (its lease ended)
+     * @throws org.ringwarden.linux.KernelException if the kernel refuses
+     */
+    public synchronized int installInto(SeccompListener listener, long id) {
+        if (closed) {
+            throw new IllegalStateException("the ring's lease has ended");
+        }
+        return listener.addFd(id, ringFd, true);
     }
 
     /** Closes the ring fd and every memfd, unmaps every buffer. Idempotent. */
