@@ -6,8 +6,7 @@ import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 
-import org.ringwarden.linux.Errno;
-import org.ringwarden.linux.Syscall;
+import org.ringwarden.linux.Poll;
 
 /**
  * Whether a trapped thread belongs to the process tree of a connection's peer.
@@ -44,16 +43,15 @@ final class ProcessTree {
     }
 
     /**
-     * {@code pidfd_send_signal(pidfd, 0)}: succeeds until the process is reaped (a zombie still
-     * holds its pid, so it cannot have been recycled), then {@code ESRCH}.
+     * True until the process of {@code pidfd} has exited (its pidfd turns readable then). An
+     * exited peer gets no more rings, even while it is a zombie whose pid cannot be reused yet.
      */
     static boolean isAlive(int pidfd) {
         if (pidfd < 0) {
             return false;
         }
-        long r = Syscall.rawOnThisThread(Syscall.SYS_PIDFD_SEND_SIGNAL, pidfd, 0, 0, 0, 0, 0);
-        // EPERM would mean "alive but not ours to signal": impossible for a root daemon, but alive all the same.
-        return r == 0 || r == -Errno.EPERM.number();
+        // POLLNVAL (not a descriptor) or POLLIN (exited) both mean "not the live peer".
+        return Poll.poll(pidfd, Poll.POLLIN, 0) == 0;
     }
 
     /** The numeric value of {@code key} in {@code /proc/PID/status}, or -1 if the process is gone. */

@@ -6,6 +6,9 @@ import java.util.List;
 
 import org.ringwarden.linux.uring.Restriction;
 import org.ringwarden.linux.uring.SetupFlag;
+import org.ringwarden.policy.CompiledPolicy;
+import org.ringwarden.policy.Enabler;
+import org.ringwarden.policy.RingSpec;
 
 /**
  * Everything {@link RingFactory} needs to build one ring, in kernel terms: what a compiled
@@ -38,6 +41,17 @@ public record RingRecipe(String policy, int sqEntries, int cqEntries, long setup
         if (sqEntries <= 0 || cqEntries < 0 || maxClientFds < 0) {
             throw new IllegalArgumentException("policy " + policy + ": bad ring size or client fd bound");
         }
+    }
+
+    /** The recipe of a compiled policy's ticketed ring. */
+    public static RingRecipe of(CompiledPolicy p) {
+        RingSpec r = p.ring();
+        List<FileOpen> files = p.files().stream()
+                .map(f -> new FileOpen(f.name(), f.path().toString(), f.openFlags(), f.createMode(), f.resolveFlags()))
+                .toList();
+        List<BufferSpec> buffers = p.buffers().stream().map(b -> new BufferSpec(b.name(), b.bytes())).toList();
+        return new RingRecipe(p.name(), r.sqEntries(), r.cqEntries(), r.setupMask(), r.enabler() == Enabler.DAEMON,
+                files, buffers, p.restrictions(), p.maxClientFds());
     }
 
     /** Registered-buffer bytes a ring of this recipe pins: what the buffer quotas count. */

@@ -8,15 +8,17 @@ import java.util.stream.Stream;
 
 /**
  * What this JVM holds that the grant side could leak: io_uring fds, ringwarden memfds (as fds
- * and as mappings), and fds on files under a test directory. Counting these kinds, rather than
+ * and as mappings), seccomp listeners, pidfds, and fds on files under a test directory. Counting these kinds, rather than
  * every fd, keeps the check exact while the JVM opens and closes its own files.
  */
-record ResourceSnapshot(int ringFds, int memfdFds, int memfdMappings, int filesUnder) {
+record ResourceSnapshot(int ringFds, int memfdFds, int memfdMappings, int filesUnder, int listenerFds, int pidfds) {
 
     static ResourceSnapshot take(Path dir) {
         int rings = 0;
         int memfds = 0;
         int files = 0;
+        int listeners = 0;
+        int pidfds = 0;
         try (Stream<Path> fds = Files.list(Path.of("/proc/self/fd"))) {
             for (Path fd : fds.toList()) {
                 String target;
@@ -29,6 +31,10 @@ record ResourceSnapshot(int ringFds, int memfdFds, int memfdMappings, int filesU
                     rings++;
                 } else if (target.startsWith("/memfd:" + RingFactory.MEMFD_PREFIX)) {
                     memfds++;
+                } else if (target.equals("anon_inode:seccomp notify")) {
+                    listeners++;
+                } else if (target.equals("anon_inode:[pidfd]")) {
+                    pidfds++;
                 } else if (dir != null && target.startsWith(dir.toString())) {
                     files++;
                 }
@@ -43,6 +49,6 @@ record ResourceSnapshot(int ringFds, int memfdFds, int memfdMappings, int filesU
         } catch (IOException e) {
             throw new AssertionError("cannot read /proc/self/maps", e);
         }
-        return new ResourceSnapshot(rings, memfds, maps, files);
+        return new ResourceSnapshot(rings, memfds, maps, files, listeners, pidfds);
     }
 }
