@@ -107,14 +107,14 @@ final class RingDelivery implements ListenerPoller.Handler {
             remote = lease.ring.installInto(a.listener(), n.id());
         } catch (KernelException e) {
             // EMFILE in the caller, or the caller died (ENOENT). The ticket is spent either way.
+            failedDelivery(a, n, lease, "installing the ring failed: " + e.getMessage());
             if (!e.is(Errno.ENOENT)) {
                 a.listener().fail(n.id(), e.errno());
             }
-            failedDelivery(a, n, lease, "installing the ring failed: " + e.getMessage());
             return;
         } catch (IllegalStateException e) {
-            a.listener().fail(n.id(), Errno.EPERM);
             failedDelivery(a, n, lease, "the lease ended while its ring was being delivered");
+            a.listener().fail(n.id(), Errno.EPERM);
             return;
         }
         if (!a.listener().respond(n.id(), remote)) {
@@ -137,10 +137,11 @@ final class RingDelivery implements ListenerPoller.Handler {
     }
 
     private void refuse(Attachment a, SeccompNotification n, String policy, String why) {
-        a.listener().fail(n.id(), Errno.EPERM);
+        // Counted and audited before the answer: whoever sees the EPERM can find its reason logged.
         counters.deliveryRefused.increment();
         audit.accept(new AuditEvent(AuditEvent.Kind.DELIVERY_REFUSED, clock.instant(), a.peer(), policy, null,
                 ErrorCode.NOT_PERMITTED, "tid " + n.pid() + ": " + why + ": EPERM"));
+        a.listener().fail(n.id(), Errno.EPERM);
     }
 
     @Override
