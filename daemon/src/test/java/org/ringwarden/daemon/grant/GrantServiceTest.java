@@ -253,4 +253,18 @@ class GrantServiceTest {
         assertThat(e.code()).as("no attachment after close").isEqualTo(ErrorCode.NOT_ATTACHED);
         f.grants.connectionClosed(peer); // idempotent
     }
+
+    @Test
+    void statsReportTheDaemonsPinnedMemory() throws Exception {
+        long idle = f.grants.stats().vmPinBytes();
+        assertThat(idle).as("VmPin is readable").isNotNegative();
+        CompiledPolicy big = TestPolicies.reader("big", f.data, 1 << 20, Enabler.DAEMON, EnumSet.noneOf(SetupFlag.class),
+                new Limits(8, 8 << 20), 0);
+        Grant g = f.grants.acquire(peer, big, new int[0]);
+        long held = f.grants.stats().vmPinBytes();
+        assertThat(held - idle).as("a registered 1 MiB buffer is pinned by the daemon").isGreaterThanOrEqualTo(1 << 20);
+        f.grants.release(peer, g.leaseId());
+        GrantFixture.await("the pinned pages are returned once the ring is gone",
+                () -> f.grants.stats().vmPinBytes() <= idle);
+    }
 }
