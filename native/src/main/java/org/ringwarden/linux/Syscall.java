@@ -50,6 +50,7 @@ public final class Syscall {
     public static final long SYS_GETGID = 104;
     public static final long SYS_PRCTL = 157;
     public static final long SYS_GETTID = 186;
+    public static final long SYS_TGKILL = 234;
     public static final long SYS_OPENAT = 257;
     public static final long SYS_PROCESS_VM_READV = 310;
     public static final long SYS_PROCESS_VM_WRITEV = 311;
