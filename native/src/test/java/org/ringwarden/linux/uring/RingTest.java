@@ -1,0 +1,189 @@
+package org.ringwarden.linux.uring;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+import static org.ringwarden.linux.uring.RingFixtures.await;
+import static org.ringwarden.linux.uring.RingFixtures.nop;
+
+import java.util.BitSet;
+import java.util.Map;
+import java.util.concurrent.TimeUnit;
+
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+import org.ringwarden.linux.Descriptors;
+
+@Timeout(value = 60, unit = TimeUnit.SECONDS)
+class RingTest {
+    private int openBefore;
+
+    @BeforeEach
+    void countDescriptors() {
+        assertThat(openBefore).isZero(); // loads AssertJ before counting: its jar is an open fd
+        openBefore = Descriptors.countOpen();
+    }
+
+    @AfterEach
+    void noDescriptorLeaked() {
+        assertThat(Descriptors.countOpen()).as("open descriptors after the test (before: %d)", openBefore)
+                .isEqualTo(openBefore);
+    }
+
+    @Test
+    void nopCompletesWithItsUserData() throws Exception {
+        try (RingFixtures.Resources res = new RingFixtures.Resources()) {
+            Ring ring = res.newRing(4, 0);
+            nop(ring, 0xdead_beef_cafeL, 0);
+            assertThat(ring.pending()).as("pending before submit").isEqualTo(1);
+            assertThat(ring.submitAndWait(1)).as("submitted").isEqualTo(1);
+            assertThat(ring.pending()).as("pending after submit").isZero();
+            assertThat(await(ring, 1)).as("completions").containsExactly(Map.entry(0xdead_beef_cafeL, 0));
+            assertThat(ring.cqReady()).as("CQ after reaping").isZero();
+        }
+    }
+
+    @Test
+    void nextSqeReturnsMinusOneWhenTheSqIsFullAndSlotsComeBackAfterSubmit() throws Exception {
+        try (RingFixtures.Resources res = new RingFixtures.Resources()) {
+            Ring ring = res.newRing(4, 0);
+            assertThat(ring.sqSpace()).as("space in a fresh 4-entry SQ").isEqualTo(4);
+            for (int i = 0; i < 4; i++) {
+                nop(ring, i, 0);
+            }
+            assertThat(ring.nextSqe()).as("fifth SQE of a 4-entry SQ").isEqualTo(-1);
+            assertThat(ring.sqSpace()).as("space when full").isZero();
+            assertThat(ring.submit()).as("submitted").isEqualTo(4);
+            assertThat(ring.sqSpace()).as("space after the kernel consumed all").isEqualTo(4);
+            assertThat(await(ring, 4).keySet()).as("user data").containsExactlyInAnyOrder(0L, 1L, 2L, 3L);
+        }
+    }
+
+    @Test
+    void cqWrapsAroundOverHundredThousandNopsWithNothingLostOrDuplicated() throws Exception {
+        int total = 100_000;
+        try (RingFixtures.Resources res = new RingFixtures.Resources()) {
+            Ring ring = res.newRing(8, 0);
+            assertThat(ring.cqEntries()).as("CQ entries of an 8-entry ring").isEqualTo(16);
+            BitSet seen = new BitSet(total);
+            int[] duplicates = {0};
+            int[] failures = {0};
+            CompletionHandler handler = (userData, r, flags) -> {
+                if (seen.get((int) userData)) {
+                    duplicates[0]++;
+                }
+                if (r != 0) {
+                    failures[0]++;
+                }
+                seen.set((int) userData);
+            };
+            int next = 0;
+            int reaped = 0;
+            int round = 0;
+            while (reaped < total) {
+                // Every third round submits three full batches before reaping: 24 completions
+                // for a 16-entry CQ, so the kernel overflows and reap() must flush.
+                int batches = (round++ % 3 == 0) ? 3 : 1;
+                for (int b = 0; b < batches && next < total; b++) {
+                    long sqe;
+                    while (next < total && (sqe = ring.nextSqe()) >= 0) {
+                        Sqe.prepNop(ring.sqes(), sqe);
+                        Sqe.setUserData(ring.sqes(), sqe, next++);
+                    }
+                    ring.submit();
+                }
+                reaped += ring.reap(handler);
+            }
+            assertThat(duplicates[0]).as("completions delivered twice").isZero();
+            assertThat(failures[0]).as("NOPs that failed").isZero();
+            assertThat(seen.cardinality()).as("distinct user data seen").isEqualTo(total);
+            assertThat(ring.cqOverflowCount()).as("completions the kernel dropped").isZero();
+            assertThat(ring.needsFlush()).as("overflow flag at the end").isFalse();
+        }
+    }
+
+    @Test
+    void overflowedCompletionsAreFlushedByReap() throws Exception {
+        try (RingFixtures.Resources res = new RingFixtures.Resources()) {
+            Ring ring = res.newRing(8, 0);
+            for (int b = 0; b < 3; b++) {
+                for (int i = 0; i < 8; i++) {
+                    nop(ring, b * 8 + i, 0);
+                }
+                assertThat(ring.submit()).as("batch %d submitted", b).isEqualTo(8);
+            }
+            assertThat(ring.cqReady()).as("ready in a 16-entry CQ after 24 NOPs").isEqualTo(16);
+            assertThat(ring.sqFlags() & Ring.SQ_CQ_OVERFLOW).as("IORING_SQ_CQ_OVERFLOW").isNotZero();
+            long[] count = {0};
+            assertThat(ring.reap((u, r, f) -> count[0]++)).as("reaped including the overflow list").isEqualTo(24);
+            assertThat(ring.needsFlush()).as("overflow flag after reaping").isFalse();
+        }
+    }
+
+    @Test
+    void ringMappedFromFdAndParamsAloneWorks() throws Exception {
+        try (RingFixtures.Resources res = new RingFixtures.Resources()) {
+            // The creator's view: an fd and the params io_uring_setup returned. A second process
+            // (the client) gets exactly these, as numbers, and maps its own Ring.
+            IoUringCalls.CreatedRing created = IoUringCalls.create(16, 0, SetupFlag.SUBMIT_ALL.abi());
+            IoUringParams copied = new IoUringParams(created.params().sqEntries(), created.params().cqEntries(),
+                    created.params().setupFlags(), created.params().features(), created.params().sqOff(),
+                    created.params().cqOff());
+            Ring ring = res.ring(Ring.map(created.fd(), copied));
+            for (int round = 0; round < 3; round++) {
+                for (int i = 0; i < 16; i++) {
+                    nop(ring, round * 100 + i, 0);
+                }
+                assertThat(ring.submitAndWait(16)).as("submitted in round %d", round).isEqualTo(16);
+                assertThat(await(ring, 16)).as("round %d", round).hasSize(16).allSatisfy((u, r) ->
+                        assertThat(r).as("NOP %d", u).isZero());
+            }
+        }
+    }
+
+    @Test
+    void secondRingOverTheSameFdContinuesWhereTheFirstStopped() throws Exception {
+        try (RingFixtures.Resources res = new RingFixtures.Resources()) {
+            Ring first = res.newRing(4, 0);
+            for (int i = 0; i < 3; i++) {
+                nop(first, i, 0);
+            }
+            first.submitAndWait(3);
+            await(first, 3);
+            // A dup of the fd stands for a ring received from elsewhere after it was used.
+            int dup = Descriptors.dupCloexec(first.fd());
+            Ring second = res.ring(Ring.map(dup, first.params()));
+            for (int i = 0; i < 6; i++) {
+                nop(second, 10 + i, 0);
+                second.submit();
+            }
+            assertThat(await(second, 6).keySet()).as("user data through the second mapping")
+                    .containsExactlyInAnyOrder(10L, 11L, 12L, 13L, 14L, 15L);
+        }
+    }
+
+    @Test
+    void closeUnmapsClosesTheFdAndLaterUseThrows() {
+        Ring ring = Ring.create(4, 0);
+        int fd = ring.fd();
+        ring.close();
+        assertThat(Descriptors.isOpen(fd)).as("ring fd %d after close", fd).isFalse();
+        assertThatThrownBy(ring::sqSpace).as("reading the SQ ring after close").isInstanceOf(IllegalStateException.class);
+        assertThatThrownBy(ring::submit).as("submit after close").isInstanceOf(IllegalStateException.class);
+        ring.close(); // idempotent
+    }
+
+    @Test
+    void mapRefusesSqpollAndLeavesTheFdOpen() throws Exception {
+        try (RingFixtures.Resources res = new RingFixtures.Resources()) {
+            IoUringCalls.CreatedRing plain = res.created(4, 0);
+            IoUringParams p = plain.params();
+            IoUringParams sqpoll = new IoUringParams(p.sqEntries(), p.cqEntries(),
+                    p.setupFlags() | (int) SetupFlag.SQPOLL.abi(), p.features(), p.sqOff(), p.cqOff());
+            assertThatThrownBy(() -> Ring.map(plain.fd(), sqpoll)).as("mapping an SQPOLL ring")
+                    .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("SQPOLL");
+            assertThat(Descriptors.isOpen(plain.fd())).as("fd after a refused map").isTrue();
+        }
+    }
+}
