@@ -60,6 +60,20 @@ final class TestDaemon implements AutoCloseable {
     }
 
     static TestDaemon start(java.util.function.UnaryOperator<Limits> limits, Map<String, String> env) throws IOException {
+        return start(limits, env, (store, config) -> new MemfdLeaseBroker(store));
+    }
+
+    /** Which broker the daemon serves: the memfd test broker or the real {@link GrantBroker}. */
+    interface BrokerFactory {
+        RingBroker create(PolicyStore store, DaemonConfig config);
+    }
+
+    static TestDaemon withGrantService() throws IOException {
+        return start(l -> l, Map.of(), (store, config) -> GrantBroker.create(store, config.limits(), new AuditLog()));
+    }
+
+    static TestDaemon start(java.util.function.UnaryOperator<Limits> limits, Map<String, String> env,
+                            BrokerFactory brokers) throws IOException {
         Path dir = Files.createTempDirectory(Path.of("/tmp"), "rwd");
         Path policies = Files.createDirectory(dir.resolve("policies"));
         Files.writeString(policies.resolve("open.json"), OPEN);
@@ -72,7 +86,7 @@ final class TestDaemon implements AutoCloseable {
         AuditLog.configure(config.audit());
         try {
             PolicyStore store = PolicyStore.open(new PolicyLoader(PolicyLoader.Options.defaults()), policies);
-            Daemon d = Daemon.start(config, new MemfdLeaseBroker(store), env);
+            Daemon d = Daemon.start(config, brokers.create(store, config), env);
             return new TestDaemon(dir, config, d);
         } catch (Exception e) {
             deleteTree(dir);
