@@ -211,6 +211,26 @@ class ProtocolServingTest {
     }
 
     @Test
+    void transparentAttachWithAPolicyNotMarkedForItIsNotPermittedAndClosesTheListener() throws Exception {
+        int[] pair = org.ringwarden.linux.UnixSockets.socketpair(org.ringwarden.linux.UnixSockets.SOCK_STREAM);
+        try (RawClient c = d.client()) {
+            c.send(new Request.Attach(1, "open"));
+            assertThat(c.read()).as("send-fds").isEqualTo(new Response.SendFds(1));
+            c.sendFd(pair[0]);
+            Response.Error e = error(c.read());
+            assertThat(e.code()).as("open is not for transparent use").isEqualTo(ErrorCode.NOT_PERMITTED);
+            c.send(new Request.Attach(1, "secret-or-not"));
+            assertThat(c.read()).as("send-fds again").isEqualTo(new Response.SendFds(1));
+            c.sendFd(pair[0]);
+            assertThat(error(c.read()).code()).as("unknown transparent policy").isEqualTo(ErrorCode.NOT_PERMITTED);
+        } finally {
+            Descriptors.closeQuietly(pair[0]);
+            Descriptors.closeQuietly(pair[1]);
+        }
+        // the @AfterEach descriptor check proves the refused listeners were closed
+    }
+
+    @Test
     void attachTakesTheListenerAndKeepsAnIdleConnectionOpen() throws Exception {
         try (RawClient c = attached()) {
             Thread.sleep(200);
