@@ -20,8 +20,10 @@ public final class Pidfd implements AutoCloseable {
     /**
      * {@code pidfd_open(pid, 0)}: the fd is close-on-exec.
      *
-     * @throws KernelException {@code ESRCH} if there is no such process, {@code EINVAL} if
-     *                         {@code pid} names a thread that is not a thread-group leader
+     * @throws KernelException {@code ESRCH} if there is no such process; if {@code pid} names a
+     *                         thread that is not a thread-group leader (a seccomp notification's
+     *                         pid, say), {@code ENOENT} on 6.18 ({@code EINVAL} on older kernels):
+     *                         map a TID to its process with {@link ProcessInfo#threadGroupOf} first
      */
     public static Pidfd open(int pid) {
         return new Pidfd((int) Syscall.checked("pidfd_open(" + pid + ")", Syscall.SYS_PIDFD_OPEN, pid, 0));

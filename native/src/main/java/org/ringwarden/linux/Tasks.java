@@ -7,6 +7,7 @@ package org.ringwarden.linux;
 public final class Tasks {
     public static final int SIGKILL = 9;
     public static final int SIGUSR1 = 10;
+    public static final int SIGPIPE = 13;
     public static final int SIGTERM = 15;
 
     private Tasks() {

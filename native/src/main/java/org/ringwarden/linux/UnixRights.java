@@ -137,7 +137,8 @@ public final class UnixRights {
      * {@code maxFds} descriptors (all arrive close-on-exec), retrying {@code EINTR}. If more
      * descriptors were sent than fit, the kernel closes the rest and reports
      * {@link Received#controlTruncated()}. A pidfd the kernel adds on its own
-     * ({@code SCM_PIDFD}, with {@code SO_PASSPIDFD}) is closed, not returned.
+     * ({@code SCM_PIDFD}, only with {@code SO_PASSPIDFD}, which this project never sets) is
+     * closed, not returned.
      *
      * @return bytes read (0 at end of stream) and the descriptors received
      */
@@ -151,14 +152,16 @@ public final class UnixRights {
             MemorySegment iov = arena.allocate(16, 8);
             iov.set(JAVA_LONG, 0, buf.address());
             iov.set(JAVA_LONG, 8, buffer.length);
-            // Room for our fds plus one SCM_PIDFD message, so that a pidfd cannot crowd them out.
-            long space = cmsgSpace(4L * Math.max(1, maxFds)) + cmsgSpace(4);
-            MemorySegment control = arena.allocate(space, 8);
+            // The kernel installs (controllen - 16) / 4 descriptors at most: CMSG_LEN, not
+            // CMSG_SPACE, so that exactly maxFds fit and any more are closed (MSG_CTRUNC).
+            MemorySegment control = arena.allocate(cmsgSpace(4L * Math.max(1, maxFds)), 8);
             MemorySegment msg = arena.allocate(MSGHDR_SIZE, 8);
             msg.set(JAVA_LONG, MSG_IOV, iov.address());
             msg.set(JAVA_LONG, MSG_IOVLEN, 1);
-            msg.set(JAVA_LONG, MSG_CONTROL, control.address());
-            msg.set(JAVA_LONG, MSG_CONTROLLEN, space);
+            if (maxFds > 0) {
+                msg.set(JAVA_LONG, MSG_CONTROL, control.address());
+                msg.set(JAVA_LONG, MSG_CONTROLLEN, cmsgLen(4L * maxFds));
+            }
             int n = (int) Syscall.checked("recvmsg", Syscall.SYS_RECVMSG, socketFd, msg.address(), MSG_CMSG_CLOEXEC);
             MemorySegment.copy(buf, JAVA_BYTE, 0, buffer, 0, n);
             int flags = msg.get(JAVA_INT, MSG_FLAGS);

@@ -51,7 +51,8 @@ class RestrictionTest {
     @AfterEach
     void tearDown() {
         arena.close();
-        assertThat(Descriptors.countOpen()).as("open descriptors after the test (before: %d)", openBefore)
+        assertThat(Descriptors.countOpen()).as("open descriptors after the test (before: %d): %s", openBefore,
+                RingFixtures.openDescriptors())
                 .isEqualTo(openBefore);
     }
 

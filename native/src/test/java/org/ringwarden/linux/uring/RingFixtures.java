@@ -63,17 +63,19 @@ final class RingFixtures {
             items.push(action);
         }
 
+        /** Runs every cleanup step even if some fail; the first failure is thrown, the rest suppressed into it. */
         @Override
-        public void close() throws Exception {
-            Exception first = null;
+        public void close() {
+            RuntimeException first = null;
             while (!items.isEmpty()) {
                 try {
                     items.pop().close();
                 } catch (Exception e) {
+                    RuntimeException r = e instanceof RuntimeException re ? re : new IllegalStateException("cleanup failed", e);
                     if (first == null) {
-                        first = e;
+                        first = r;
                     } else {
-                        first.addSuppressed(e);
+                        first.addSuppressed(r);
                     }
                 }
             }
@@ -126,6 +128,20 @@ final class RingFixtures {
         }
         assertThat(results).as("completions").hasSize(n);
         return results;
+    }
+
+    /** This process's descriptors and what they point at, for a leak message a person can act on. */
+    static java.util.SortedMap<Integer, String> openDescriptors() {
+        java.util.SortedMap<Integer, String> fds = new java.util.TreeMap<>();
+        String[] names = new java.io.File("/proc/self/fd").list();
+        for (String n : names == null ? new String[0] : names) {
+            try {
+                fds.put(Integer.parseInt(n), java.nio.file.Files.readSymbolicLink(java.nio.file.Path.of("/proc/self/fd", n)).toString());
+            } catch (java.io.IOException e) {
+                // the directory's own descriptor, already gone
+            }
+        }
+        return fds;
     }
 
     static String errnoName(int res) {
