@@ -123,6 +123,13 @@ MSG
 
 do_uninstall() {
   local d=$DESTDIR
+  if [ -z "$d" ] && [ -d /run/systemd/system ] && command -v systemctl >/dev/null; then
+    if systemctl -q is-active ringwarden.service ringwarden.socket ringwarden-admin.socket 2>/dev/null \
+       || systemctl -q is-enabled ringwarden.service ringwarden.socket ringwarden-admin.socket 2>/dev/null; then
+      echo "install.sh: warning: ringwarden units are still active or enabled; run first:" >&2
+      echo "  systemctl disable --now ringwarden.service ringwarden.socket ringwarden-admin.socket" >&2
+    fi
+  fi
   rm -rf "$d$LIBDIR" "$d$DOCDIR"
   rm -f "$d$BINDIR/ringwarden" "$d$SYSUSERSDIR/ringwarden.conf" "$d$TMPFILESDIR/ringwarden.conf" \
         "$d$BASHCOMPDIR/ringwarden"
