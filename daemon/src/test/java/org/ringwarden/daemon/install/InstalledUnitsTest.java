@@ -116,6 +116,9 @@ class InstalledUnitsTest {
         assertThat(service.all("Service", "PrivateUsers")).as("PrivateUsers would map peer uids to nobody").isEmpty();
         assertThat(service.all("Service", "ProtectProc")).as("ProtectProc=invisible would hide peers' /proc/PID/status").isEmpty();
         assertThat(service.last("Service", "RestrictAddressFamilies")).as("Unix sockets only").isEqualTo("AF_UNIX");
+        assertThat(service.last("Service", "ProtectSystem")).as("the whole tree read-only").isEqualTo("strict");
+        assertThat(service.last("Service", "LogsDirectory")).as("the audit trail's directory, the only writable one").isEqualTo("ringwarden");
+        assertThat(service.all("Service", "RuntimeDirectory")).as("/run/ringwarden belongs to the socket units").isEmpty();
         assertThat(service.all("Service", "Sockets")).as("both sockets handed over")
                 .containsExactly("ringwarden.socket ringwarden-admin.socket");
     }

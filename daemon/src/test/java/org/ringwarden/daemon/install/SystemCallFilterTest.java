@@ -101,8 +101,13 @@ class SystemCallFilterTest {
         Path policies = Files.createDirectories(scratch.resolve("policies.d"));
         Path socket = scratch.resolve("client.sock");
         Path admin = scratch.resolve("admin.sock");
-        List<String> argv = List.of(staged.launcher().toString(), "daemon", "--socket", socket.toString(),
-                "--admin-socket", admin.toString(), "--policies", policies.toString());
+        List<String> argv = new ArrayList<>(List.of(staged.launcher().toString(), "daemon", "--socket", socket.toString(),
+                "--admin-socket", admin.toString(), "--policies", policies.toString()));
+        if (daemon.getCommandSpec().findOption("--config") != null) {
+            // Audit to stdout: the default audit file is under /var/log, which this test must not touch.
+            Path config = Files.writeString(scratch.resolve("ringwarden.json"), "{\"audit\":{\"destination\":\"stdout\"}}");
+            argv.addAll(List.of("--config", config.toString()));
+        }
 
         Set<String> calls = traced(argv, staged.launcherEnvironment(), tracee -> {
             awaitSocket(socket, Duration.ofSeconds(90));
@@ -142,7 +147,12 @@ class SystemCallFilterTest {
         try {
             if (session != null) {
                 ProcessHandle tracee = awaitChild(strace, Duration.ofSeconds(30));
-                session.run(tracee);
+                try {
+                    session.run(tracee);
+                } catch (AssertionError | IOException e) {
+                    throw new AssertionError(e.getMessage() + "\nprogram output:\n"
+                            + Files.readString(scratch.resolve("strace-program.out")), e);
+                }
             }
             assertThat(strace.waitFor(3, TimeUnit.MINUTES)).as("%s ends under strace", argv).isTrue();
         } finally {
