@@ -49,6 +49,11 @@ final class SystemCallFilter {
         return allowed.size();
     }
 
+    /** The allowed names, sorted. */
+    Set<String> allowed() {
+        return java.util.Collections.unmodifiableSet(allowed);
+    }
+
     private static Set<String> expand(String item, Map<String, Set<String>> groups) throws Exception {
         if (!item.startsWith("@")) {
             return Set.of(item);

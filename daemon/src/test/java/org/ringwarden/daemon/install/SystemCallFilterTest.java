@@ -90,24 +90,9 @@ class SystemCallFilterTest {
 
     @Test
     void daemonSessionStaysInsideTheFilter() throws Exception {
-        CommandLine cli = RingwardenCommand.commandLine();
-        CommandLine daemon = cli.getSubcommands().get("daemon");
-        if (daemon == null) {
-            abort("no `ringwarden daemon` subcommand in this build yet: the JVM start and the delivery calls are traced by the other tests");
-        }
-        for (String option : List.of("--socket", "--admin-socket", "--policies")) {
-            assumeTrue(daemon.getCommandSpec().findOption(option) != null, "`ringwarden daemon` has no " + option + " option");
-        }
-        Path policies = Files.createDirectories(scratch.resolve("policies.d"));
-        Path socket = scratch.resolve("client.sock");
-        Path admin = scratch.resolve("admin.sock");
-        List<String> argv = new ArrayList<>(List.of(staged.launcher().toString(), "daemon", "--socket", socket.toString(),
-                "--admin-socket", admin.toString(), "--policies", policies.toString()));
-        if (daemon.getCommandSpec().findOption("--config") != null) {
-            // Audit to stdout: the default audit file is under /var/log, which this test must not touch.
-            Path config = Files.writeString(scratch.resolve("ringwarden.json"), "{\"audit\":{\"destination\":\"stdout\"}}");
-            argv.addAll(List.of("--config", config.toString()));
-        }
+        List<String> argv = new ArrayList<>(List.of(staged.launcher().toString()));
+        argv.addAll(daemonArguments("traced"));
+        Path socket = scratch.resolve("traced/client.sock");
 
         Set<String> calls = traced(argv, staged.launcherEnvironment(), tracee -> {
             awaitSocket(socket, Duration.ofSeconds(90));
@@ -116,6 +101,104 @@ class SystemCallFilterTest {
         });
 
         assertInsideFilter("ringwarden daemon session", calls);
+    }
+
+    @Test
+    void daemonSessionWorksUnderTheUnitsSeccompPolicy() throws Exception {
+        List<String> argv = new ArrayList<>(List.of("org.ringwarden.daemon.Main"));
+        argv.addAll(daemonArguments("sandboxed"));
+        Path socket = scratch.resolve("sandboxed/client.sock");
+        Path output = scratch.resolve("sandboxed-daemon.out");
+
+        Process daemon = new ProcessBuilder(sandboxCommand(argv)).redirectErrorStream(true).redirectOutput(output.toFile()).start();
+        try {
+            awaitSocket(socket, Duration.ofSeconds(60));
+            askForPolicies(socket);
+            daemon.destroy();
+            assertThat(daemon.waitFor(30, TimeUnit.SECONDS)).as("the daemon stops on SIGTERM").isTrue();
+        } catch (AssertionError | IOException e) {
+            throw new AssertionError(e.getMessage() + "\ndaemon output:\n" + Files.readString(output), e);
+        } finally {
+            daemon.destroyForcibly();
+            daemon.waitFor(10, TimeUnit.SECONDS);
+        }
+        String log = Files.readString(output);
+        assertThat(log).as("no system call refused by the filter (EPERM) in the daemon's log").doesNotContain("Operation not permitted");
+    }
+
+    /** {@code daemon --socket ... --admin-socket ... --policies ...} in a fresh directory, or an abort if this build has no daemon yet. */
+    private List<String> daemonArguments(String name) throws IOException {
+        CommandLine daemon = RingwardenCommand.commandLine().getSubcommands().get("daemon");
+        if (daemon == null) {
+            abort("no `ringwarden daemon` subcommand in this build yet: the JVM start and the delivery calls are checked by the other tests");
+        }
+        for (String option : List.of("--socket", "--admin-socket", "--policies")) {
+            assumeTrue(daemon.getCommandSpec().findOption(option) != null, "`ringwarden daemon` has no " + option + " option");
+        }
+        Path dir = Files.createDirectories(scratch.resolve(name));
+        Path policies = Files.createDirectories(dir.resolve("policies.d"));
+        List<String> args = new ArrayList<>(List.of("daemon", "--socket", dir.resolve("client.sock").toString(),
+                "--admin-socket", dir.resolve("admin.sock").toString(), "--policies", policies.toString()));
+        if (daemon.getCommandSpec().findOption("--config") != null) {
+            // Audit to stdout: the default audit file is under /var/log, which this test must not touch.
+            Path config = Files.writeString(dir.resolve("ringwarden.json"), "{\"audit\":{\"destination\":\"stdout\"}}");
+            args.addAll(List.of("--config", config.toString()));
+        }
+        return args;
+    }
+
+    @Test
+    void sandboxRefusesAsTheUnitWould() throws Exception {
+        ExternalCommand.Result r = sandboxed(List.of("--self-check"));
+
+        assertThat(r.exitCode()).as("self-check:\n%s", r.describe()).isZero();
+        assertThat(r.stdout()).as("under the unit's policy:\n%s", r.describe())
+                .contains("pidfd_getfd=-1\n", "seccomp=-1\n", "socketInet=-97\n", "socketUnix=fd\n");
+    }
+
+    @Test
+    void deliveryWorksUnderTheUnitsSeccompPolicy() throws Exception {
+        ExternalCommand.Result r = sandboxed(List.of(DeliverySyscallExercise.class.getName(),
+                Files.createDirectories(scratch.resolve("sandboxed-work")).toString()));
+
+        assertThat(r.exitCode()).as("delivery under SystemCallFilter/RestrictAddressFamilies:\n%s", r.describe()).isZero();
+        assertThat(r.stdout()).as("the exercise ran to its end").contains("delivery syscalls exercised");
+    }
+
+    @Test
+    void cliWorksUnderTheUnitsSeccompPolicy() throws Exception {
+        ExternalCommand.Result r = sandboxed(List.of("org.ringwarden.daemon.Main", "--version"));
+
+        assertThat(r.exitCode()).as("ringwarden --version under the unit's policy:\n%s", r.describe()).isZero();
+        assertThat(r.stdout()).as("version line").startsWith("ringwarden " + RingwardenCommand.Version.version());
+    }
+
+    /**
+     * Runs a main class in a JVM that first installs the unit's seccomp policy on itself
+     * ({@link UnitSeccompSandbox}), the filter's names turned into x86-64 numbers from the
+     * kernel headers.
+     */
+    private ExternalCommand.Result sandboxed(List<String> mainAndArgs) throws Exception {
+        return new ExternalCommand(sandboxCommand(mainAndArgs), Map.of(), null, Duration.ofMinutes(2)).run();
+    }
+
+    private List<String> sandboxCommand(List<String> mainAndArgs) throws IOException {
+        Path header = Path.of("/usr/include/x86_64-linux-gnu/asm/unistd_64.h");
+        assumeTrue(Files.isReadable(header), header + " (linux-libc-dev) is needed to number the system calls");
+        Map<String, Integer> numbers = new java.util.HashMap<>();
+        for (String line : Files.readAllLines(header)) {
+            String[] f = line.trim().split("\\s+");
+            if (f.length == 3 && f[0].equals("#define") && f[1].startsWith("__NR_")) {
+                numbers.put(f[1].substring(5), Integer.parseInt(f[2]));
+            }
+        }
+        List<String> allowed = filter.allowed().stream().filter(numbers::containsKey).map(n -> numbers.get(n).toString()).toList();
+        Path file = Files.write(scratch.resolve("allowed-" + System.nanoTime()), allowed);
+        String classpath = staged.underPrefix("lib/ringwarden") + "/*:" + StagedInstall.REPOSITORY.resolve("daemon/target/test-classes");
+        List<String> argv = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
+                "--enable-native-access=ALL-UNNAMED", "-cp", classpath, UnitSeccompSandbox.class.getName(), file.toString()));
+        argv.addAll(mainAndArgs);
+        return argv;
     }
 
     private void assertInsideFilter(String what, Set<String> calls) {
