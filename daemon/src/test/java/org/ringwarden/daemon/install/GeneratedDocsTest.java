@@ -30,6 +30,11 @@ class GeneratedDocsTest {
     @TempDir
     Path scratch;
 
+    @org.junit.jupiter.api.BeforeEach
+    void builtDocsExist() throws Exception {
+        StagedInstall.requireBuild();
+    }
+
     @Test
     void everyDocumentedCommandHasARoffAndAnAsciiDocPage() {
         List<CommandSpec> commands = DocsGenerator.documentedCommands(RingwardenCommand.commandLine().getCommandSpec());
