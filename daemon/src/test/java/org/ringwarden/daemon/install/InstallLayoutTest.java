@@ -76,7 +76,7 @@ class InstallLayoutTest {
         StagedInstall staged = StagedInstall.install(destdir, "/opt/rw");
 
         String service = Files.readString(staged.unit("ringwarden.service"));
-        assertThat(service).as("ExecStart under PREFIX").contains("\nExecStart=/opt/rw/bin/ringwarden daemon\n")
+        assertThat(service).as("ExecStart under PREFIX").contains("\nExecStart=/opt/rw/bin/ringwarden daemon --config /etc/ringwarden/ringwarden.json\n")
                 .doesNotContain(destdir.toString());
         String launcher = Files.readString(staged.launcher());
         assertThat(launcher).as("launcher's jar directory").contains("lib=${RINGWARDEN_LIB:-/opt/rw/lib/ringwarden}")

@@ -105,12 +105,12 @@ class InstalledUnitsTest {
 
         assertThat(service.last("Service", "Type")).as("Type").isEqualTo("notify");
         assertThat(service.last("Service", "NotifyAccess")).as("NotifyAccess").isEqualTo("main");
-        assertThat(service.last("Service", "ExecStart")).as("ExecStart").isEqualTo("/usr/bin/ringwarden daemon");
+        assertThat(service.last("Service", "ExecStart")).as("ExecStart").isEqualTo("/usr/bin/ringwarden daemon --config /etc/ringwarden/ringwarden.json");
         assertThat(service.last("Service", "ExecReload")).as("ExecReload sends SIGHUP to the JVM").isEqualTo("kill -HUP $MAINPID");
         assertThat(service.last("Service", "User")).as("User").isEqualTo("ringwarden");
         assertThat(service.all("Service", "CapabilityBoundingSet")).as("no capabilities (above all no CAP_IPC_LOCK)").containsExactly("");
         assertThat(service.all("Service", "AmbientCapabilities")).as("no ambient capabilities").containsExactly("");
-        assertThat(service.last("Service", "LimitMEMLOCK")).as("LimitMEMLOCK caps pinned ring and buffer memory").isEqualTo("272M");
+        assertThat(service.last("Service", "LimitMEMLOCK")).as("LimitMEMLOCK caps pinned ring and buffer memory").isEqualTo("1152M");
         assertThat(service.last("Service", "MemoryMax")).as("MemoryMax").isNotNull();
         assertThat(service.all("Service", "MemoryDenyWriteExecute")).as("MemoryDenyWriteExecute would break the JIT").isEmpty();
         assertThat(service.all("Service", "PrivateUsers")).as("PrivateUsers would map peer uids to nobody").isEmpty();
