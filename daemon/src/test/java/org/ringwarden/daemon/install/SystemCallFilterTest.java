@@ -237,7 +237,9 @@ class SystemCallFilterTest {
                             + Files.readString(scratch.resolve("strace-program.out")), e);
                 }
             }
-            assertThat(strace.waitFor(3, TimeUnit.MINUTES)).as("%s ends under strace", argv).isTrue();
+            boolean ended = strace.waitFor(3, TimeUnit.MINUTES);
+            assertThat(ended).as("%s ends under strace; its output:\n%s", argv,
+                    Files.readString(scratch.resolve("strace-program.out"))).isTrue();
         } finally {
             strace.descendants().forEach(ProcessHandle::destroyForcibly);
             strace.destroyForcibly();
