@@ -96,8 +96,9 @@ class SystemCallFilterTest {
 
         Set<String> calls = traced(argv, staged.launcherEnvironment(), tracee -> {
             awaitSocket(socket, Duration.ofSeconds(90));
+            awaitSocket(scratch.resolve("traced/admin.sock"), Duration.ofSeconds(30));
             askForPolicies(socket);
-            tracee.destroy(); // SIGTERM: the daemon's orderly shutdown is part of the session
+            stop(tracee); // SIGTERM: the daemon's orderly shutdown is part of the session
         });
 
         assertInsideFilter("ringwarden daemon session", calls);
@@ -113,9 +114,9 @@ class SystemCallFilterTest {
         Process daemon = new ProcessBuilder(sandboxCommand(argv)).redirectErrorStream(true).redirectOutput(output.toFile()).start();
         try {
             awaitSocket(socket, Duration.ofSeconds(60));
+            awaitSocket(scratch.resolve("sandboxed/admin.sock"), Duration.ofSeconds(30));
             askForPolicies(socket);
-            daemon.destroy();
-            assertThat(daemon.waitFor(30, TimeUnit.SECONDS)).as("the daemon stops on SIGTERM").isTrue();
+            stop(daemon.toHandle());
         } catch (AssertionError | IOException e) {
             throw new AssertionError(e.getMessage() + "\ndaemon output:\n" + Files.readString(output), e);
         } finally {
@@ -270,6 +271,23 @@ class SystemCallFilterTest {
             throw new AssertionError("no system calls in the strace summary:\n" + text);
         }
         return calls;
+    }
+
+    /**
+     * SIGTERM, then up to two minutes for the JVM to end (a loaded 2-core machine and ptrace
+     * slow it down a lot); if it does not, SIGQUIT for a thread dump in its output, and fail.
+     */
+    private static void stop(ProcessHandle jvm) throws Exception {
+        long start = System.nanoTime();
+        jvm.destroy();
+        try {
+            jvm.onExit().get(2, TimeUnit.MINUTES);
+        } catch (java.util.concurrent.TimeoutException e) {
+            new ProcessBuilder("kill", "-QUIT", Long.toString(jvm.pid())).start().waitFor(10, TimeUnit.SECONDS);
+            Thread.sleep(3000);
+            throw new AssertionError("the daemon (pid " + jvm.pid() + ") did not end within 2 minutes of SIGTERM (thread dump in its output)");
+        }
+        System.out.printf("daemon ended %d ms after SIGTERM%n", TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - start));
     }
 
     private static ProcessHandle awaitChild(Process strace, Duration timeout) throws InterruptedException {
