@@ -75,7 +75,7 @@ class MemlockArithmeticTest {
         List<String> argv = new ArrayList<>(List.of("prlimit", "--memlock=" + LIMIT + ":" + LIMIT,
                 "setpriv", "--reuid=" + USER, "--regid=" + USER, "--clear-groups", "--inh-caps=-all", "--bounding-set=-all",
                 Path.of(System.getProperty("java.home"), "bin", "java").toString(), "--enable-native-access=ALL-UNNAMED",
-                "-Xshare:auto", "-cp", classpath, MemlockChargeProbe.class.getName()));
+                "-XX:-UsePerfData", "-cp", classpath, MemlockChargeProbe.class.getName()));
         argv.addAll(List.of(args));
         ExternalCommand.Result r = new ExternalCommand(argv, Map.of(), Path.of("/"), Duration.ofMinutes(1)).run();
         assertThat(r.exitCode()).as("memlock probe:\n%s", r.describe()).isZero();
