@@ -4,7 +4,7 @@ JAVA_HOME := $(shell tools/find-jdk)
 export JAVA_HOME
 MVN ?= mvn -B
 
-.PHONY: all build test bench clean check-jdk
+.PHONY: all build test bench clean check-jdk install uninstall
 all: build
 
 check-jdk:
@@ -22,3 +22,18 @@ bench: check-jdk
 
 clean:
 	$(MVN) clean
+
+# Installs the built jars, launcher, systemd units, sysusers/tmpfiles entries, man pages, bash
+# completion and examples under $(DESTDIR)$(PREFIX) (see docs/install.md and tools/install.sh).
+# Builds first only when the build outputs are missing; never needs root with DESTDIR set;
+# starts nothing and creates no user.
+PREFIX ?= /usr
+DESTDIR ?=
+export PREFIX DESTDIR
+
+install:
+	@tools/install.sh check 2>/dev/null || $(MAKE) build
+	tools/install.sh install
+
+uninstall:
+	tools/install.sh uninstall
