@@ -26,7 +26,7 @@ import com.fasterxml.jackson.databind.json.JsonMapper;
  * field is optional; what is absent keeps its default ({@link DaemonConfig#defaults}).
  *
  * <pre>{@code
- * DaemonConfig c = ConfigLoader.load(Path.of("/etc/ringwarden/daemon.json"), System.getenv());
+ * DaemonConfig c = ConfigLoader.load(Path.of("/etc/ringwarden/ringwarden.json"), System.getenv());
  * }</pre>
  */
 public final class ConfigLoader {
