@@ -288,7 +288,7 @@ public final class BrokeredRing implements AutoCloseable {
             throw new SubmissionQueueFullException("all " + ring.sqEntries() + " SQEs of the ring are queued: submit()"
                     + " before preparing more");
         }
-        entry.reset(checkPolicy ? allowed : null);
+        entry.reset(checkPolicy ? allowed : null, allowed.requiredFlags());
         return entry;
     }
 

@@ -54,7 +54,11 @@ public final class SubmissionEntry {
         this.ring = ring;
     }
 
-    void reset(AllowedSet checkOrNull) {
+    /**
+     * Starts a new SQE. The policy's required flags (typically {@code FIXED_FILE}) are preset: the
+     * kernel demands them on every SQE of a restricted ring, a NOP included.
+     */
+    void reset(AllowedSet checkOrNull, int requiredFlags) {
         this.allowed = checkOrNull;
         staged = true;
         opcode = -1;
@@ -65,7 +69,7 @@ public final class SubmissionEntry {
         opFlags = 0;
         bufIndex = 0;
         fileIndex = 0;
-        flags = 0;
+        flags = requiredFlags;
         userData = 0;
     }
 
@@ -79,7 +83,12 @@ public final class SubmissionEntry {
         }
         int number = op.number();
         if (allowed != null) {
-            allowed.checkOp(number);
+            try {
+                allowed.checkOp(number);
+            } catch (PolicyViolationException e) {
+                staged = false; // a refused SQE is never written
+                throw e;
+            }
         }
         this.opcode = number;
         this.fd = fd;
@@ -285,8 +294,16 @@ public final class SubmissionEntry {
     }
 
     private SubmissionEntry addFlag(int flag) {
+        if (!staged) {
+            throw new IllegalStateException("call BrokeredRing.prepare() before preparing an operation");
+        }
         if (allowed != null) {
-            allowed.checkFlags(flags | flag);
+            try {
+                allowed.checkFlags(flags | flag);
+            } catch (PolicyViolationException e) {
+                staged = false; // a refused SQE is never written
+                throw e;
+            }
         }
         flags |= flag;
         return this;
