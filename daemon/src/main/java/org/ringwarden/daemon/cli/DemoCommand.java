@@ -16,9 +16,8 @@ import java.util.stream.Stream;
 import org.ringwarden.daemon.audit.AuditLog;
 import org.ringwarden.daemon.config.AuditSettings;
 import org.ringwarden.daemon.config.DaemonConfig;
-import org.ringwarden.daemon.grant.DaemonLimits;
 import org.ringwarden.daemon.server.Daemon;
-import org.ringwarden.daemon.server.PolicyGate;
+import org.ringwarden.daemon.server.GrantBroker;
 import org.ringwarden.linux.Tasks;
 import org.ringwarden.policy.PolicyLoader;
 import org.ringwarden.policy.PolicyStore;
@@ -103,8 +102,7 @@ public final class DemoCommand implements Callable<Integer> {
                 .withAudit(new AuditSettings(AuditSettings.Destination.FILE, audit));
         AuditLog.configure(config.audit());
         PolicyStore store = PolicyStore.open(PolicyLoader.withDefaults(), policies);
-        EmbeddedBroker broker = new EmbeddedBroker(new PolicyGate(store), DaemonLimits.defaults(), e -> {
-        });
+        GrantBroker broker = GrantBroker.create(store, config.limits(), new AuditLog());
 
         System.out.println("ringwarden demo");
         System.out.println("   daemon (uid 0) on " + socket + ", policy '" + POLICY + "': NOP and READ_FIXED on "
