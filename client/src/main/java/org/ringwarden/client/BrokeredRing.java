@@ -76,6 +76,7 @@ public final class BrokeredRing implements AutoCloseable {
     private final SubmissionEntry entry;
     private final CompletionCursor cursor;
     private final boolean singleIssuer;
+    private final int clientFdCount;
     private final MemorySegment sqes;
     private volatile boolean enabled;
     private volatile Thread issuer;
@@ -83,8 +84,9 @@ public final class BrokeredRing implements AutoCloseable {
     private volatile boolean closed;
 
     private BrokeredRing(RingwardenClient client, Response.Grant grant, Ring ring, Arena bufferArena,
-                         RegisteredBuffer[] buffers, int[] bufferFds) {
+                         RegisteredBuffer[] buffers, int[] bufferFds, int clientFdCount) {
         this.client = client;
+        this.clientFdCount = clientFdCount;
         this.grant = grant;
         this.ring = ring;
         this.bufferArena = bufferArena;
@@ -110,6 +112,11 @@ public final class BrokeredRing implements AutoCloseable {
      * caller, and nothing stays mapped.
      */
     static BrokeredRing map(RingwardenClient client, Response.Grant grant, int ringFd, int[] memfds) {
+        return map(client, grant, ringFd, memfds, 0);
+    }
+
+    /** As above, for a grant that registered {@code clientFdCount} of the client's descriptors after the policy's files. */
+    static BrokeredRing map(RingwardenClient client, Response.Grant grant, int ringFd, int[] memfds, int clientFdCount) {
         requireNonNull(grant, "grant");
         Ring ring;
         try {
@@ -126,7 +133,7 @@ public final class BrokeredRing implements AutoCloseable {
                 MemorySegment m = Memory.mapShared(memfds[b.fd()], 0, b.length()).reinterpret(arena, Memory::unmap);
                 buffers[i] = new RegisteredBuffer(b.index(), b.name(), m, b.address());
             }
-            return new BrokeredRing(client, grant, ring, arena, buffers, memfds.clone());
+            return new BrokeredRing(client, grant, ring, arena, buffers, memfds.clone(), clientFdCount);
         } catch (RuntimeException | Error e) {
             arena.close();
             ring.close();
@@ -158,7 +165,10 @@ public final class BrokeredRing implements AutoCloseable {
                 + (fileNames.isEmpty() ? "none" : String.join(", ", fileNames)));
     }
 
-    /** The names of the policy's files, in index order (client descriptors follow them, unnamed). */
+    /**
+     * The names of the ring's fixed files, in index order: the policy's, then the client's own
+     * descriptors (which the daemon names {@code client-0}, {@code client-1}...).
+     */
     public List<String> fileNames() {
         return fileNames;
     }
@@ -168,11 +178,10 @@ public final class BrokeredRing implements AutoCloseable {
      * {@link RingwardenClient#acquire(String, int...)}: they follow the policy's files.
      */
     public int clientFile(int i) {
-        int index = grant.files().size() + i;
-        if (i < 0) {
-            throw new IndexOutOfBoundsException("client descriptor " + i);
+        if (i < 0 || i >= clientFdCount) {
+            throw new IndexOutOfBoundsException("client descriptor " + i + " of " + clientFdCount + " handed over");
         }
-        return index;
+        return grant.files().size() - clientFdCount + i;
     }
 
     /** The registered buffer the policy named {@code name}. */
