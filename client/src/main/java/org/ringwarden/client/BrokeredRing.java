@@ -77,10 +77,10 @@ public final class BrokeredRing implements AutoCloseable {
     private final CompletionCursor cursor;
     private final boolean singleIssuer;
     private final int clientFdCount;
-    private final MemorySegment sqes;
     private volatile boolean enabled;
     private volatile Thread issuer;
     private boolean checkPolicy = true;
+    private final int requiredFlags;
     private volatile boolean closed;
 
     private BrokeredRing(RingwardenClient client, Response.Grant grant, Ring ring, Arena bufferArena,
@@ -98,11 +98,11 @@ public final class BrokeredRing implements AutoCloseable {
         }
         this.fileNames = List.copyOf(names);
         this.allowed = new AllowedSet(grant.policy(), grant.allowed());
-        this.entry = new SubmissionEntry(this);
+        this.requiredFlags = allowed.requiredFlags();
+        this.entry = new SubmissionEntry(this, ring);
         this.cursor = new CompletionCursor(this);
         this.cursor.bind(ring);
         this.singleIssuer = (grant.ring().setupFlags() & SetupFlag.SINGLE_ISSUER.abi()) != 0;
-        this.sqes = ring.sqes();
         this.enabled = grant.ring().enabled();
     }
 
@@ -284,44 +284,19 @@ public final class BrokeredRing implements AutoCloseable {
     }
 
     /**
-     * Writes the SQE prepared so far (if any) into the ring and returns the reusable entry for
-     * the next one. Call one operation method on it, then any modifiers.
+     * The reusable entry for the next SQE: call one operation method on it (which checks it
+     * against the policy and claims the SQE), then any modifiers.
      *
-     * @throws SubmissionQueueFullException if no SQE is free for it
-     * @throws PolicyViolationException     if the previous SQE lacks a flag the policy requires
+     * @throws SubmissionQueueFullException (from the operation method) if no SQE is free
      */
     public SubmissionEntry prepare() {
         ensureOpen();
-        commit();
-        if (ring.sqSpace() < 1) {
-            throw new SubmissionQueueFullException("all " + ring.sqEntries() + " SQEs of the ring are queued: submit()"
-                    + " before preparing more");
-        }
-        entry.reset(checkPolicy ? allowed : null, allowed.requiredFlags());
+        entry.reset(checkPolicy ? allowed : null, requiredFlags);
         return entry;
     }
 
-    private void commit() {
-        SubmissionEntry e = entry;
-        if (!e.staged) {
-            return;
-        }
-        e.staged = false;
-        if (e.opcode < 0) {
-            return; // prepare() with no operation: nothing to write
-        }
-        if (checkPolicy) {
-            allowed.checkRequired(e.opcode, e.flags);
-        }
-        long sqe = ring.nextSqe();
-        if (sqe < 0) {
-            throw new SubmissionQueueFullException("no SQE free to write the prepared one into");
-        }
-        e.writeTo(sqes, sqe);
-    }
-
     /**
-     * Writes the prepared SQE and submits every queued one ({@code io_uring_enter}); enables the
+     * Submits every prepared SQE ({@code io_uring_enter}); enables the
      * ring first if that is left to the client.
      *
      * @return how many the kernel consumed (it stops at the first SQE it refuses)
@@ -333,7 +308,6 @@ public final class BrokeredRing implements AutoCloseable {
     /** As {@link #submit()}, then waits until at least {@code minComplete} completions are ready. */
     public int submitAndWait(int minComplete) {
         ensureOpen();
-        commit();
         if (!enabled) {
             enable();
         } else if (singleIssuer && issuer != null && issuer != Thread.currentThread()) {

@@ -175,10 +175,12 @@ class BrokeredRingTest {
         assertThatThrownBy(() -> ring.prepare().readFixed(ring.file("data"), ring.buffer("io"), 0, 10, 0).link())
                 .isInstanceOf(PolicyViolationException.class)
                 .hasMessage("SQE flag IO_LINK is not allowed by policy 'reader'; allowed flags: FIXED_FILE");
-        ring.prepare().readFixed(ring.file("data"), ring.buffer("io"), 0, 10, 0).plainDescriptor();
-        assertThatThrownBy(ring::submit).isInstanceOf(PolicyViolationException.class)
+        assertThatThrownBy(() -> ring.prepare().readFixed(ring.file("data"), ring.buffer("io"), 0, 10, 0).plainDescriptor())
+                .isInstanceOf(PolicyViolationException.class)
                 .hasMessage("READ_FIXED without FIXED_FILE: policy 'reader' requires FIXED_FILE on every SQE");
-        assertThat(ring.pending()).isZero();
+        assertThat(ring.pending()).as("the refused SQEs were given back, not queued").isZero();
+        ring.prepare().nop().userData(4);
+        assertThat(one(ring)).as("the next SQE takes the slot and runs").containsExactly(4, 0);
     }
 
     @Test
@@ -250,7 +252,7 @@ class BrokeredRingTest {
         for (int i = 0; i < ring.sqEntries(); i++) {
             ring.prepare().nop().userData(i);
         }
-        assertThatThrownBy(ring::prepare).isInstanceOf(SubmissionQueueFullException.class);
+        assertThatThrownBy(() -> ring.prepare().nop()).isInstanceOf(SubmissionQueueFullException.class);
         assertThat(ring.submitAndWait(ring.sqEntries())).isEqualTo(ring.sqEntries());
         assertThat(ring.reap((u, r, f) -> { })).isEqualTo(ring.sqEntries());
     }
