@@ -109,6 +109,11 @@ final class PolicyRules {
                 problems.warning(n.at(), n.path(), ProblemCode.FIXED_FILE_ESCAPE, "`FIXED_FD_INSTALL` hands the client an "
                         + "ordinary descriptor of each fixed file, which it can then use outside this ring's restrictions", null);
             }
+            if (op == IoUringOp.FILES_UPDATE) {
+                problems.warning(n.at(), n.path(), ProblemCode.FIXED_TABLE_CHANGE, "`FILES_UPDATE` lets the client "
+                        + "replace or remove fixed files, putting its own descriptors where the policy's files were; "
+                        + "`FIXED_FILE` required then no longer confines it to the policy's files", null);
+            }
             if (OpcodeClasses.UNFIXED.contains(op) && !fixedRequired) {
                 problems.warning(n.at(), n.path(), ProblemCode.UNFIXED_OPCODE, "`" + op.kernelName() + "` takes a path or no "
                         + "file: it acts with the client's own rights but bypasses its seccomp filter; require `FIXED_FILE` "
@@ -232,17 +237,19 @@ final class PolicyRules {
                         "file name `" + f.name() + "` is already used by $.files[" + first + "]", null);
             }
             path(f.path(), base + ".path");
+            boolean accessOk = !f.access().isEmpty();
             if (f.access().contains(PolicyDefinition.Access.CREATE) && !f.mayWrite()) {
                 problems.error(origins.of(base + ".access"), base + ".access", ProblemCode.BAD_VALUE,
                         "`create` needs `write`, `read-write` or `append`", null);
-            }
-            if (!f.access().isEmpty() && !f.mayRead() && !f.mayWrite()) {
+                accessOk = false;
+            } else if (accessOk && !f.mayRead() && !f.mayWrite()) {
                 problems.error(origins.of(base + ".access"), base + ".access", ProblemCode.BAD_VALUE,
                         "`access` needs one of read, write, read-write or append", null);
+                accessOk = false;
             }
             int requested = OpcodeClasses.requestedMode(f);
             int least = OpcodeClasses.leastMode(f, d.sqeOps());
-            if (requested != least && !f.access().isEmpty()) {
+            if (requested != least && accessOk) {
                 problems.warning(origins.of(base + ".access"), base + ".access", ProblemCode.MODE_NARROWED, "file `" + f.name()
                         + "` is opened " + OpenFlag.describe(least) + ", not " + OpenFlag.describe(requested)
                         + ": that is all its allowed opcodes need", null);
@@ -351,7 +358,10 @@ final class PolicyRules {
     private void limits(PolicyDefinition d) {
         long perLease = 0;
         for (BufferSpec b : d.buffers()) {
-            perLease += Math.max(0, b.bytes());
+            if (b.bytes() <= 0 || b.bytes() > MAX_BUFFER) {
+                return; // a bad size is already reported; a sum over it would only add noise
+            }
+            perLease += b.bytes();
         }
         if (perLease > d.limits().bufferBytesPerUser()) {
             String p = origins.at.containsKey("$.limits.bufferBytesPerUser") ? "$.limits.bufferBytesPerUser" : "$.buffers";

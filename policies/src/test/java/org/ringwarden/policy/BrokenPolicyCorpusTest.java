@@ -34,10 +34,35 @@ class BrokenPolicyCorpusTest {
 
     static final PolicyLoader LOADER = new PolicyLoader(new PolicyLoader.Options(false, false, false, ACCOUNTS));
 
+    static final Path WARNINGS = Path.of("src/test/resources/warnings");
+
     static Stream<Path> corpus() throws IOException {
-        try (Stream<Path> s = Files.list(CORPUS)) {
+        return list(CORPUS);
+    }
+
+    static Stream<Path> warnings() throws IOException {
+        return list(WARNINGS);
+    }
+
+    static Stream<Path> list(Path dir) throws IOException {
+        try (Stream<Path> s = Files.list(dir)) {
             return s.filter(p -> p.toString().endsWith(".json")).sorted().toList().stream();
         }
+    }
+
+    /** Legal but risky files load, with exactly the warnings of their sidecar. */
+    @ParameterizedTest(name = "{0}")
+    @MethodSource("warnings")
+    void riskyFileLoadsWithExactlyItsExpectedWarnings(Path file) throws IOException {
+        LoadResult r = LOADER.parse(file.getFileName().toString(), Files.readAllBytes(file));
+        List<String> actual = r.problems().stream().map(PolicyProblem::format).toList();
+        Path expectedFile = Path.of(file.toString().replaceFirst("\\.json$", ".expected"));
+        if (Boolean.getBoolean("policy.corpus.write")) {
+            Files.write(expectedFile, actual, StandardCharsets.UTF_8);
+        }
+        assertThat(r.ok()).as("%s must load: %s", file, r.errors()).isTrue();
+        assertThat(actual).as("warnings of %s (sidecar %s)", file, expectedFile)
+                .isNotEmpty().containsExactlyElementsOf(Files.readAllLines(expectedFile, StandardCharsets.UTF_8));
     }
 
     @ParameterizedTest(name = "{0}")
@@ -70,6 +95,22 @@ class BrokenPolicyCorpusTest {
                 big + ": error: the file has 10485760 bytes; a policy file may have at most 1048576 (1 MiB) [TOO_LARGE at $]");
         LoadResult fromBytes = LOADER.parse("big.json", bytes);
         assertThat(fromBytes.errors()).extracting(PolicyProblem::code).containsExactly(ProblemCode.TOO_LARGE);
+    }
+
+    @Test
+    void aFileWithThousandsOfProblemsListsTheFirst200AndCountsTheRest() {
+        StringBuilder b = new StringBuilder("{\"name\": \"many\", \"description\": \"d\"");
+        for (int i = 0; i < 1000; i++) {
+            b.append(",\n\"unknown").append(i).append("\": 1");
+        }
+        LoadResult r = LOADER.parse("many.json", b.append('}').toString().getBytes(StandardCharsets.UTF_8));
+        assertThat(r.problems()).as("200 listed and one count").hasSize(201);
+        PolicyProblem last = r.problems().getLast();
+        assertThat(last.code()).isEqualTo(ProblemCode.TOO_MANY_PROBLEMS);
+        assertThat(last.message()).isEqualTo("800 more problem(s) not shown");
+        assertThat(last.isError()).isTrue();
+        assertThat(r.problems().get(199).message()).isEqualTo("unknown field `unknown199` in a policy (fields: name, "
+                + "description, subjects, ring, sqe, register, files, clientFds, buffers, limits, transparent)");
     }
 
     @Test

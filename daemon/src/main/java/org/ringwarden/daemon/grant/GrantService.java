@@ -53,7 +53,6 @@ import org.ringwarden.policy.CompiledPolicy;
  * to the lease, which closes them when it ends.
  */
 public final class GrantService implements AutoCloseable {
-    private static final String SECCOMP_LISTENER_LINK = "anon_inode:seccomp notify";
     private static final long DETACH_WAIT_MS = 5_000;
     /** True on the service's ring-builder threads, the only threads that create rings. */
     private static final ThreadLocal<Boolean> ON_RING_BUILDER = ThreadLocal.withInitial(() -> Boolean.FALSE);
@@ -122,7 +121,7 @@ public final class GrantService implements AutoCloseable {
                 throw new GrantException(ErrorCode.NOT_PERMITTED,
                         "policy " + transparentOrNull.name() + " is not for transparent use");
             }
-            if (!isSeccompListener(listenerFd)) {
+            if (!SeccompListener.isListener(listenerFd)) {
                 throw new GrantException(ErrorCode.BAD_REQUEST, "the descriptor sent with attach is not a seccomp"
                         + " user-notification listener");
             }
@@ -166,17 +165,6 @@ public final class GrantService implements AutoCloseable {
                     transparentOrNull == null ? null : transparentOrNull.name(), null, e.code(),
                     "attach: " + e.getMessage()));
             throw e;
-        }
-    }
-
-    private static boolean isSeccompListener(int fd) {
-        if (fd < 0) {
-            return false;
-        }
-        try {
-            return SECCOMP_LISTENER_LINK.equals(Files.readSymbolicLink(Path.of("/proc/self/fd/" + fd)).toString());
-        } catch (IOException e) {
-            return false;
         }
     }
 
@@ -262,8 +250,14 @@ public final class GrantService implements AutoCloseable {
                 ring.close();
                 throw new GrantException(ErrorCode.NOT_ATTACHED, "the connection closed while its ring was built");
             }
-            lease.expiry = expiryTimer.schedule(() -> expire(lease), limits.ticketExpiry().toMillis(),
-                    TimeUnit.MILLISECONDS);
+            try {
+                lease.expiry = expiryTimer.schedule(() -> expire(lease), limits.ticketExpiry().toMillis(),
+                        TimeUnit.MILLISECONDS);
+            } catch (java.util.concurrent.RejectedExecutionException e) {
+                registry.end(lease);
+                ring.close();
+                throw new GrantException(ErrorCode.BUSY, "the daemon is shutting down");
+            }
             Grant grant = new Grant(lease.id, policy.name(), lease.ticket, ring.params(), ring.enabled(), ring.files(),
                     ring.buffers().stream().map(PreparedRing.Buffer::toGrant).toList(), policy.allowed());
             counters.granted.increment();
