@@ -304,6 +304,17 @@ public final class GrantService implements AutoCloseable {
     }
 
     /**
+     * Runs tasks on the service's ring-builder threads, where {@link #acquire} builds its ring
+     * without handing it to another thread. For a server that wants its whole acquire request
+     * handled there (one thread hop instead of three); the tasks must be acquires (or as short),
+     * since they hold up ring building. Refuses ({@link java.util.concurrent.RejectedExecutionException})
+     * after {@link #close()}.
+     */
+    public java.util.concurrent.Executor ringBuilderExecutor() {
+        return ringBuilders::execute;
+    }
+
+    /**
      * Builds the ring on a ring-builder thread. The thread that creates a ring gets spurious
      * {@code EINTR} in its blocking calls whenever that ring is torn down (security.md), so
      * rings are created only on threads of this service, never on the server's.

@@ -6,6 +6,7 @@ import java.util.ArrayDeque;
 import java.util.HashSet;
 import java.util.Set;
 import java.util.concurrent.Callable;
+import java.util.concurrent.Executor;
 import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.ScheduledFuture;
 import java.util.concurrent.TimeUnit;
@@ -252,8 +253,11 @@ final class ConnectionHandler extends ChannelInboundHandlerAdapter {
     }
 
     private void acquire(Request.Acquire a) {
-        Consumer<int[]> go = fds -> submit(() -> sc.broker().acquire(peer, a.policy(), fds), fds, this::sendGrant,
-                failure -> refusedOrInternal(a, a.policy(), failure));
+        // On the broker's acquire threads (the grant side's ring builders): the ring is built
+        // where the request runs, without a hop through the request pool.
+        Executor where = sc.broker().acquireExecutor();
+        Consumer<int[]> go = fds -> submit(() -> sc.broker().acquire(peer, a.policy(), fds), fds,
+                where == null ? sc.requests() : where, this::sendGrant, failure -> refusedOrInternal(a, a.policy(), failure));
         if (a.clientFds() == 0) {
             go.accept(new int[0]);
         } else {
@@ -289,15 +293,23 @@ final class ConnectionHandler extends ChannelInboundHandlerAdapter {
         });
     }
 
+    /**
+     * Answered here on the event loop: ending a lease is bookkeeping plus closing the daemon's
+     * copies of the ring and buffers, none of which blocks ({@link RingBroker#release}), and two
+     * thread hops cost more than all of it. No earlier task of this connection can still be
+     * running (one request at a time, and the connection is still open), so the order the
+     * serial executor guarantees holds.
+     */
     private void release(Request.Release r) {
-        submit(() -> {
+        try {
             sc.broker().release(peer, r.lease());
-            return new Response.Released(r.lease());
-        }, NO_FDS, ok -> {
-            leases.remove(r.lease());
-            audit("release", null, bounded(r.lease()), "ok", null, null);
-            answer(ok);
-        }, failure -> refusedOrInternal(r, null, failure));
+        } catch (RefusedException | RuntimeException failure) {
+            refusedOrInternal(r, null, failure);
+            return;
+        }
+        leases.remove(r.lease());
+        audit("release", null, bounded(r.lease()), "ok", null, null);
+        answer(new Response.Released(r.lease()));
     }
 
     /**
@@ -437,6 +449,12 @@ final class ConnectionHandler extends ChannelInboundHandlerAdapter {
      * if the executor refuses the work they are closed here.
      */
     private <T> void submit(Callable<T> work, int[] owned, Consumer<T> onSuccess, Consumer<Throwable> onFailure) {
+        submit(work, owned, sc.requests(), onSuccess, onFailure);
+    }
+
+    /** {@link #submit(Callable, int[], Consumer, Consumer)} on {@code pool}, still after this connection's earlier work. */
+    private <T> void submit(Callable<T> work, int[] owned, Executor pool, Consumer<T> onSuccess,
+                            Consumer<Throwable> onFailure) {
         try {
             serial.execute(() -> {
                 T result;
@@ -447,7 +465,7 @@ final class ConnectionHandler extends ChannelInboundHandlerAdapter {
                     return;
                 }
                 ctx.executor().execute(() -> onSuccess.accept(result));
-            });
+            }, pool);
         } catch (RejectedExecutionException e) {
             for (int fd : owned) {
                 Descriptors.closeQuietly(fd);

@@ -160,7 +160,13 @@ public final class Daemon implements AutoCloseable {
         try {
             server.close();
         } finally {
-            broker.close();
+            try {
+                broker.close();
+            } finally {
+                // The audit log is written behind the decisions: the last records (the leases
+                // the broker just ended) must be in the file before the daemon exits.
+                AuditLog.flush();
+            }
         }
         stop.countDown();
     }

@@ -6,6 +6,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.Executor;
 import java.util.function.Consumer;
 
 import org.ringwarden.client.protocol.Response;
@@ -133,6 +134,12 @@ public final class GrantBroker implements RingBroker {
                 new Response.Allowed(a.sqeOpNames(), a.sqeFlagsAllowedNames(), a.sqeFlagsRequiredNames(),
                         a.registerOpNames()));
         return new IssuedGrant(frame, g.bufferFds());
+    }
+
+    /** The grant side's ring-builder threads: an acquire there builds its ring without another hop. */
+    @Override
+    public Executor acquireExecutor() {
+        return grants.ringBuilderExecutor();
     }
 
     @Override

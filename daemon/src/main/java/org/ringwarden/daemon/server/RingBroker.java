@@ -1,15 +1,17 @@
 package org.ringwarden.daemon.server;
 
 import java.util.List;
+import java.util.concurrent.Executor;
 
 import org.ringwarden.client.protocol.Response;
 
 /**
  * What the server asks of the grant side: the policies a peer may see, and the leases it holds.
- * The server calls the blocking methods ({@link #attach}, {@link #acquire}, {@link #release},
- * {@link #connectionClosed}, {@link #reload}) from its request executor, never from an event
- * loop, and each call for one connection after the previous one has returned; the others must
- * not block.
+ * The server calls the blocking methods ({@link #attach}, {@link #connectionClosed},
+ * {@link #reload}) from its request executor and {@link #acquire} from
+ * {@link #acquireExecutor()}, never from an event loop, and each call for one connection after
+ * the previous one has returned; the others (including {@link #release}) are called on the
+ * event loop and must not block.
  *
  * <p>Ownership of descriptors passes with the call: {@link #attach} owns {@code listenerFd} and
  * {@link #acquire} owns {@code clientFds} from the moment they are called, also when they throw.
@@ -35,7 +37,20 @@ public interface RingBroker extends AutoCloseable {
      */
     IssuedGrant acquire(PeerIdentity peer, String policy, int[] clientFds) throws RefusedException;
 
-    /** Ends one of the connection's leases. */
+    /**
+     * Where {@link #acquire} runs, or null for the server's request executor. The grant side
+     * names its ring-builder threads, so that an acquire builds its ring on the thread that
+     * handles it (rings must be created on threads of their own: see
+     * {@link org.ringwarden.daemon.grant.GrantService}).
+     */
+    default Executor acquireExecutor() {
+        return null;
+    }
+
+    /**
+     * Ends one of the connection's leases. Called on the event loop: bookkeeping and closing
+     * descriptors and mappings only, nothing that blocks.
+     */
     void release(PeerIdentity peer, String lease) throws RefusedException;
 
     /** Ends every lease and the attachment of the connection; idempotent. */

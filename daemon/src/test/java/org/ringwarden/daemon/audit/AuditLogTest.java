@@ -23,6 +23,7 @@ class AuditLogTest {
         AuditLog.configure(new AuditSettings(AuditSettings.Destination.FILE, file));
         new AuditLog().record(new AuditRecord(Instant.parse("2026-11-29T17:00:00Z"), "refuse", 42, 1000, 100,
                 "/usr/bin/app", "reader", null, "refused", ErrorCode.NOT_PERMITTED, "line one\nline two"));
+        AuditLog.flush();
         var lines = Files.readAllLines(file);
         assertThat(lines).as("exactly one line per record, newlines escaped").hasSize(1);
         JsonNode n = new ObjectMapper().readTree(lines.get(0));
@@ -36,5 +37,38 @@ class AuditLogTest {
         assertThat(n.has("lease")).as("absent lease left out").isFalse();
         assertThat(n.get("outcome").asText()).as("outcome").isEqualTo("refused");
         assertThat(n.get("code").asText()).as("code").isEqualTo("NOT_PERMITTED");
+    }
+
+    @Test
+    void recordsFromManyThreadsAreAllWrittenInEachThreadsOrderByFlush(@TempDir Path dir) throws Exception {
+        Path file = dir.resolve("audit.jsonl");
+        AuditLog.configure(new AuditSettings(AuditSettings.Destination.FILE, file));
+        AuditLog log = new AuditLog();
+        int threads = 4;
+        int each = 5_000; // more than one batch per thread, fewer than the queue holds in all
+        Thread[] ts = new Thread[threads];
+        for (int t = 0; t < threads; t++) {
+            int id = t;
+            ts[t] = Thread.ofPlatform().start(() -> {
+                for (int i = 0; i < each; i++) {
+                    log.record(new AuditRecord(Instant.EPOCH, "grant", 1, 0, 0, null, "p" + id, null, "ok", null,
+                            Integer.toString(i)));
+                }
+            });
+        }
+        for (Thread t : ts) {
+            t.join();
+        }
+        AuditLog.flush();
+        var lines = Files.readAllLines(file);
+        assertThat(lines).as("every record written once flush returns, none dropped").hasSize(threads * each);
+        ObjectMapper json = new ObjectMapper();
+        int[] next = new int[threads];
+        for (String line : lines) {
+            JsonNode n = json.readTree(line);
+            int id = Integer.parseInt(n.get("policy").asText().substring(1));
+            assertThat(n.get("detail").asText()).as("thread %d's records in its order", id)
+                    .isEqualTo(Integer.toString(next[id]++));
+        }
     }
 }

@@ -105,8 +105,9 @@ final class TestDaemon implements AutoCloseable {
         return RawClient.connect(adminSocket);
     }
 
-    /** The audit log's lines so far. */
+    /** The audit log's lines so far (every record queued before the call: the log is written behind). */
     List<String> audit() {
+        AuditLog.flush();
         try {
             return Files.exists(auditFile) ? Files.readAllLines(auditFile, UTF_8) : List.of();
         } catch (IOException e) {
