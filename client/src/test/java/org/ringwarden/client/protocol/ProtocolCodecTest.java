@@ -61,6 +61,20 @@ class ProtocolCodecTest {
     }
 
     @Test
+    void noMessageHasAFieldNamedLikeTheHeadTheCodecSplicesInFront() {
+        // encode writes {"v":1,"op"|"type":...} and then the record's own fields: a component of
+        // one of those names would appear twice in the frame (a duplicate the decoder refuses).
+        for (Class<?> kind : List.of(Request.class, Response.class)) {
+            for (Class<?> c : kind.getPermittedSubclasses()) {
+                for (var component : c.getRecordComponents()) {
+                    assertThat(component.getName()).as("%s.%s", c.getSimpleName(), component.getName())
+                            .isNotIn("v", "op", "type");
+                }
+            }
+        }
+    }
+
+    @Test
     void everyResponseSurvivesARoundTrip() throws Exception {
         List<Response> all = List.of(new Response.SendFds(2), new Response.Attached(),
                 new Response.Policies(List.of(new Response.PolicySummary("reader", "reads data"))),
