@@ -1,7 +1,7 @@
 package org.ringwarden.daemon.server;
 
 import java.util.Arrays;
-import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.LongAdder;
 import java.util.function.Consumer;
 
 import org.ringwarden.linux.Descriptors;
@@ -27,14 +27,17 @@ import io.netty.channel.unix.UnixChannel;
  * itself ({@link UnixRights}), on the channel's event loop, while the channel's own reading is
  * paused ({@code autoRead} off) so that nothing else touches the socket.
  *
- * <p>The socket is non-blocking: an attempt that would block is retried on the event loop
- * after a short, growing delay (1 ms doubling to 16 ms) until the deadline. A hostile peer
- * that never sends therefore costs one timer, not a blocked thread.
+ * <p>The socket is non-blocking: an attempt that would block waits for the socket to become
+ * readable (writable) through the event loop's own epoll ({@link SocketReadiness}) and is made
+ * again the moment it is, so descriptors are read as soon as they arrive; earlier versions
+ * retried after 1 ms doubling to 16 ms, which cost a client that sent its descriptors a
+ * microsecond late a millisecond or more. A hostile peer that never sends costs one epoll
+ * entry and one timer until the deadline, not a blocked thread.
  */
 final class DescriptorExchange {
-    private static final long FIRST_RETRY_NANOS = TimeUnit.MILLISECONDS.toNanos(1);
-    private static final long MAX_RETRY_NANOS = TimeUnit.MILLISECONDS.toNanos(16);
     private static final byte[] ZERO = {0};
+    /** Attempts that found the socket not ready and waited for readiness (for tests: each wait is one wake-up, never a poll loop). */
+    private static final LongAdder WAITS = new LongAdder();
 
     /** The end of an exchange: the descriptors, or why it failed (every received descriptor already closed). */
     sealed interface Outcome {
@@ -66,6 +69,11 @@ final class DescriptorExchange {
         new Sender(channel, fds.clone(), deadlineNanos, done).attempt();
     }
 
+    /** How many times an exchange found the socket not ready and waited for it, since the start. */
+    static long readinessWaits() {
+        return WAITS.sum();
+    }
+
     private static int socketFd(Channel channel) {
         return ((UnixChannel) channel).fd().intValue();
     }
@@ -74,35 +82,40 @@ final class DescriptorExchange {
         return e.is(Errno.EAGAIN);
     }
 
-    private abstract static class Attempt implements Runnable {
+    private abstract static class Attempt {
         final Channel channel;
         final long deadlineNanos;
         final Consumer<Outcome> done;
-        long delay = FIRST_RETRY_NANOS;
+        /** True for a send (wait until writable), false for a receive (until readable). */
+        private final boolean writes;
 
-        Attempt(Channel channel, long deadlineNanos, Consumer<Outcome> done) {
+        Attempt(Channel channel, long deadlineNanos, Consumer<Outcome> done, boolean writes) {
             this.channel = channel;
             this.deadlineNanos = deadlineNanos;
             this.done = done;
-        }
-
-        @Override
-        public void run() {
-            attempt();
+            this.writes = writes;
         }
 
         abstract void attempt();
 
-        /** Tries again later, or fails if that would be past the deadline. */
+        /** Attempts again once the socket is ready, or fails at the deadline or when the connection closes. */
         void retryOrFail(String what) {
-            long now = System.nanoTime();
-            if (now - deadlineNanos >= 0) {
+            if (System.nanoTime() - deadlineNanos >= 0) {
                 fail("timed out " + what);
                 return;
             }
-            long wait = Math.min(delay, deadlineNanos - now);
-            delay = Math.min(delay * 2, MAX_RETRY_NANOS);
-            channel.eventLoop().schedule(this, wait, TimeUnit.NANOSECONDS);
+            WAITS.increment();
+            try {
+                SocketReadiness.await(channel, writes, deadlineNanos, why -> {
+                    switch (why) {
+                        case READY -> attempt();
+                        case DEADLINE -> fail("timed out " + what);
+                        case CLOSED -> fail("the connection closed " + what);
+                    }
+                });
+            } catch (KernelException e) {
+                fail("cannot wait for the socket (" + e.getMessage() + ") " + what);
+            }
         }
 
         abstract void fail(String reason);
@@ -113,7 +126,7 @@ final class DescriptorExchange {
         private int[] got = new int[0];
 
         Receiver(Channel channel, int count, long deadlineNanos, Consumer<Outcome> done) {
-            super(channel, deadlineNanos, done);
+            super(channel, deadlineNanos, done, false);
             this.count = count;
         }
 
@@ -185,7 +198,7 @@ final class DescriptorExchange {
         private int sent;
 
         Sender(Channel channel, int[] fds, long deadlineNanos, Consumer<Outcome> done) {
-            super(channel, deadlineNanos, done);
+            super(channel, deadlineNanos, done, true);
             this.fds = fds;
         }
 

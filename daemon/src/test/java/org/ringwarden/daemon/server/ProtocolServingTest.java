@@ -153,6 +153,30 @@ class ProtocolServingTest {
     }
 
     @Test
+    void aDescriptorSentLateIsReadWhenItArrivesAfterOneReadinessWaitNotByRetrying() throws Exception {
+        int a = Memory.memfdCreate("client-late", Memory.MFD_CLOEXEC);
+        try (RawClient c = attached()) {
+            long before = DescriptorExchange.readinessWaits();
+            c.send(new Request.Acquire("open", 1));
+            assertThat(c.read()).as("send-fds").isEqualTo(new Response.SendFds(1));
+            long until = System.nanoTime() + SETTLE.toNanos();
+            while (DescriptorExchange.readinessWaits() == before && System.nanoTime() < until) {
+                Thread.sleep(1);
+            }
+            assertThat(DescriptorExchange.readinessWaits() - before).as("the daemon found nothing yet and waits").isEqualTo(1);
+            // Long enough for a retry loop (1 ms doubling) to have tried several times.
+            Thread.sleep(50);
+            c.sendFd(a);
+            assertThat(c.read()).as("grant once the descriptor arrived").isInstanceOf(Response.Grant.class);
+            c.receiveFd(Duration.ofSeconds(5)).closeAll();
+            assertThat(DescriptorExchange.readinessWaits() - before)
+                    .as("one wait, ended by the descriptor's arrival: no timed retries in between").isEqualTo(1);
+        } finally {
+            Descriptors.closeQuietly(a);
+        }
+    }
+
+    @Test
     void twoDescriptorsOnOneByteFailTheExchangeAndClose() throws Exception {
         int a = Memory.memfdCreate("client-a", Memory.MFD_CLOEXEC);
         int b = Memory.memfdCreate("client-b", Memory.MFD_CLOEXEC);
