@@ -48,8 +48,11 @@ public final class Syscall {
     public static final long SYS_FTRUNCATE = 77;
     public static final long SYS_GETUID = 102;
     public static final long SYS_GETGID = 104;
+    public static final long SYS_SETRESUID = 117;
+    public static final long SYS_SETRESGID = 119;
     public static final long SYS_PRCTL = 157;
     public static final long SYS_GETTID = 186;
+    public static final long SYS_TGKILL = 234;
     public static final long SYS_OPENAT = 257;
     public static final long SYS_PROCESS_VM_READV = 310;
     public static final long SYS_PROCESS_VM_WRITEV = 311;

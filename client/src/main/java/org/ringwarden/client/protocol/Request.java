@@ -1,0 +1,148 @@
+package org.ringwarden.client.protocol;
+
+import static java.util.Objects.requireNonNull;
+
+/**
+ * A message from a peer to the daemon (protocol.md, steps 1 and 2, and the administrative
+ * requests). On the wire every request is one JSON object {@code {"v":1,"op":NAME,...}}; the
+ * records hold only the fields after {@code v} and {@code op}, which {@link ProtocolCodec}
+ * writes and checks.
+ *
+ * <p>The compact constructors enforce what binding alone cannot (a listener is one descriptor,
+ * counts are not negative), so a record that exists is a well-formed request.
+ */
+public sealed interface Request {
+    /** The most descriptors a single request may announce; the kernel's {@code SCM_MAX_FD}. */
+    int MAX_DESCRIPTORS = 253;
+
+    /** The {@code op} this request travels under. */
+    String op();
+
+    /** How many descriptors the peer will send after {@code send-fds}; 0 for most requests. */
+    default int descriptorCount() {
+        return 0;
+    }
+
+    /** True for {@code status}, {@code leases} and {@code reload}: admin socket and admin peers only. */
+    default boolean administrative() {
+        return false;
+    }
+
+    /**
+     * {@code attach}: hand the daemon this process's seccomp listener.
+     *
+     * @param fds    the number of descriptors that follow; always 1 (the listener)
+     * @param policy a policy marked for transparent use, or {@code null} for ticketed use only
+     */
+    record Attach(int fds, String policy) implements Request {
+        public Attach {
+            if (fds != 1) {
+                throw new IllegalArgumentException("attach carries exactly one descriptor (fds: 1), not " + fds);
+            }
+            if (policy != null && policy.isEmpty()) {
+                throw new IllegalArgumentException("attach: policy, when present, must not be empty");
+            }
+        }
+
+        @Override
+        public String op() {
+            return "attach";
+        }
+
+        @Override
+        public int descriptorCount() {
+            return fds;
+        }
+    }
+
+    /**
+     * {@code acquire}: ask for a ring under {@code policy}.
+     *
+     * @param policy    the policy's name
+     * @param clientFds how many of the client's own descriptors follow (registered as fixed
+     *                  files after the policy's); 0 for none
+     */
+    record Acquire(String policy, int clientFds) implements Request {
+        public Acquire {
+            requireNonNull(policy, "acquire needs a policy");
+            if (policy.isEmpty()) {
+                throw new IllegalArgumentException("acquire: policy must not be empty");
+            }
+            if (clientFds < 0 || clientFds > MAX_DESCRIPTORS) {
+                throw new IllegalArgumentException("acquire: clientFds must be 0.." + MAX_DESCRIPTORS + ", not " + clientFds);
+            }
+        }
+
+        @Override
+        public String op() {
+            return "acquire";
+        }
+
+        @Override
+        public int descriptorCount() {
+            return clientFds;
+        }
+    }
+
+    /** {@code policies}: the names and descriptions of the policies this peer may acquire. */
+    record ListPolicies() implements Request {
+        @Override
+        public String op() {
+            return "policies";
+        }
+    }
+
+    /** {@code release}: end a lease before the connection closes. */
+    record Release(String lease) implements Request {
+        public Release {
+            requireNonNull(lease, "release needs a lease");
+            if (lease.isEmpty()) {
+                throw new IllegalArgumentException("release: lease must not be empty");
+            }
+        }
+
+        @Override
+        public String op() {
+            return "release";
+        }
+    }
+
+    /** {@code status} (administrative): the daemon's health and counters. */
+    record Status() implements Request {
+        @Override
+        public String op() {
+            return "status";
+        }
+
+        @Override
+        public boolean administrative() {
+            return true;
+        }
+    }
+
+    /** {@code leases} (administrative): who holds which lease. */
+    record Leases() implements Request {
+        @Override
+        public String op() {
+            return "leases";
+        }
+
+        @Override
+        public boolean administrative() {
+            return true;
+        }
+    }
+
+    /** {@code reload} (administrative): load the policy directory again and swap it in if it is valid. */
+    record Reload() implements Request {
+        @Override
+        public String op() {
+            return "reload";
+        }
+
+        @Override
+        public boolean administrative() {
+            return true;
+        }
+    }
+}

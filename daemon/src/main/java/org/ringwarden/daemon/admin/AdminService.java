@@ -1,0 +1,107 @@
+package org.ringwarden.daemon.admin;
+
+import static java.util.Objects.requireNonNull;
+
+import java.time.Instant;
+import java.util.List;
+import java.util.function.Consumer;
+
+import org.ringwarden.client.protocol.Response;
+import org.ringwarden.daemon.audit.AuditLog;
+import org.ringwarden.daemon.audit.AuditRecord;
+import org.ringwarden.daemon.cli.RingwardenCommand;
+import org.ringwarden.daemon.server.AdminActions;
+import org.ringwarden.daemon.server.PeerIdentity;
+import org.ringwarden.daemon.server.RingBroker;
+import org.ringwarden.daemon.server.ServerStats;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The admin socket's answers, and the one place a reload happens (from the socket or SIGHUP):
+ * one at a time, announced to the service manager around it, audited.
+ */
+public final class AdminService implements AdminActions {
+    private static final Logger LOG = LoggerFactory.getLogger(AdminService.class);
+
+    /** Hooks around a reload, for sd_notify's {@code RELOADING=1} ... {@code READY=1}. */
+    public interface ReloadListener {
+        void reloading();
+
+        void reloaded(Response.Reloaded result);
+    }
+
+    private final RingBroker broker;
+    private final ServerStats stats;
+    private final AuditLog audit;
+    private final ReloadListener listener;
+    private final String kernel = SystemFacts.kernelRelease();
+
+    public AdminService(RingBroker broker, ServerStats stats, AuditLog audit, ReloadListener listener) {
+        this.broker = requireNonNull(broker, "broker");
+        this.stats = requireNonNull(stats, "stats");
+        this.audit = requireNonNull(audit, "audit");
+        this.listener = requireNonNull(listener, "listener");
+    }
+
+    @Override
+    public Response.StatusReport status() {
+        return new Response.StatusReport(RingwardenCommand.Version.version(), stats.uptimeSeconds(), kernel,
+                broker.policyCount(), stats.connections(), broker.leaseCount(), stats.grants(), stats.refusals(),
+                SystemFacts.pinnedBytes());
+    }
+
+    @Override
+    public Response.LeaseList leases() {
+        return new Response.LeaseList(broker.leases());
+    }
+
+    @Override
+    public Response.Reloaded reload(PeerIdentity by) {
+        return reload(by, "admin socket");
+    }
+
+    /** Reloads because of SIGHUP. */
+    public Response.Reloaded reloadBySignal() {
+        return reload(null, "SIGHUP");
+    }
+
+    private synchronized Response.Reloaded reload(PeerIdentity by, String trigger) {
+        listener.reloading();
+        Response.Reloaded r;
+        try {
+            r = broker.reload();
+        } catch (RuntimeException e) {
+            LOG.error("reload failed", e);
+            r = new Response.Reloaded(false, broker.policyCount(), List.of("the reload failed: " + e));
+        }
+        if (r.ok()) {
+            LOG.info("reloaded ({}): {} policies in force", trigger, r.policies());
+        } else {
+            LOG.warn("reload ({}) refused; the running {} policies stay in force: {}", trigger, r.policies(), r.problems());
+        }
+        audit.record(new AuditRecord(Instant.now(), "reload", by == null ? 0 : by.pid(), by == null ? -1 : by.uid(),
+                by == null ? -1 : by.gid(), by == null ? null : by.exe(), null, null, r.ok() ? "ok" : "refused", null,
+                r.ok() ? r.policies() + " policies in force (" + trigger + ")"
+                        : trigger + ": " + String.join("; ", r.problems())));
+        listener.reloaded(r);
+        return r;
+    }
+
+    /** A listener that does nothing. */
+    public static ReloadListener quiet() {
+        return new ReloadListener() {
+            @Override
+            public void reloading() {
+            }
+
+            @Override
+            public void reloaded(Response.Reloaded result) {
+            }
+        };
+    }
+
+    static Consumer<String> ignore() {
+        return s -> { };
+    }
+}

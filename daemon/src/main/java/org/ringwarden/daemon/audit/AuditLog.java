@@ -1,0 +1,145 @@
+package org.ringwarden.daemon.audit;
+
+import static java.util.Objects.requireNonNull;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.format.DateTimeFormatter;
+import java.util.LinkedHashMap;
+import java.util.Map;
+
+import org.ringwarden.daemon.config.AuditSettings;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.databind.ObjectMapper;
+
+import ch.qos.logback.classic.LoggerContext;
+import ch.qos.logback.classic.encoder.PatternLayoutEncoder;
+import ch.qos.logback.classic.spi.ILoggingEvent;
+import ch.qos.logback.core.ConsoleAppender;
+import ch.qos.logback.core.FileAppender;
+import ch.qos.logback.core.OutputStreamAppender;
+
+/**
+ * The audit trail: every decision is one JSON object on one line, through its own SLF4J logger
+ * {@value #LOGGER_NAME}, which Logback sends to its own appender (never mixed with the
+ * operational log). {@link #configure} points that appender at the configured destination.
+ *
+ * <pre>{@code
+ * {"time":"2026-11-29T17:00:00.123Z","event":"grant","pid":4242,"uid":1000,"gid":1000,
+ *  "exe":"/usr/bin/app","policy":"reader","lease":"7f3a…","outcome":"ok"}
+ * }</pre>
+ */
+public final class AuditLog {
+    /** The logger every audit record goes through. */
+    public static final String LOGGER_NAME = "ringwarden.audit";
+    private static final String APPENDER_NAME = "AUDIT";
+
+    private static final ObjectMapper JSON = new ObjectMapper();
+    private final Logger logger;
+
+    public AuditLog() {
+        this.logger = LoggerFactory.getLogger(LOGGER_NAME);
+    }
+
+    /** Writes one record. Never throws: an audit write failure is reported by Logback's status, not to the client. */
+    public void record(AuditRecord r) {
+        requireNonNull(r, "record");
+        logger.info(toJson(r));
+    }
+
+    /** The record as the JSON line the log holds; absent fields are left out. */
+    public static String toJson(AuditRecord r) {
+        Map<String, Object> m = new LinkedHashMap<>();
+        m.put("time", DateTimeFormatter.ISO_INSTANT.format(r.time()));
+        m.put("event", r.event());
+        if (r.pid() > 0) {
+            m.put("pid", r.pid());
+        }
+        if (r.uid() >= 0) {
+            m.put("uid", r.uid());
+        }
+        if (r.gid() >= 0) {
+            m.put("gid", r.gid());
+        }
+        putIfPresent(m, "exe", r.exe());
+        putIfPresent(m, "policy", r.policy());
+        putIfPresent(m, "lease", r.lease());
+        m.put("outcome", r.outcome());
+        if (r.code() != null) {
+            m.put("code", r.code().name());
+        }
+        putIfPresent(m, "detail", r.detail());
+        try {
+            return JSON.writeValueAsString(m);
+        } catch (JsonProcessingException e) {
+            throw new IllegalStateException("audit record cannot be written as JSON", e);
+        }
+    }
+
+    private static void putIfPresent(Map<String, Object> m, String k, Object v) {
+        if (v != null) {
+            m.put(k, v);
+        }
+    }
+
+    /**
+     * Sends the audit logger to {@code settings}' destination, replacing whatever appender it
+     * had; creates the file's directory (mode from the umask) if needed. Does nothing when SLF4J
+     * is not bound to Logback (an embedding application configures its own).
+     */
+    public static void configure(AuditSettings settings) throws IOException {
+        requireNonNull(settings, "settings");
+        if (!(LoggerFactory.getILoggerFactory() instanceof LoggerContext context)) {
+            return;
+        }
+        ch.qos.logback.classic.Logger audit = context.getLogger(LOGGER_NAME);
+        audit.setAdditive(false);
+        audit.setLevel(ch.qos.logback.classic.Level.INFO);
+        OutputStreamAppender<ILoggingEvent> old = (OutputStreamAppender<ILoggingEvent>) audit.getAppender(APPENDER_NAME);
+        PatternLayoutEncoder encoder = new PatternLayoutEncoder();
+        encoder.setContext(context);
+        encoder.setPattern("%msg%n");
+        encoder.start();
+        OutputStreamAppender<ILoggingEvent> appender;
+        switch (settings.destination()) {
+            case FILE -> {
+                Path file = settings.file();
+                if (file.getParent() != null) {
+                    Files.createDirectories(file.getParent());
+                }
+                FileAppender<ILoggingEvent> f = new FileAppender<>();
+                f.setFile(file.toString());
+                f.setAppend(true);
+                f.setImmediateFlush(true);
+                appender = f;
+            }
+            case STDOUT -> {
+                ConsoleAppender<ILoggingEvent> c = new ConsoleAppender<>();
+                c.setTarget("System.out");
+                appender = c;
+            }
+            case STDERR -> {
+                ConsoleAppender<ILoggingEvent> c = new ConsoleAppender<>();
+                c.setTarget("System.err");
+                appender = c;
+            }
+            default -> throw new IllegalStateException("unknown audit destination " + settings.destination());
+        }
+        appender.setContext(context);
+        appender.setName(APPENDER_NAME);
+        appender.setEncoder(encoder);
+        appender.start();
+        if (!appender.isStarted()) {
+            throw new IOException("the audit destination " + settings + " could not be opened (see Logback's status)");
+        }
+        if (old != null) {
+            audit.detachAppender(old);
+            old.stop();
+        }
+        audit.addAppender(appender);
+    }
+}

@@ -1,0 +1,32 @@
+package org.ringwarden.daemon.audit;
+
+import static java.util.Objects.requireNonNull;
+
+import java.time.Instant;
+
+import org.ringwarden.client.protocol.ErrorCode;
+
+/**
+ * One decision of the daemon, as one line of the audit log.
+ *
+ * @param time    when it was decided
+ * @param event   what was decided: {@code grant}, {@code refuse}, {@code release}, {@code attach},
+ *                {@code reload}, {@code connect-refused}, ... (lower-case, stable: people grep for it)
+ * @param pid     the peer's pid, or 0 for decisions without a peer (a reload by signal)
+ * @param uid     the peer's uid, or -1
+ * @param gid     the peer's gid, or -1
+ * @param exe     the peer's executable, or {@code null}
+ * @param policy  the policy concerned, or {@code null}
+ * @param lease   the lease concerned, or {@code null}
+ * @param outcome {@code ok} or {@code refused} (or {@code failed} for the daemon's own failures)
+ * @param code    the error code of a refusal, or {@code null}
+ * @param detail  a sentence for people, or {@code null}
+ */
+public record AuditRecord(Instant time, String event, int pid, int uid, int gid, String exe, String policy,
+                          String lease, String outcome, ErrorCode code, String detail) {
+    public AuditRecord {
+        requireNonNull(time, "time");
+        requireNonNull(event, "event");
+        requireNonNull(outcome, "outcome");
+    }
+}

@@ -1,0 +1,89 @@
+package org.ringwarden.daemon.config;
+
+import static java.util.Objects.requireNonNull;
+
+import java.nio.file.Path;
+import java.util.Map;
+
+/**
+ * Everything the daemon is configured with (docs/configuration.md). Built by
+ * {@link ConfigLoader} from a JSON file, or {@link #defaults(Map)} with no file at all.
+ *
+ * @param socket      the client socket
+ * @param adminSocket the admin socket
+ * @param adminGroup  the group whose members may administer (besides uid 0), or {@code null}
+ * @param policies    the policy directory, or {@code null} for the policies bundled with ringwarden
+ * @param limits      the bounds on connections, requests, leases and memory
+ * @param audit       where audit records go
+ */
+public record DaemonConfig(SocketSettings socket, SocketSettings adminSocket, String adminGroup, Path policies,
+                           Limits limits, AuditSettings audit) {
+    /** The client socket's name inside the runtime directory. */
+    public static final String SOCKET_NAME = "ringwarden.sock";
+    /** The admin socket's name inside the runtime directory. */
+    public static final String ADMIN_SOCKET_NAME = "admin.sock";
+    /** Where sockets go without systemd's {@code RUNTIME_DIRECTORY}. */
+    public static final Path DEFAULT_RUNTIME_DIRECTORY = Path.of("/run/ringwarden");
+
+    public DaemonConfig {
+        requireNonNull(socket, "socket");
+        requireNonNull(adminSocket, "adminSocket");
+        requireNonNull(limits, "limits");
+        requireNonNull(audit, "audit");
+        if (socket.path().equals(adminSocket.path())) {
+            throw new IllegalArgumentException("socket and adminSocket must be different paths: " + socket.path());
+        }
+        if (adminGroup != null && adminGroup.isBlank()) {
+            throw new IllegalArgumentException("adminGroup, when present, must not be blank");
+        }
+    }
+
+    /**
+     * The configuration of a daemon started with no file: sockets in {@code $RUNTIME_DIRECTORY}
+     * (its first entry) or {@code /run/ringwarden}, the client socket open to everyone (policies
+     * decide what each peer may have), the admin socket to root only, bundled policies, default
+     * limits, audit to {@code /var/log/ringwarden/audit.jsonl}.
+     */
+    public static DaemonConfig defaults(Map<String, String> env) {
+        Path dir = runtimeDirectory(env);
+        return new DaemonConfig(new SocketSettings(dir.resolve(SOCKET_NAME), 0666, null),
+                new SocketSettings(dir.resolve(ADMIN_SOCKET_NAME), 0600, null), null, null, Limits.DEFAULTS,
+                AuditSettings.DEFAULT);
+    }
+
+    /** {@code $RUNTIME_DIRECTORY}'s first entry (systemd may list several, colon-separated), else {@code /run/ringwarden}. */
+    public static Path runtimeDirectory(Map<String, String> env) {
+        String rd = env.get("RUNTIME_DIRECTORY");
+        if (rd != null && !rd.isBlank()) {
+            String first = rd.split(":", 2)[0];
+            if (first.startsWith("/")) {
+                return Path.of(first);
+            }
+        }
+        return DEFAULT_RUNTIME_DIRECTORY;
+    }
+
+    public DaemonConfig withSocketPath(Path path) {
+        return new DaemonConfig(socket.withPath(path), adminSocket, adminGroup, policies, limits, audit);
+    }
+
+    public DaemonConfig withAdminSocketPath(Path path) {
+        return new DaemonConfig(socket, adminSocket.withPath(path), adminGroup, policies, limits, audit);
+    }
+
+    public DaemonConfig withPolicies(Path dir) {
+        return new DaemonConfig(socket, adminSocket, adminGroup, dir, limits, audit);
+    }
+
+    public DaemonConfig withLimits(Limits other) {
+        return new DaemonConfig(socket, adminSocket, adminGroup, policies, other, audit);
+    }
+
+    public DaemonConfig withAudit(AuditSettings other) {
+        return new DaemonConfig(socket, adminSocket, adminGroup, policies, limits, other);
+    }
+
+    public DaemonConfig withAdminGroup(String group) {
+        return new DaemonConfig(socket, adminSocket, group, policies, limits, audit);
+    }
+}

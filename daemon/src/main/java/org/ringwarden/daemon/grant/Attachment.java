@@ -1,0 +1,76 @@
+package org.ringwarden.daemon.grant;
+
+import static java.util.Objects.requireNonNull;
+
+import org.ringwarden.linux.Descriptors;
+import org.ringwarden.linux.seccomp.SeccompListener;
+import org.ringwarden.policy.CompiledPolicy;
+
+/**
+ * A connection's seccomp listener, through which its process tree's {@code io_uring_setup}
+ * calls reach the daemon. Holds its own pidfd of the attaching peer (a duplicate of the
+ * server's, or one opened at attach), so that the ancestry check never depends on a
+ * descriptor the server may close meanwhile.
+ *
+ * <p>Closed only by the {@link ListenerPoller} thread (or after it stopped).
+ */
+final class Attachment {
+    private final Peer peer;
+    private final SeccompListener listener;
+    private final int pidfd;
+    private final CompiledPolicy transparent;
+    private boolean closed;
+
+    /**
+     * @param transparent the policy for un-ticketed {@code io_uring_setup} calls, or null
+     *                    (issue 7: not served yet; such calls are refused)
+     */
+    Attachment(Peer peer, SeccompListener listener, int pidfd, CompiledPolicy transparent) {
+        this.peer = requireNonNull(peer, "peer");
+        this.listener = requireNonNull(listener, "listener");
+        this.pidfd = pidfd;
+        this.transparent = transparent;
+    }
+
+    Peer peer() {
+        return peer;
+    }
+
+    SeccompListener listener() {
+        return listener;
+    }
+
+    /** The daemon's own pidfd of {@link #peer()}'s process. */
+    int pidfd() {
+        return pidfd;
+    }
+
+    /** The transparent policy, or null. */
+    CompiledPolicy transparent() {
+        return transparent;
+    }
+
+    /** Closes the listener and the pidfd. Idempotent. */
+    synchronized void close() {
+        if (closed) {
+            return;
+        }
+        closed = true;
+        try {
+            listener.close();
+        } catch (RuntimeException e) {
+            // close(2) of our own fd does not fail usefully; the pidfd must still go.
+        }
+        Descriptors.closeQuietly(pidfd);
+    }
+
+    synchronized boolean isClosed() {
+        return closed;
+    }
+
+    @Override
+    public String toString() {
+        return "attachment[" + peer + ", listener fd " + listener.fd()
+                + (transparent == null ? "" : ", transparent " + transparent.name()) + "]";
+    }
+}

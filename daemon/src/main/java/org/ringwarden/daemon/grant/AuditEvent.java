@@ -1,0 +1,50 @@
+package org.ringwarden.daemon.grant;
+
+import static java.util.Objects.requireNonNull;
+
+import java.time.Instant;
+
+import org.ringwarden.client.protocol.ErrorCode;
+
+/**
+ * Something the grant side did or refused, for the audit log. {@link GrantService} hands
+ * these to its consumer synchronously, from whichever thread acted (a request thread, the
+ * listener poller, the expiry timer): the consumer must be quick and must not call back.
+ *
+ * @param kind   what happened
+ * @param at     when
+ * @param peer   the peer concerned
+ * @param policy the policy's name, or null (e.g. a refused delivery with an unknown ticket)
+ * @param lease  the lease id, or null
+ * @param code   the error code for refusals, null for successes
+ * @param detail a sentence for people: the failing call and errno, the ticket check that failed...
+ */
+public record AuditEvent(Kind kind, Instant at, Peer peer, String policy, String lease, ErrorCode code,
+                         String detail) {
+    public AuditEvent {
+        requireNonNull(kind, "kind");
+        requireNonNull(at, "at");
+        requireNonNull(peer, "peer");
+        requireNonNull(detail, "detail");
+    }
+
+    /** The kinds of audited events. */
+    public enum Kind {
+        /** A ring was prepared and a grant sent. */
+        GRANT,
+        /** An acquire (or attach) was refused or failed. */
+        REFUSE,
+        /** A lease ended by release, connection close or shutdown. */
+        RELEASE,
+        /** A ticket was not collected in time; its ring was destroyed. */
+        EXPIRE,
+        /** A ring was installed into the caller of a ticketed io_uring_setup. */
+        DELIVER,
+        /** A trapped io_uring_setup (or other call) was answered EPERM. */
+        DELIVERY_REFUSED,
+        /** A seccomp listener was attached. */
+        ATTACH,
+        /** An attachment ended (connection closed, or no process left under the filter). */
+        DETACH
+    }
+}

@@ -1,0 +1,445 @@
+package org.ringwarden.daemon.grant;
+
+import static java.util.Objects.requireNonNull;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Clock;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledThreadPoolExecutor;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
+import java.util.function.Consumer;
+
+import org.ringwarden.client.protocol.ErrorCode;
+import org.ringwarden.linux.Descriptors;
+import org.ringwarden.linux.KernelException;
+import org.ringwarden.linux.Syscall;
+import org.ringwarden.linux.seccomp.SeccompListener;
+import org.ringwarden.policy.CompiledPolicy;
+
+/**
+ * The granting half of the daemon: attaches clients' seccomp listeners, builds rings under
+ * policies ({@code acquire}), delivers them through the listeners, and keeps the leases and
+ * quotas until release or connection close.
+ *
+ * <pre>{@code
+ * GrantService grants = new GrantService(DaemonLimits.defaults(), auditLog::write);
+ * grants.attach(peer, listenerFd, null);               // "attach": the fd is now the service's
+ * Grant g = grants.acquire(peer, policy, clientFds);  // off the event loop: it opens files
+ * // send g as the "grant" message, then g.bufferFds() as SCM_RIGHTS (do not close them)
+ * grants.connectionClosed(peer);                      // ends its leases and attachment
+ * }</pre>
+ *
+ * <h2>Threads</h2>
+ * Every method is thread-safe. {@link #acquire} blocks (it opens files and builds a ring):
+ * call it from a worker, or use {@link #acquireAsync}, never from an event loop. Delivery runs
+ * on the service's own poller thread; ticket expiry on its own timer thread. A thread that
+ * created a ring sees spurious {@code EINTR} when that ring is torn down; this package's
+ * blocking calls retry them, and {@link #acquireAsync} keeps ring creation off the caller's threads.
+ *
+ * <h2>Ownership</h2>
+ * {@link #attach} owns {@code listenerFd} from the call on (closes it on refusal too);
+ * {@link #acquire} owns {@code clientFds} likewise. A {@link Grant}'s buffer memfds belong
+ * to the lease, which closes them when it ends.
+ */
+public final class GrantService implements AutoCloseable {
+    private static final String SECCOMP_LISTENER_LINK = "anon_inode:seccomp notify";
+    private static final long DETACH_WAIT_MS = 5_000;
+
+    private final DaemonLimits limits;
+    private final Consumer<AuditEvent> audit;
+    private final Clock clock;
+    private final RingFactory factory = new RingFactory();
+    private final LeaseRegistry registry;
+    private final GrantCounters counters = new GrantCounters();
+    private final ListenerPoller poller;
+    private final ScheduledThreadPoolExecutor expiryTimer;
+    private final ExecutorService ringBuilders;
+    private final Map<Long, Attachment> attachments = new HashMap<>(); // guarded by itself
+    private final Map<Integer, Integer> attachmentsPerUid = new HashMap<>(); // guarded by attachments
+    private volatile boolean closed;
+
+    /**
+     * @param limits the daemon's limits
+     * @param audit  receives every audited event, synchronously, from any of the service's threads
+     */
+    public GrantService(DaemonLimits limits, Consumer<AuditEvent> audit) {
+        this(limits, audit, Clock.systemUTC());
+    }
+
+    GrantService(DaemonLimits limits, Consumer<AuditEvent> audit, Clock clock) {
+        this.limits = requireNonNull(limits, "limits");
+        this.audit = requireNonNull(audit, "audit");
+        this.clock = requireNonNull(clock, "clock");
+        this.registry = new LeaseRegistry(limits, new TicketIssuer(), clock);
+        this.expiryTimer = new ScheduledThreadPoolExecutor(1,
+                Thread.ofPlatform().daemon().name("ringwarden-ticket-expiry").factory());
+        expiryTimer.setRemoveOnCancelPolicy(true);
+        this.ringBuilders = Executors.newFixedThreadPool(2,
+                Thread.ofPlatform().daemon().name("ringwarden-ring-builder-", 0).factory());
+        this.poller = new ListenerPoller(new RingDelivery(registry, this::audit, counters, clock,
+                this::closeLease, this::hungUp));
+    }
+
+    // ------------------------------------------------------------------ attach
+
+    /**
+     * Attaches {@code peer}'s connection to the seccomp listener {@code listenerFd}: from now
+     * on the {@code io_uring_setup} calls trapped there are answered by this service. Takes
+     * ownership of {@code listenerFd}, also when it refuses.
+     *
+     * @param transparentOrNull a policy for un-ticketed {@code io_uring_setup} calls (issue 7;
+     *                          such calls are refused {@code EPERM} until it is implemented), or null
+     * @throws GrantException {@code BAD_REQUEST} if the fd is not a seccomp listener or the
+     *                        connection is attached already; {@code NOT_PERMITTED} if the policy
+     *                        is not for transparent use or the peer is gone;
+     *                        {@code QUOTA_EXCEEDED} past the attachment limits; {@code BUSY} when closed
+     */
+    public void attach(Peer peer, int listenerFd, CompiledPolicy transparentOrNull) throws GrantException {
+        requireNonNull(peer, "peer");
+        int pidfd = -1;
+        try {
+            if (closed) {
+                throw new GrantException(ErrorCode.BUSY, "the daemon is shutting down");
+            }
+            if (transparentOrNull != null && !transparentOrNull.transparent().enabled()) {
+                throw new GrantException(ErrorCode.NOT_PERMITTED,
+                        "policy " + transparentOrNull.name() + " is not for transparent use");
+            }
+            if (!isSeccompListener(listenerFd)) {
+                throw new GrantException(ErrorCode.BAD_REQUEST, "the descriptor sent with attach is not a seccomp"
+                        + " user-notification listener");
+            }
+            pidfd = pidfdOf(peer);
+            Attachment a = new Attachment(peer, SeccompListener.adopt(listenerFd), pidfd, transparentOrNull);
+            synchronized (attachments) {
+                if (attachments.containsKey(peer.connectionId())) {
+                    throw new GrantException(ErrorCode.BAD_REQUEST, "this connection is attached already");
+                }
+                int mine = attachmentsPerUid.getOrDefault(peer.uid(), 0);
+                if (mine >= limits.maxAttachmentsPerUid()) {
+                    throw new GrantException(ErrorCode.QUOTA_EXCEEDED,
+                            "would exceed the daemon's " + limits.maxAttachmentsPerUid() + " attachments per user");
+                }
+                if (attachments.size() >= limits.maxAttachmentsTotal()) {
+                    throw new GrantException(ErrorCode.QUOTA_EXCEEDED,
+                            "would exceed the daemon's " + limits.maxAttachmentsTotal() + " attachments in all");
+                }
+                attachments.put(peer.connectionId(), a);
+                attachmentsPerUid.merge(peer.uid(), 1, Integer::sum);
+            }
+            pidfd = -1; // the attachment owns it now
+            listenerFd = -1;
+            try {
+                poller.add(a).get();
+            } catch (ExecutionException | InterruptedException e) {
+                if (e instanceof InterruptedException) {
+                    Thread.currentThread().interrupt();
+                }
+                forget(a);
+                throw new GrantException(ErrorCode.BUSY, "the daemon is shutting down");
+            }
+            audit(new AuditEvent(AuditEvent.Kind.ATTACH, clock.instant(), peer,
+                    transparentOrNull == null ? null : transparentOrNull.name(), null, null,
+                    "seccomp listener attached" + (transparentOrNull == null ? "" : " for transparent use")));
+        } catch (GrantException e) {
+            Descriptors.closeQuietly(listenerFd);
+            Descriptors.closeQuietly(pidfd);
+            counters.refused.increment();
+            audit(new AuditEvent(AuditEvent.Kind.REFUSE, clock.instant(), peer,
+                    transparentOrNull == null ? null : transparentOrNull.name(), null, e.code(),
+                    "attach: " + e.getMessage()));
+            throw e;
+        }
+    }
+
+    private static boolean isSeccompListener(int fd) {
+        if (fd < 0) {
+            return false;
+        }
+        try {
+            return SECCOMP_LISTENER_LINK.equals(Files.readSymbolicLink(Path.of("/proc/self/fd/" + fd)).toString());
+        } catch (IOException e) {
+            return false;
+        }
+    }
+
+    /** The service's own pidfd of the peer: a duplicate of the server's, or a new one. */
+    private static int pidfdOf(Peer peer) throws GrantException {
+        try {
+            if (peer.pidfd() >= 0) {
+                return Descriptors.dupCloexec(peer.pidfd());
+            }
+            // Without SO_PEERPIDFD: the peer is connected, so its pid is still its own (a
+            // process that exited would have closed the connection; the server notices later).
+            return (int) Syscall.checked("pidfd_open(" + peer.pid() + ")", Syscall.SYS_PIDFD_OPEN, peer.pid(), 0);
+        } catch (KernelException e) {
+            throw new GrantException(ErrorCode.NOT_PERMITTED, "the peer process is gone: " + e.getMessage(), e);
+        }
+    }
+
+    private void hungUp(Attachment a) {
+        if (forget(a)) {
+            audit(new AuditEvent(AuditEvent.Kind.DETACH, clock.instant(), a.peer(), null, null, null,
+                    "no process is left under the seccomp filter"));
+        }
+    }
+
+    /** Removes {@code a} from the table (not from the poller); false if it was not there. */
+    private boolean forget(Attachment a) {
+        synchronized (attachments) {
+            if (!attachments.remove(a.peer().connectionId(), a)) {
+                return false;
+            }
+            attachmentsPerUid.computeIfPresent(a.peer().uid(), (k, v) -> v <= 1 ? null : v - 1);
+            return true;
+        }
+    }
+
+    // ------------------------------------------------------------------ acquire
+
+    /**
+     * Builds a ring under {@code policy} for {@code peer} and returns the grant; the ring waits
+     * for the ticketed {@code io_uring_setup} (at most {@link DaemonLimits#ticketExpiry()}).
+     * Blocks: never call it from an event loop. Takes ownership of {@code clientFds}.
+     * The caller has checked that the peer may acquire {@code policy}.
+     *
+     * @throws GrantException {@code NOT_ATTACHED} before {@code attach}; {@code NOT_PERMITTED}
+     *                        for more client fds than the policy takes; {@code QUOTA_EXCEEDED};
+     *                        or the code of a failing step (see {@link RingFactory#create})
+     */
+    public Grant acquire(Peer peer, CompiledPolicy policy, int[] clientFds) throws GrantException {
+        requireNonNull(peer, "peer");
+        requireNonNull(policy, "policy");
+        requireNonNull(clientFds, "clientFds");
+        boolean fdsOwnedByFactory = false;
+        try {
+            if (closed) {
+                throw new GrantException(ErrorCode.BUSY, "the daemon is shutting down");
+            }
+            if (!isAttached(peer)) {
+                throw new GrantException(ErrorCode.NOT_ATTACHED,
+                        "attach a seccomp listener before acquiring: the ring is delivered through it");
+            }
+            if (clientFds.length > policy.maxClientFds()) {
+                throw new GrantException(ErrorCode.NOT_PERMITTED, "policy " + policy.name() + " takes at most "
+                        + policy.maxClientFds() + " client descriptors, not " + clientFds.length);
+            }
+            RingRecipe recipe = RingRecipe.of(policy);
+            Lease lease = registry.reserve(peer, policy.name(), policy.limits().leasesPerUser(),
+                    policy.limits().bufferBytesPerUser(), recipe.bufferBytes());
+            // connectionClosed forgets the attachment before it ends the leases: a lease reserved
+            // after that would be missed, so look again now that this one is counted.
+            if (!isAttached(peer)) {
+                registry.end(lease);
+                throw new GrantException(ErrorCode.NOT_ATTACHED, "the connection closed during acquire");
+            }
+            PreparedRing ring;
+            try {
+                fdsOwnedByFactory = true;
+                ring = factory.create(recipe, clientFds);
+            } catch (GrantException | RuntimeException e) {
+                registry.end(lease);
+                throw e;
+            }
+            if (!registry.activate(lease, ring)) {
+                ring.close();
+                throw new GrantException(ErrorCode.NOT_ATTACHED, "the connection closed while its ring was built");
+            }
+            lease.expiry = expiryTimer.schedule(() -> expire(lease), limits.ticketExpiry().toMillis(),
+                    TimeUnit.MILLISECONDS);
+            Grant grant = new Grant(lease.id, policy.name(), lease.ticket, ring.params(), ring.enabled(), ring.files(),
+                    ring.buffers().stream().map(PreparedRing.Buffer::toGrant).toList(), policy.allowed());
+            counters.granted.increment();
+            audit(new AuditEvent(AuditEvent.Kind.GRANT, clock.instant(), peer, policy.name(), lease.id, null,
+                    "ring of " + ring.params().sqEntries() + " entries, " + ring.files().size() + " files, "
+                            + ring.bufferBytes() + " buffer bytes" + (ring.enabled() ? "" : ", client enables")));
+            return grant;
+        } catch (GrantException e) {
+            if (!fdsOwnedByFactory) {
+                for (int fd : clientFds) {
+                    Descriptors.closeQuietly(fd);
+                }
+            }
+            counters.refused.increment();
+            audit(new AuditEvent(AuditEvent.Kind.REFUSE, clock.instant(), peer, policy.name(), null, e.code(),
+                    e.getMessage()));
+            throw e;
+        }
+    }
+
+    /**
+     * {@link #acquire} on the service's ring-builder threads, for callers on an event loop.
+     * The future fails with the {@link GrantException} (or, after {@link #close()}, a
+     * {@code BUSY} one); it owns {@code clientFds} from the call on.
+     */
+    public CompletableFuture<Grant> acquireAsync(Peer peer, CompiledPolicy policy, int[] clientFds) {
+        int[] fds = clientFds.clone();
+        CompletableFuture<Grant> f = new CompletableFuture<>();
+        try {
+            ringBuilders.execute(() -> {
+                try {
+                    f.complete(acquire(peer, policy, fds));
+                } catch (GrantException | RuntimeException e) {
+                    f.completeExceptionally(e);
+                }
+            });
+        } catch (java.util.concurrent.RejectedExecutionException e) {
+            for (int fd : fds) {
+                Descriptors.closeQuietly(fd);
+            }
+            f.completeExceptionally(new GrantException(ErrorCode.BUSY, "the daemon is shutting down"));
+        }
+        return f;
+    }
+
+    private boolean isAttached(Peer peer) {
+        synchronized (attachments) {
+            return attachments.containsKey(peer.connectionId());
+        }
+    }
+
+    private void expire(Lease lease) {
+        if (registry.expire(lease)) {
+            closeLease(lease);
+            counters.expired.increment();
+            audit(new AuditEvent(AuditEvent.Kind.EXPIRE, clock.instant(), lease.peer, lease.policy, lease.id, null,
+                    "ticket not collected within " + limits.ticketExpiry() + "; ring destroyed"));
+        }
+    }
+
+    // ------------------------------------------------------------------ release
+
+    /**
+     * Ends a lease of {@code peer}'s connection: the daemon closes its copies of the ring,
+     * buffers and memfds, and the quota is returned. The client keeps what it already holds.
+     *
+     * @throws GrantException {@code NOT_PERMITTED} for a lease this connection does not hold
+     */
+    public void release(Peer peer, String leaseId) throws GrantException {
+        requireNonNull(peer, "peer");
+        requireNonNull(leaseId, "leaseId");
+        Lease lease = registry.end(peer.connectionId(), leaseId);
+        if (lease == null) {
+            throw new GrantException(ErrorCode.NOT_PERMITTED, "this connection holds no lease " + leaseId);
+        }
+        closeLease(lease);
+        counters.released.increment();
+        audit(new AuditEvent(AuditEvent.Kind.RELEASE, clock.instant(), peer, lease.policy, lease.id, null, "released"));
+    }
+
+    /**
+     * The connection closed: ends every lease it held and its attachment (the listener is
+     * closed, so calls still trapped fail with {@code ENOSYS}). Waits (briefly) until the
+     * poller has let go of the listener. Idempotent.
+     */
+    public void connectionClosed(Peer peer) {
+        requireNonNull(peer, "peer");
+        // The attachment first: an acquire that reserves a lease after this sees it gone.
+        Attachment a;
+        synchronized (attachments) {
+            a = attachments.get(peer.connectionId());
+        }
+        boolean detached = a != null && forget(a);
+        for (Lease lease : registry.endConnection(peer.connectionId())) {
+            closeLease(lease);
+            counters.released.increment();
+            audit(new AuditEvent(AuditEvent.Kind.RELEASE, clock.instant(), peer, lease.policy, lease.id, null,
+                    "connection closed"));
+        }
+        if (detached) {
+            CompletableFuture<Void> done = poller.remove(a);
+            if (!poller.isPollerThread()) {
+                try {
+                    done.get(DETACH_WAIT_MS, TimeUnit.MILLISECONDS);
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                } catch (ExecutionException | TimeoutException e) {
+                    // The poller closes it when it gets to it (or died, and closed everything).
+                }
+            }
+            audit(new AuditEvent(AuditEvent.Kind.DETACH, clock.instant(), peer, null, null, null, "connection closed"));
+        }
+    }
+
+    private void closeLease(Lease lease) {
+        lease.closeResources();
+    }
+
+    private void audit(AuditEvent e) {
+        try {
+            audit.accept(e);
+        } catch (RuntimeException ex) {
+            // An audit sink that throws must not turn a grant into a leak.
+        }
+    }
+
+    // ------------------------------------------------------------------ admin
+
+    /** Every live lease. */
+    public List<LeaseInfo> leases() {
+        return registry.infos();
+    }
+
+    /** Counters and the daemon's pinned memory. */
+    public GrantStats stats() {
+        int att;
+        synchronized (attachments) {
+            att = attachments.size();
+        }
+        return new GrantStats(registry.size(), registry.pendingTickets(), registry.bufferBytes(), att, vmPinBytes(),
+                counters.granted.sum(), counters.refused.sum(), counters.delivered.sum(),
+                counters.deliveryRefused.sum(), counters.expired.sum(), counters.released.sum());
+    }
+
+    /** {@code VmPin} of {@code /proc/self/status} in bytes, or -1. */
+    static long vmPinBytes() {
+        try {
+            for (String line : Files.readAllLines(Path.of("/proc/self/status"))) {
+                if (line.startsWith("VmPin:")) {
+                    String v = line.substring(6).trim();
+                    return Long.parseLong(v.substring(0, v.indexOf(' '))) * 1024;
+                }
+            }
+        } catch (IOException | RuntimeException e) {
+            return -1;
+        }
+        return -1;
+    }
+
+    /** Ends every lease and attachment, stops the poller, timer and ring builders. Idempotent. */
+    @Override
+    public void close() {
+        closed = true;
+        ringBuilders.shutdown();
+        try {
+            ringBuilders.awaitTermination(DETACH_WAIT_MS, TimeUnit.MILLISECONDS);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+        poller.close(); // closes every listener it watched
+        synchronized (attachments) {
+            for (Attachment a : new ArrayList<>(attachments.values())) {
+                a.close();
+            }
+            attachments.clear();
+            attachmentsPerUid.clear();
+        }
+        expiryTimer.shutdownNow();
+        for (Lease lease : registry.endAll()) {
+            closeLease(lease);
+            counters.released.increment();
+            audit(new AuditEvent(AuditEvent.Kind.RELEASE, clock.instant(), lease.peer, lease.policy, lease.id, null,
+                    "daemon shutting down"));
+        }
+    }
+}

@@ -1,0 +1,80 @@
+package org.ringwarden.daemon.grant;
+
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.NoSuchFileException;
+import java.nio.file.Path;
+
+import org.ringwarden.linux.Poll;
+
+/**
+ * Whether a trapped thread belongs to the process tree of a connection's peer.
+ *
+ * <p>The seccomp notification names the caller by TID. Its thread group ({@code Tgid}) and then
+ * the {@code PPid} chain are read from {@code /proc}, up to the peer's pid. A pid alone could be
+ * a recycled one, so the peer's pidfd must still be alive: while it is, its pid cannot be reused,
+ * so a chain that reaches it reaches the peer. The caller checks {@code NOTIF_ID_VALID}
+ * afterwards, which proves the trapped thread (and so the TID read here) was still the same.
+ */
+final class ProcessTree {
+    /** A chain longer than this is treated as not reaching the peer (pid_max is 4M; trees are shallow). */
+    private static final int MAX_DEPTH = 1024;
+
+    private ProcessTree() {
+    }
+
+    /**
+     * True if thread {@code tid} is in process {@code ancestorPid} or one of its descendants,
+     * and {@code ancestorPidfd} (a pidfd of {@code ancestorPid}) shows that process still alive.
+     */
+    static boolean contains(int ancestorPid, int ancestorPidfd, int tid) {
+        int pid = field(tid, "Tgid:");
+        for (int depth = 0; pid > 0 && depth < MAX_DEPTH; depth++) {
+            if (pid == ancestorPid) {
+                return isAlive(ancestorPidfd);
+            }
+            if (pid == 1) {
+                return false;
+            }
+            pid = field(pid, "PPid:");
+        }
+        return false;
+    }
+
+    /**
+     * True until the process of {@code pidfd} has exited (its pidfd turns readable then). An
+     * exited peer gets no more rings, even while it is a zombie whose pid cannot be reused yet.
+     */
+    static boolean isAlive(int pidfd) {
+        if (pidfd < 0) {
+            return false;
+        }
+        // POLLNVAL (not a descriptor) or POLLIN (exited) both mean "not the live peer".
+        return Poll.poll(pidfd, Poll.POLLIN, 0) == 0;
+    }
+
+    /** The numeric value of {@code key} in {@code /proc/PID/status}, or -1 if the process is gone. */
+    static int field(int pid, String key) {
+        byte[] bytes;
+        try {
+            bytes = Files.readAllBytes(Path.of("/proc", Integer.toString(pid), "status"));
+        } catch (NoSuchFileException e) {
+            return -1;
+        } catch (IOException e) {
+            return -1; // ESRCH while reading: the process exited under us
+        }
+        String status = new String(bytes, StandardCharsets.US_ASCII);
+        int at = status.indexOf("\n" + key);
+        if (at < 0) {
+            return -1;
+        }
+        int start = at + 1 + key.length();
+        int end = status.indexOf('\n', start);
+        try {
+            return Integer.parseInt(status.substring(start, end < 0 ? status.length() : end).trim());
+        } catch (NumberFormatException e) {
+            return -1;
+        }
+    }
+}

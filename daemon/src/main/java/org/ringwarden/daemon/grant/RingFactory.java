@@ -1,0 +1,231 @@
+package org.ringwarden.daemon.grant;
+
+import static java.util.Objects.requireNonNull;
+
+import java.lang.foreign.MemorySegment;
+import java.util.ArrayList;
+import java.util.List;
+
+import org.ringwarden.client.protocol.ErrorCode;
+import org.ringwarden.linux.Descriptors;
+import org.ringwarden.linux.Errno;
+import org.ringwarden.linux.KernelException;
+import org.ringwarden.linux.Memory;
+import org.ringwarden.linux.uring.IoUringCalls;
+import org.ringwarden.linux.uring.SetupFlag;
+
+/**
+ * Builds one disabled, restricted ring from a {@link RingRecipe} (issue 4, steps 1 to 5):
+ * <ol>
+ *   <li>{@code io_uring_setup(entries, R_DISABLED | recipe flags)};</li>
+ *   <li>open the recipe's files with {@code openat2} (its mode and resolve flags, {@code O_CLOEXEC}),
+ *       append the client's descriptors, register them all as fixed files;</li>
+ *   <li>per buffer: {@code memfd_create(MFD_CLOEXEC|MFD_ALLOW_SEALING)}, {@code ftruncate},
+ *       {@code mmap(MAP_SHARED)}; register them all; seal each
+ *       ({@code F_SEAL_SHRINK|F_SEAL_GROW|F_SEAL_SEAL});</li>
+ *   <li>register the restrictions;</li>
+ *   <li>enable the ring, unless the recipe leaves that to the client.</li>
+ * </ol>
+ * Any failure undoes every earlier step (every fd closed, every mapping unmapped) and becomes
+ * a {@link GrantException} naming the step, the failing call and its errno.
+ *
+ * <p>Opening files blocks: call {@link #create} off any event loop. The calling thread becomes
+ * the ring's creator, so it will see spurious {@code EINTR} when the ring is torn down
+ * (security.md); {@link org.ringwarden.linux.Syscall#checked} retries them.
+ */
+public final class RingFactory {
+    /** {@code F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_SEAL}: the client can neither resize nor unseal a buffer. */
+    public static final int BUFFER_SEALS = Memory.F_SEAL_SHRINK | Memory.F_SEAL_GROW | Memory.F_SEAL_SEAL;
+
+    /** The prefix of every buffer memfd's name ({@code /proc/PID/maps} shows {@code /memfd:ringwarden:...}). */
+    public static final String MEMFD_PREFIX = "ringwarden:";
+
+    /** Builds rings. Stateless; one instance serves every thread. */
+    public RingFactory() {
+    }
+
+    /**
+     * Builds a ring, taking ownership of {@code clientFds}: they are closed whatever happens
+     * (after registration the ring holds them).
+     *
+     * @throws GrantException with {@link ErrorCode#BAD_REQUEST} for a client descriptor the
+     *         kernel refuses, {@link ErrorCode#KERNEL_UNSUPPORTED} for setup flags or restrictions
+     *         this kernel does not know, {@link ErrorCode#BUSY} when the daemon runs out of
+     *         memory, locked memory or descriptors, {@link ErrorCode#INTERNAL} otherwise
+     */
+    public PreparedRing create(RingRecipe recipe, int[] clientFds) throws GrantException {
+        requireNonNull(recipe, "recipe");
+        requireNonNull(clientFds, "clientFds");
+        Build b = new Build(recipe, clientFds.clone());
+        try {
+            return b.run();
+        } catch (KernelException e) {
+            b.rollback();
+            throw b.failure(e);
+        } catch (RuntimeException | Error e) {
+            b.rollback();
+            throw e;
+        }
+    }
+
+    /** The steps, for messages and for tests that check which step failed. */
+    public enum Step {
+        SETUP("io_uring_setup"),
+        OPEN_FILE("opening a policy file"),
+        REGISTER_FILES("registering fixed files"),
+        CREATE_BUFFER("creating a buffer"),
+        REGISTER_BUFFERS("registering buffers"),
+        SEAL_BUFFER("sealing a buffer"),
+        RESTRICT("registering restrictions"),
+        ENABLE("enabling the ring");
+
+        private final String doing;
+
+        Step(String doing) {
+            this.doing = doing;
+        }
+
+        /** E.g. {@code "registering buffers"}. */
+        public String doing() {
+            return doing;
+        }
+    }
+
+    /** One build: the resources made so far, so that a failure can give them all back. */
+    private static final class Build {
+        private final RingRecipe recipe;
+        private int[] clientFds;
+        private Step step = Step.SETUP;
+        private String detail = "";
+        private int ringFd = -1;
+        private final List<Integer> fileFds = new ArrayList<>();
+        private final List<PreparedRing.Buffer> buffers = new ArrayList<>();
+        private int pendingMemfd = -1;
+
+        Build(RingRecipe recipe, int[] clientFds) {
+            this.recipe = recipe;
+            this.clientFds = clientFds;
+        }
+
+        PreparedRing run() {
+            // 1. A disabled ring: nothing can be submitted until restrictions are in place.
+            step = Step.SETUP;
+            IoUringCalls.CreatedRing ring = IoUringCalls.create(recipe.sqEntries(), recipe.cqEntries(),
+                    recipe.setupFlags() | SetupFlag.R_DISABLED.abi());
+            ringFd = ring.fd();
+
+            // 2. Fixed files: the policy's, then the client's.
+            List<FileSlot> slots = new ArrayList<>();
+            step = Step.OPEN_FILE;
+            for (RingRecipe.FileOpen f : recipe.files()) {
+                detail = " " + f.name() + " (" + f.path() + ")";
+                fileFds.add(Descriptors.openat2(f.path(), f.openFlags() | Descriptors.O_CLOEXEC, f.createMode(),
+                        f.resolve()));
+                slots.add(new FileSlot(slots.size(), f.name()));
+            }
+            detail = "";
+            for (int i = 0; i < clientFds.length; i++) {
+                slots.add(new FileSlot(slots.size(), "client-" + i));
+            }
+            int[] table = new int[fileFds.size() + clientFds.length];
+            for (int i = 0; i < fileFds.size(); i++) {
+                table[i] = fileFds.get(i);
+            }
+            System.arraycopy(clientFds, 0, table, fileFds.size(), clientFds.length);
+            if (table.length > 0) {
+                step = Step.REGISTER_FILES;
+                IoUringCalls.registerFiles(ringFd, table);
+            }
+            // The ring's file table holds its own references now: the daemon needs no copies.
+            closeFiles();
+
+            // 3. Buffers: sealed memfds, mapped shared here, registered at the daemon's addresses.
+            if (!recipe.buffers().isEmpty()) {
+                step = Step.CREATE_BUFFER;
+                for (RingRecipe.BufferSpec spec : recipe.buffers()) {
+                    detail = " " + spec.name() + " (" + spec.length() + " bytes)";
+                    buffers.add(createBuffer(buffers.size(), spec));
+                }
+                detail = "";
+                step = Step.REGISTER_BUFFERS;
+                List<MemorySegment> mappings = new ArrayList<>(buffers.size());
+                for (PreparedRing.Buffer buf : buffers) {
+                    mappings.add(buf.mapping());
+                }
+                IoUringCalls.registerBuffers(ringFd, mappings);
+                step = Step.SEAL_BUFFER;
+                for (PreparedRing.Buffer buf : buffers) {
+                    Memory.addSeals(buf.memfd(), BUFFER_SEALS);
+                }
+            }
+
+            // 4. Restrictions, always (an empty list still restricts: see security.md).
+            step = Step.RESTRICT;
+            IoUringCalls.registerRestrictions(ringFd, recipe.restrictions());
+
+            // 5. Enable here, or leave it to the client so that it becomes the single issuer.
+            if (recipe.enableInDaemon()) {
+                step = Step.ENABLE;
+                IoUringCalls.enableRings(ringFd);
+            }
+            return new PreparedRing(ringFd, ring.params(), recipe.enableInDaemon(), slots, buffers);
+        }
+
+        private PreparedRing.Buffer createBuffer(int index, RingRecipe.BufferSpec spec) {
+            pendingMemfd = Memory.memfdCreate(MEMFD_PREFIX + recipe.policy() + ":" + spec.name(),
+                    Memory.MFD_CLOEXEC | Memory.MFD_ALLOW_SEALING);
+            Memory.truncate(pendingMemfd, spec.length());
+            // No MAP_POPULATE: registration pins (and so faults in) every page anyway.
+            MemorySegment mapping = Memory.map(spec.length(), Memory.PROT_READ | Memory.PROT_WRITE, Memory.MAP_SHARED,
+                    pendingMemfd, 0);
+            PreparedRing.Buffer buf = new PreparedRing.Buffer(index, spec.name(), pendingMemfd, mapping);
+            pendingMemfd = -1;
+            return buf;
+        }
+
+        private void closeFiles() {
+            for (int fd : fileFds) {
+                Descriptors.closeQuietly(fd);
+            }
+            fileFds.clear();
+            for (int fd : clientFds) {
+                Descriptors.closeQuietly(fd);
+            }
+            clientFds = new int[0];
+        }
+
+        void rollback() {
+            closeFiles();
+            Descriptors.closeQuietly(pendingMemfd);
+            pendingMemfd = -1;
+            for (PreparedRing.Buffer buf : buffers) {
+                buf.release();
+            }
+            buffers.clear();
+            Descriptors.closeQuietly(ringFd);
+            ringFd = -1;
+        }
+
+        GrantException failure(KernelException e) {
+            String message = "policy " + recipe.policy() + ": " + step.doing() + detail + " failed: " + e.getMessage();
+            return new GrantException(codeFor(step, e), message, e);
+        }
+
+        private static ErrorCode codeFor(Step step, KernelException e) {
+            if (e.is(Errno.ENOMEM) || e.is(Errno.EAGAIN) || e.is(Errno.EMFILE) || e.is(Errno.ENFILE)
+                    || e.is(Errno.ENOSPC)) {
+                return ErrorCode.BUSY;
+            }
+            if (e.is(Errno.ENOSYS) || e.is(Errno.EOPNOTSUPP)) {
+                return ErrorCode.KERNEL_UNSUPPORTED;
+            }
+            return switch (step) {
+                // Unknown setup flags or restriction kinds: an older kernel than the policy needs.
+                case SETUP, RESTRICT -> e.is(Errno.EINVAL) ? ErrorCode.KERNEL_UNSUPPORTED : ErrorCode.INTERNAL;
+                // The policy's own files were opened; a descriptor the kernel will not register is the client's.
+                case REGISTER_FILES -> e.is(Errno.EBADF) ? ErrorCode.BAD_REQUEST : ErrorCode.INTERNAL;
+                default -> ErrorCode.INTERNAL;
+            };
+        }
+    }
+}

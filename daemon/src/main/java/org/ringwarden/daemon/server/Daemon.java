@@ -1,0 +1,167 @@
+package org.ringwarden.daemon.server;
+
+import static java.util.Objects.requireNonNull;
+
+import java.io.IOException;
+import java.util.Map;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.TimeUnit;
+
+import org.ringwarden.client.protocol.Response;
+import org.ringwarden.daemon.admin.AdminService;
+import org.ringwarden.daemon.admin.SystemFacts;
+import org.ringwarden.daemon.audit.AuditLog;
+import org.ringwarden.daemon.config.DaemonConfig;
+import org.ringwarden.daemon.systemd.SdNotify;
+import org.ringwarden.daemon.systemd.SocketActivation;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * A running daemon: the server on its sockets, the broker behind it, the admin service, and
+ * the service manager kept informed ({@code READY=1}, {@code RELOADING=1}, {@code STOPPING=1},
+ * {@code STATUS=}).
+ *
+ * <pre>{@code
+ * try (Daemon d = Daemon.start(config, broker, System.getenv())) {
+ *     d.installSignalHandlers();   // SIGHUP reloads, SIGTERM/SIGINT stop
+ *     d.awaitStop();
+ * }
+ * }</pre>
+ */
+public final class Daemon implements AutoCloseable {
+    private static final Logger LOG = LoggerFactory.getLogger(Daemon.class);
+
+    private final RingBroker broker;
+    private final DaemonServer server;
+    private final AdminService admin;
+    private final SdNotify notify;
+    private final ServerStats stats;
+    private final ScheduledExecutorService statusUpdates;
+    private final CountDownLatch stop = new CountDownLatch(1);
+    private boolean closed;
+
+    private Daemon(RingBroker broker, DaemonServer server, AdminService admin, SdNotify notify, ServerStats stats,
+                   ScheduledExecutorService statusUpdates) {
+        this.broker = broker;
+        this.server = server;
+        this.admin = admin;
+        this.notify = notify;
+        this.stats = stats;
+        this.statusUpdates = statusUpdates;
+    }
+
+    /**
+     * Starts serving {@code broker} as {@code config} says (or on the sockets systemd passed in
+     * {@code env}), and tells the service manager it is ready. Takes ownership of the broker:
+     * it is closed if the start fails.
+     */
+    public static Daemon start(DaemonConfig config, RingBroker broker, Map<String, String> env) throws IOException {
+        requireNonNull(config, "config");
+        requireNonNull(broker, "broker");
+        try {
+            SdNotify notify = SdNotify.fromEnvironment(env);
+            int adminGid = -1;
+            if (config.adminGroup() != null) {
+                adminGid = SystemFacts.groupId(config.adminGroup()).orElseThrow(() -> new IOException(
+                        "adminGroup \"" + config.adminGroup() + "\" is not a group of this system (/etc/group)"));
+            }
+            ServerStats stats = new ServerStats();
+            AuditLog audit = new AuditLog();
+            AdminService admin = new AdminService(broker, stats, audit, new AdminService.ReloadListener() {
+                @Override
+                public void reloading() {
+                    notify.reloading();
+                }
+
+                @Override
+                public void reloaded(Response.Reloaded result) {
+                    notify.ready(statusLine(broker, stats));
+                }
+            });
+            DaemonServer server = DaemonServer.start(config, broker, admin, stats, audit, adminGid,
+                    SocketActivation.fromEnvironment(env, ProcessHandle.current().pid()));
+            ScheduledExecutorService updates = null;
+            if (notify.enabled()) {
+                updates = Executors.newSingleThreadScheduledExecutor(r -> {
+                    Thread t = new Thread(r, "ringwarden-sd-status");
+                    t.setDaemon(true);
+                    return t;
+                });
+                String[] last = {""};
+                updates.scheduleWithFixedDelay(() -> {
+                    String s = statusLine(broker, stats);
+                    if (!s.equals(last[0])) {
+                        last[0] = s;
+                        notify.status(s);
+                    }
+                }, 5, 5, TimeUnit.SECONDS);
+            }
+            Daemon d = new Daemon(broker, server, admin, notify, stats, updates);
+            notify.ready(statusLine(broker, stats));
+            LOG.info("ringwarden daemon ready: {}", statusLine(broker, stats));
+            return d;
+        } catch (IOException | RuntimeException e) {
+            broker.close();
+            throw e;
+        }
+    }
+
+    private static String statusLine(RingBroker broker, ServerStats stats) {
+        return "serving: " + broker.policyCount() + " policies, " + broker.leaseCount() + " leases, "
+                + stats.connections() + " connections";
+    }
+
+    /** SIGHUP reloads the policies; SIGTERM and SIGINT end {@link #awaitStop}. */
+    public void installSignalHandlers() {
+        sun.misc.Signal.handle(new sun.misc.Signal("HUP"), sig -> Thread.ofPlatform().name("ringwarden-reload")
+                .start(admin::reloadBySignal));
+        sun.misc.Signal.handle(new sun.misc.Signal("TERM"), sig -> stop());
+        sun.misc.Signal.handle(new sun.misc.Signal("INT"), sig -> stop());
+    }
+
+    /** Reloads the policies as SIGHUP does. */
+    public Response.Reloaded reload() {
+        return admin.reloadBySignal();
+    }
+
+    /** Makes {@link #awaitStop} return. */
+    public void stop() {
+        stop.countDown();
+    }
+
+    /** Blocks until {@link #stop} (or a stopping signal). */
+    public void awaitStop() throws InterruptedException {
+        stop.await();
+    }
+
+    public ServerStats stats() {
+        return stats;
+    }
+
+    public AdminService admin() {
+        return admin;
+    }
+
+    /** {@code STOPPING=1}, stop accepting, close every connection and lease, remove the sockets it created. */
+    @Override
+    public synchronized void close() {
+        if (closed) {
+            return;
+        }
+        closed = true;
+        notify.stopping();
+        LOG.info("stopping: {}", statusLine(broker, stats));
+        if (statusUpdates != null) {
+            statusUpdates.shutdownNow();
+        }
+        try {
+            server.close();
+        } finally {
+            broker.close();
+        }
+        stop.countDown();
+    }
+}

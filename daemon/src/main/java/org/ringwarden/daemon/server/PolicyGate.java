@@ -1,0 +1,86 @@
+package org.ringwarden.daemon.server;
+
+import static java.util.Objects.requireNonNull;
+
+import java.util.Arrays;
+import java.util.List;
+import java.util.stream.Collectors;
+
+import org.ringwarden.client.protocol.ErrorCode;
+import org.ringwarden.client.protocol.Response;
+import org.ringwarden.policy.CompiledPolicy;
+import org.ringwarden.policy.LoadResult;
+import org.ringwarden.policy.PolicyProblem;
+import org.ringwarden.policy.PolicyStore;
+import org.ringwarden.policy.Subject;
+
+/**
+ * Which policy a peer may have, from the set in force ({@link PolicyStore}, swapped atomically
+ * by {@link #reload}). A policy the peer may not use and a policy that does not exist are
+ * refused with the same code and the same words, so that a peer learns nothing about the
+ * policies it cannot see.
+ */
+public final class PolicyGate {
+    private final PolicyStore store;
+
+    public PolicyGate(PolicyStore store) {
+        this.store = requireNonNull(store, "store");
+    }
+
+    /** The peer as the policy language sees it. */
+    public static Subject subject(PeerIdentity peer) {
+        return new Subject(peer.uid(), peer.gid(), Arrays.stream(peer.groups()).boxed().collect(Collectors.toSet()));
+    }
+
+    /** Names and descriptions of the policies {@code peer} may acquire. */
+    public List<Response.PolicySummary> visibleTo(PeerIdentity peer) {
+        return store.current().visibleTo(subject(peer)).stream()
+                .map(p -> new Response.PolicySummary(p.name(), p.description()))
+                .toList();
+    }
+
+    /** The policy {@code name} if {@code peer} may acquire it. */
+    public CompiledPolicy acquirable(PeerIdentity peer, String name) throws RefusedException {
+        return store.current().acquirable(name, subject(peer)).orElseThrow(() -> notAvailable(peer, name));
+    }
+
+    /** The policy {@code name} if {@code peer} may use it for transparent attachment. */
+    public CompiledPolicy transparent(PeerIdentity peer, String name) throws RefusedException {
+        CompiledPolicy p = acquirable(peer, name);
+        if (!p.transparent().enabled()) {
+            throw new RefusedException(ErrorCode.NOT_PERMITTED, "policy \"" + name + "\" is not for transparent use");
+        }
+        return p;
+    }
+
+    private static RefusedException notAvailable(PeerIdentity peer, String name) {
+        // Same words whether the policy is missing or forbidden: never reveal other policies.
+        return new RefusedException(ErrorCode.NOT_PERMITTED,
+                "no policy named \"" + printable(name) + "\" is available to uid " + peer.uid());
+    }
+
+    private static String printable(String s) {
+        String t = s.length() > 64 ? s.substring(0, 64) + "…" : s;
+        return t.codePoints().map(c -> Character.isISOControl(c) ? '?' : c)
+                .collect(StringBuilder::new, StringBuilder::appendCodePoint, StringBuilder::append).toString();
+    }
+
+    /** The number of policies in force. */
+    public int size() {
+        return store.current().size();
+    }
+
+    /** Loads the set again; the running set stays unless the new one has no error. */
+    public Response.Reloaded reload() {
+        LoadResult r = store.reload();
+        List<String> problems = r.problems().stream().filter(PolicyProblem::isError).map(PolicyProblem::format).toList();
+        return new Response.Reloaded(r.ok(), size(), problems);
+    }
+
+    /** The restrictions of {@code policy} as a grant names them. */
+    public static Response.Allowed allowed(CompiledPolicy policy) {
+        var a = policy.allowed();
+        return new Response.Allowed(a.sqeOpNames(), a.sqeFlagsAllowedNames(), a.sqeFlagsRequiredNames(),
+                a.registerOpNames());
+    }
+}

@@ -1,0 +1,57 @@
+package org.ringwarden.daemon.server;
+
+import java.util.List;
+
+import org.ringwarden.client.protocol.Response;
+
+/**
+ * What the server asks of the grant side: the policies a peer may see, and the leases it holds.
+ * The server calls the blocking methods from its request executor, never from an event loop,
+ * and each call for one connection after the previous one has returned.
+ *
+ * <p>Ownership of descriptors passes with the call: {@link #attach} owns {@code listenerFd} and
+ * {@link #acquire} owns {@code clientFds} from the moment they are called, also when they throw.
+ */
+public interface RingBroker extends AutoCloseable {
+
+    /** The policies {@code peer} may acquire (names and one-line descriptions), nothing about the others. */
+    List<Response.PolicySummary> policies(PeerIdentity peer);
+
+    /**
+     * Takes the connection's seccomp listener; with {@code transparentPolicy}, every un-ticketed
+     * {@code io_uring_setup} of that process tree gets a ring under that policy.
+     */
+    void attach(PeerIdentity peer, int listenerFd, String transparentPolicy) throws RefusedException;
+
+    /**
+     * Prepares a ring under {@code policy} and leases it to the connection. A policy the peer may
+     * not see is {@link org.ringwarden.client.protocol.ErrorCode#NOT_PERMITTED} with a message that does not
+     * reveal whether it exists.
+     */
+    IssuedGrant acquire(PeerIdentity peer, String policy, int[] clientFds) throws RefusedException;
+
+    /** Ends one of the connection's leases. */
+    void release(PeerIdentity peer, String lease) throws RefusedException;
+
+    /** Ends every lease and the attachment of the connection; idempotent. */
+    void connectionClosed(PeerIdentity peer);
+
+    /** Every live lease, for the admin socket. */
+    List<Response.LeaseEntry> leases();
+
+    /** The number of live leases. */
+    int leaseCount();
+
+    /** The number of policies in force. */
+    int policyCount();
+
+    /**
+     * Loads the policy set again and puts it in force if it is valid; otherwise the running set
+     * stays and the answer lists the problems. Leases already granted keep working either way.
+     */
+    Response.Reloaded reload();
+
+    /** Ends every lease and releases what the broker holds (shutdown). */
+    @Override
+    void close();
+}

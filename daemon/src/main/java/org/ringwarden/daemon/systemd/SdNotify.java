@@ -1,0 +1,118 @@
+package org.ringwarden.daemon.systemd;
+
+import static java.lang.foreign.ValueLayout.JAVA_BYTE;
+import static java.lang.foreign.ValueLayout.JAVA_LONG;
+import static java.lang.foreign.ValueLayout.JAVA_SHORT;
+
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.nio.charset.StandardCharsets;
+import java.util.Map;
+
+import org.ringwarden.linux.Descriptors;
+import org.ringwarden.linux.KernelException;
+import org.ringwarden.linux.Syscall;
+import org.ringwarden.linux.UnixSockets;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * {@code sd_notify(3)} without libsystemd: one datagram per state change to the
+ * {@code AF_UNIX} socket named by {@code NOTIFY_SOCKET} (a path, or an abstract name written
+ * with a leading {@code @}). Without {@code NOTIFY_SOCKET} every call does nothing.
+ *
+ * <pre>{@code
+ * SdNotify n = SdNotify.fromEnvironment(System.getenv());
+ * n.send("READY=1\nSTATUS=serving, 0 leases");
+ * }</pre>
+ */
+public final class SdNotify {
+    private static final Logger LOG = LoggerFactory.getLogger(SdNotify.class);
+    private static final long SYS_SENDTO = 44;
+    private static final long SYS_CLOCK_GETTIME = 228;
+    private static final int CLOCK_MONOTONIC = 1;
+    private static final int SUN_PATH_MAX = 108;
+
+    private final String socket;
+
+    private SdNotify(String socket) {
+        this.socket = socket;
+    }
+
+    /** The notifier for {@code NOTIFY_SOCKET}, or one that does nothing. */
+    public static SdNotify fromEnvironment(Map<String, String> env) {
+        String s = env.get("NOTIFY_SOCKET");
+        return new SdNotify(s == null || s.isEmpty() ? null : s);
+    }
+
+    /** True if there is a socket to notify. */
+    public boolean enabled() {
+        return socket != null;
+    }
+
+    /** {@code READY=1} plus a status line. */
+    public void ready(String status) {
+        send("READY=1\nSTATUS=" + status);
+    }
+
+    /** {@code RELOADING=1} with {@code MONOTONIC_USEC}, as {@code Type=notify-reload} expects. */
+    public void reloading() {
+        send("RELOADING=1\nMONOTONIC_USEC=" + monotonicMicros());
+    }
+
+    /** {@code STOPPING=1}. */
+    public void stopping() {
+        send("STOPPING=1");
+    }
+
+    /** {@code STATUS=...}. */
+    public void status(String status) {
+        send("STATUS=" + status);
+    }
+
+    /**
+     * Sends one datagram. A failure is logged, never thrown: the service manager's bookkeeping
+     * must not take the daemon down.
+     */
+    public void send(String state) {
+        if (socket == null) {
+            return;
+        }
+        byte[] msg = state.getBytes(StandardCharsets.UTF_8);
+        byte[] path = socket.getBytes(StandardCharsets.UTF_8);
+        boolean abstractName = path.length > 0 && path[0] == '@';
+        if (path.length >= SUN_PATH_MAX) {
+            LOG.warn("NOTIFY_SOCKET is too long for sun_path: {}", socket);
+            return;
+        }
+        int fd = -1;
+        try (Arena arena = Arena.ofConfined()) {
+            fd = (int) Syscall.checked("socket(AF_UNIX, SOCK_DGRAM)", Syscall.SYS_SOCKET, UnixSockets.AF_UNIX,
+                    UnixSockets.SOCK_DGRAM | UnixSockets.SOCK_CLOEXEC, 0);
+            MemorySegment addr = arena.allocate(2 + SUN_PATH_MAX, 8);
+            addr.set(JAVA_SHORT, 0, (short) UnixSockets.AF_UNIX);
+            MemorySegment.copy(path, 0, addr, JAVA_BYTE, 2, path.length);
+            if (abstractName) {
+                addr.set(JAVA_BYTE, 2, (byte) 0); // "@name" is "\0name", without a trailing NUL
+            }
+            long addrLen = 2 + path.length + (abstractName ? 0 : 1);
+            MemorySegment buf = arena.allocate(Math.max(1, msg.length));
+            MemorySegment.copy(msg, 0, buf, JAVA_BYTE, 0, msg.length);
+            Syscall.checked("sendto(NOTIFY_SOCKET)", SYS_SENDTO, fd, buf.address(), msg.length, 0x4000 /* MSG_NOSIGNAL */,
+                    addr.address(), addrLen);
+        } catch (KernelException e) {
+            LOG.warn("sd_notify to {} failed: {}", socket, e.getMessage());
+        } finally {
+            Descriptors.closeQuietly(fd);
+        }
+    }
+
+    /** {@code clock_gettime(CLOCK_MONOTONIC)} in microseconds, the clock systemd compares against. */
+    public static long monotonicMicros() {
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment ts = arena.allocate(16, 8);
+            Syscall.checked("clock_gettime(CLOCK_MONOTONIC)", SYS_CLOCK_GETTIME, CLOCK_MONOTONIC, ts.address());
+            return ts.get(JAVA_LONG, 0) * 1_000_000L + ts.get(JAVA_LONG, 8) / 1_000L;
+        }
+    }
+}

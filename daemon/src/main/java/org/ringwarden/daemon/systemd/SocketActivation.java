@@ -1,0 +1,75 @@
+package org.ringwarden.daemon.systemd;
+
+import java.util.Map;
+
+import org.ringwarden.daemon.server.DaemonServer;
+import org.ringwarden.linux.Descriptors;
+
+/**
+ * systemd socket activation ({@code sd_listen_fds(3)}): when {@code LISTEN_PID} is this
+ * process, the {@code LISTEN_FDS} descriptors from 3 on are listening sockets systemd opened,
+ * named by {@code LISTEN_FDNAMES} (colon-separated, from each unit's
+ * {@code FileDescriptorName=}). ringwarden knows two names, {@code client} and {@code admin};
+ * a single unnamed socket is the client socket.
+ */
+public final class SocketActivation {
+    /** The first inherited descriptor ({@code SD_LISTEN_FDS_START}). */
+    public static final int LISTEN_FDS_START = 3;
+
+    private SocketActivation() {
+    }
+
+    /**
+     * The inherited sockets, or {@link DaemonServer.Inherited#NONE} when not socket-activated.
+     * Marks them close-on-exec.
+     *
+     * @throws IllegalArgumentException if the variables are malformed or name an unknown socket
+     */
+    public static DaemonServer.Inherited fromEnvironment(Map<String, String> env, long myPid) {
+        String pid = env.get("LISTEN_PID");
+        String fds = env.get("LISTEN_FDS");
+        if (pid == null || fds == null) {
+            return DaemonServer.Inherited.NONE;
+        }
+        long listenPid;
+        int count;
+        try {
+            listenPid = Long.parseLong(pid.trim());
+            count = Integer.parseInt(fds.trim());
+        } catch (NumberFormatException e) {
+            throw new IllegalArgumentException("LISTEN_PID/LISTEN_FDS are not numbers: " + pid + "/" + fds);
+        }
+        if (listenPid != myPid) {
+            return DaemonServer.Inherited.NONE; // meant for another process (e.g. our parent)
+        }
+        if (count < 1 || count > 2) {
+            throw new IllegalArgumentException("ringwarden takes 1 or 2 sockets from systemd (client, admin), not " + count);
+        }
+        String names = env.get("LISTEN_FDNAMES");
+        String[] name = names == null || names.isEmpty() ? new String[0] : names.split(":", -1);
+        int client = -1;
+        int admin = -1;
+        for (int i = 0; i < count; i++) {
+            int fd = LISTEN_FDS_START + i;
+            String n = i < name.length ? name[i] : (count == 1 ? "client" : "");
+            switch (n) {
+                case "client", "unknown" -> {
+                    if (client >= 0) {
+                        throw new IllegalArgumentException("two sockets named client in LISTEN_FDNAMES=" + names);
+                    }
+                    client = fd;
+                }
+                case "admin" -> {
+                    if (admin >= 0) {
+                        throw new IllegalArgumentException("two sockets named admin in LISTEN_FDNAMES=" + names);
+                    }
+                    admin = fd;
+                }
+                default -> throw new IllegalArgumentException("socket " + fd + " is named \"" + n
+                        + "\"; ringwarden knows FileDescriptorName=client and FileDescriptorName=admin");
+            }
+            Descriptors.fcntl(fd, Descriptors.F_SETFD, Descriptors.FD_CLOEXEC);
+        }
+        return new DaemonServer.Inherited(client, admin);
+    }
+}

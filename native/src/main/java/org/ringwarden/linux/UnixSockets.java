@@ -1,0 +1,34 @@
+package org.ringwarden.linux;
+
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+
+/** {@code AF_UNIX} socket constants and {@code socketpair(2)}. */
+public final class UnixSockets {
+    public static final int AF_UNIX = 1;
+    public static final int SOCK_STREAM = 1;
+    public static final int SOCK_DGRAM = 2;
+    public static final int SOCK_SEQPACKET = 5;
+    public static final int SOCK_NONBLOCK = 04000;
+    public static final int SOCK_CLOEXEC = 02000000;
+    public static final int SOL_SOCKET = 1;
+
+    private UnixSockets() {
+    }
+
+    /**
+     * {@code socketpair(AF_UNIX, type | SOCK_CLOEXEC, 0)}: two connected sockets, both
+     * close-on-exec. The caller owns both fds.
+     *
+     * @param type {@link #SOCK_STREAM}, {@link #SOCK_SEQPACKET} or {@link #SOCK_DGRAM}, optionally with {@link #SOCK_NONBLOCK}
+     */
+    public static int[] socketpair(int type) {
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment sv = arena.allocate(ValueLayout.JAVA_INT, 2);
+            Syscall.checked("socketpair(AF_UNIX, " + type + ")", Syscall.SYS_SOCKETPAIR, AF_UNIX, type | SOCK_CLOEXEC, 0,
+                    sv.address());
+            return new int[] {sv.getAtIndex(ValueLayout.JAVA_INT, 0), sv.getAtIndex(ValueLayout.JAVA_INT, 1)};
+        }
+    }
+}
