@@ -50,6 +50,15 @@ import org.ringwarden.linux.Syscall;
  * kernel has consumed them, counts them in {@link #pending()}, and submits them with the next
  * {@link #submit()}. Nothing is lost and nothing is submitted twice.
  *
+ * <h2>When completions appear</h2>
+ * Most operations post their completion by themselves; a NOP does so before {@code submit()}
+ * returns. Two cases need this task to enter the kernel: completions the kernel kept in its
+ * overflow list because the CQ was full ({@link #SQ_CQ_OVERFLOW}; {@link #reap} and
+ * {@link #submit()} flush them), and on a {@code DEFER_TASKRUN} ring every completion of
+ * deferred work, which is posted only when the issuer waits ({@link #submitAndWait},
+ * {@link #awaitCompletions}) or calls {@link #flush()} (the kernel raises {@link #SQ_TASKRUN}
+ * for it only with {@code TASKRUN_FLAG}).
+ *
  * <h2>Threads</h2>
  * Not thread-safe, like liburing's {@code struct io_uring}: one thread at a time prepares,
  * submits and reaps (hand-over between threads needs a happens-before edge, as any object

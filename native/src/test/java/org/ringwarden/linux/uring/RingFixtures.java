@@ -63,17 +63,19 @@ final class RingFixtures {
             items.push(action);
         }
 
+        /** Runs every cleanup step even if some fail; the first failure is thrown, the rest suppressed into it. */
         @Override
-        public void close() throws Exception {
-            Exception first = null;
+        public void close() {
+            RuntimeException first = null;
             while (!items.isEmpty()) {
                 try {
                     items.pop().close();
                 } catch (Exception e) {
+                    RuntimeException r = e instanceof RuntimeException re ? re : new IllegalStateException("cleanup failed", e);
                     if (first == null) {
-                        first = e;
+                        first = r;
                     } else {
-                        first.addSuppressed(e);
+                        first.addSuppressed(r);
                     }
                 }
             }

@@ -105,6 +105,38 @@ class RingTest {
     }
 
     @Test
+    void submitAndReapAllocateNothing() throws Exception {
+        var threads = (com.sun.management.ThreadMXBean) java.lang.management.ManagementFactory.getThreadMXBean();
+        long me = Thread.currentThread().threadId();
+        try (RingFixtures.Resources res = new RingFixtures.Resources()) {
+            Ring ring = res.newRing(32, 0);
+            long[] sum = {0};
+            CompletionHandler handler = (userData, r, flags) -> sum[0] += userData + r;
+            submitAndReap(ring, handler, 20_000); // warm-up: class loading, linkage, JIT
+            long before = threads.getThreadAllocatedBytes(me);
+            submitAndReap(ring, handler, 50_000);
+            long allocated = threads.getThreadAllocatedBytes(me) - before;
+            // One 16-byte object per operation would be 800 KB; the slack is for the JVM's own bookkeeping.
+            assertThat(allocated).as("bytes allocated by 50,000 NOPs through nextSqe/prep/submit/reap")
+                    .isLessThan(16 * 1024);
+            assertThat(sum[0]).as("user data summed").isPositive();
+        }
+    }
+
+    private static void submitAndReap(Ring ring, CompletionHandler handler, int ops) {
+        java.lang.foreign.MemorySegment sqes = ring.sqes();
+        for (int done = 0; done < ops; done += 32) {
+            for (int i = 0; i < 32; i++) {
+                long sqe = ring.nextSqe();
+                Sqe.prepNop(sqes, sqe);
+                Sqe.setUserData(sqes, sqe, i);
+            }
+            ring.submitAndWait(32);
+            ring.reap(handler);
+        }
+    }
+
+    @Test
     void overflowedCompletionsAreFlushedByReap() throws Exception {
         try (RingFixtures.Resources res = new RingFixtures.Resources()) {
             Ring ring = res.newRing(8, 0);
