@@ -75,12 +75,49 @@ public final class SeccompListener implements AutoCloseable {
         this.fd = fd;
     }
 
-    /** Takes ownership of a listener fd (one this process installed, or one a client sent). */
+    /** What {@code readlink /proc/self/fd/N} shows for a listener: the kernel names its anonymous inode. */
+    static final String ANON_INODE_NAME = "anon_inode:seccomp notify";
+
+    /**
+     * Takes ownership of a listener fd this process installed (no check). For an fd a client
+     * sent, use {@link #adoptVerified}.
+     */
     public static SeccompListener adopt(int fd) {
         if (fd < 0) {
             throw new IllegalArgumentException("not a file descriptor: " + fd);
         }
         return new SeccompListener(fd);
+    }
+
+    /**
+     * Takes ownership of an fd received from someone else after checking that it really is a
+     * seccomp listener, so that the seccomp ioctls are never sent to a device or file a hostile
+     * client chose. On refusal the fd is left open: the caller still owns it.
+     *
+     * @throws IllegalArgumentException if {@code fd} is not a seccomp listener
+     */
+    public static SeccompListener adoptVerified(int fd) {
+        if (!isListener(fd)) {
+            throw new IllegalArgumentException("fd " + fd + " is not a seccomp listener");
+        }
+        return adopt(fd);
+    }
+
+    /**
+     * True if {@code fd} is a seccomp user-notification listener: its {@code /proc/self/fd}
+     * link is the kernel-set anonymous inode name, which no file path can imitate (paths
+     * start with {@code /}).
+     */
+    public static boolean isListener(int fd) {
+        if (fd < 0) {
+            return false;
+        }
+        try {
+            return ANON_INODE_NAME.equals(java.nio.file.Files.readSymbolicLink(
+                    java.nio.file.Path.of("/proc/self/fd/" + fd)).toString());
+        } catch (java.io.IOException e) {
+            return false;
+        }
     }
 
     /** The listener fd, for an event loop to watch (readable: a notification; hang-up: no task left). */

@@ -251,6 +251,27 @@ class SeccompDeliveryTest {
     }
 
     @Test
+    void onlyARealListenerIsAdoptedFromOutside() throws Exception {
+        FilteredThread t = FilteredThread.withCallingThreadListener("seccomp-verify", SeccompFilter.trappingIoUringSetup(), self -> {
+        });
+        SeccompListener l = t.listener();
+        int memfd = Memory.memfdCreate("anon_inode:seccomp notify", Memory.MFD_CLOEXEC);
+        IoUringCalls.CreatedRing ring = IoUringCalls.create(2, 0, 0);
+        try (t; l) {
+            assertThat(SeccompListener.isListener(l.fd())).as("a listener fd").isTrue();
+            assertThat(SeccompListener.isListener(memfd)).as("a memfd named like a listener").isFalse();
+            assertThat(SeccompListener.isListener(ring.fd())).as("a ring fd").isFalse();
+            assertThat(SeccompListener.isListener(-1)).as("-1").isFalse();
+            org.assertj.core.api.Assertions.assertThatThrownBy(() -> SeccompListener.adoptVerified(memfd))
+                    .as("adopting a memfd").isInstanceOf(IllegalArgumentException.class);
+            assertThat(Descriptors.isOpen(memfd)).as("a refused fd stays with the caller").isTrue();
+        } finally {
+            Descriptors.close(memfd);
+            Descriptors.close(ring.fd());
+        }
+    }
+
+    @Test
     void kernelReportsTheFlagsAndActionsDeliveryNeeds() {
         assertThat(Seccomp.isActionAvailable(SeccompAction.USER_NOTIF)).as("SECCOMP_RET_USER_NOTIF").isTrue();
         assertThat(Seccomp.isActionAvailable(SeccompAction.KILL_PROCESS)).as("SECCOMP_RET_KILL_PROCESS").isTrue();

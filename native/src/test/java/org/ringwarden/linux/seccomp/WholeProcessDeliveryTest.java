@@ -28,8 +28,8 @@ import org.ringwarden.linux.uring.IoUringCalls;
 class WholeProcessDeliveryTest {
     @Test
     void everyThreadAndTheExecdProgramAreTrappedAndTheLastExitHangsUp() throws Exception {
-        Path java = Path.of(System.getProperty("java.home"), "bin", "java");
-        Process child = new ProcessBuilder(java.toString(), "--enable-native-access=ALL-UNNAMED",
+        Path javaBin = Path.of(System.getProperty("java.home"), "bin", "java");
+        Process child = new ProcessBuilder(javaBin.toString(), "--enable-native-access=ALL-UNNAMED",
                 "-cp", System.getProperty("java.class.path"), SeccompClientMain.class.getName())
                 .redirectError(ProcessBuilder.Redirect.INHERIT).start();
         // Watchdog: a blocked readLine cannot be interrupted, but it ends at EOF when the child dies.
@@ -41,7 +41,7 @@ class WholeProcessDeliveryTest {
             assertThat(childPid).as("pid the child reports").isEqualTo((int) child.pid());
             assertThat(hello[3]).as("child used WAIT_KILLABLE_RECV").isEqualTo(String.valueOf(Seccomp.supportsWaitKillableRecv()));
             try (Pidfd pidfd = Pidfd.open(childPid);
-                 SeccompListener l = SeccompListener.adopt(pidfd.getFd(Integer.parseInt(hello[1])))) {
+                 SeccompListener l = SeccompListener.adoptVerified(pidfd.getFd(Integer.parseInt(hello[1])))) {
                 in.write("go\n");
                 in.flush();
 
