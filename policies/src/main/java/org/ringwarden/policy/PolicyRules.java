@@ -232,17 +232,19 @@ final class PolicyRules {
                         "file name `" + f.name() + "` is already used by $.files[" + first + "]", null);
             }
             path(f.path(), base + ".path");
+            boolean accessOk = !f.access().isEmpty();
             if (f.access().contains(PolicyDefinition.Access.CREATE) && !f.mayWrite()) {
                 problems.error(origins.of(base + ".access"), base + ".access", ProblemCode.BAD_VALUE,
                         "`create` needs `write`, `read-write` or `append`", null);
-            }
-            if (!f.access().isEmpty() && !f.mayRead() && !f.mayWrite()) {
+                accessOk = false;
+            } else if (accessOk && !f.mayRead() && !f.mayWrite()) {
                 problems.error(origins.of(base + ".access"), base + ".access", ProblemCode.BAD_VALUE,
                         "`access` needs one of read, write, read-write or append", null);
+                accessOk = false;
             }
             int requested = OpcodeClasses.requestedMode(f);
             int least = OpcodeClasses.leastMode(f, d.sqeOps());
-            if (requested != least && !f.access().isEmpty()) {
+            if (requested != least && accessOk) {
                 problems.warning(origins.of(base + ".access"), base + ".access", ProblemCode.MODE_NARROWED, "file `" + f.name()
                         + "` is opened " + OpenFlag.describe(least) + ", not " + OpenFlag.describe(requested)
                         + ": that is all its allowed opcodes need", null);
@@ -351,7 +353,10 @@ final class PolicyRules {
     private void limits(PolicyDefinition d) {
         long perLease = 0;
         for (BufferSpec b : d.buffers()) {
-            perLease += Math.max(0, b.bytes());
+            if (b.bytes() <= 0 || b.bytes() > MAX_BUFFER) {
+                return; // a bad size is already reported; a sum over it would only add noise
+            }
+            perLease += b.bytes();
         }
         if (perLease > d.limits().bufferBytesPerUser()) {
             String p = origins.at.containsKey("$.limits.bufferBytesPerUser") ? "$.limits.bufferBytesPerUser" : "$.buffers";

@@ -34,10 +34,35 @@ class BrokenPolicyCorpusTest {
 
     static final PolicyLoader LOADER = new PolicyLoader(new PolicyLoader.Options(false, false, false, ACCOUNTS));
 
+    static final Path WARNINGS = Path.of("src/test/resources/warnings");
+
     static Stream<Path> corpus() throws IOException {
-        try (Stream<Path> s = Files.list(CORPUS)) {
+        return list(CORPUS);
+    }
+
+    static Stream<Path> warnings() throws IOException {
+        return list(WARNINGS);
+    }
+
+    static Stream<Path> list(Path dir) throws IOException {
+        try (Stream<Path> s = Files.list(dir)) {
             return s.filter(p -> p.toString().endsWith(".json")).sorted().toList().stream();
         }
+    }
+
+    /** Legal but risky files load, with exactly the warnings of their sidecar. */
+    @ParameterizedTest(name = "{0}")
+    @MethodSource("warnings")
+    void riskyFileLoadsWithExactlyItsExpectedWarnings(Path file) throws IOException {
+        LoadResult r = LOADER.parse(file.getFileName().toString(), Files.readAllBytes(file));
+        List<String> actual = r.problems().stream().map(PolicyProblem::format).toList();
+        Path expectedFile = Path.of(file.toString().replaceFirst("\\.json$", ".expected"));
+        if (Boolean.getBoolean("policy.corpus.write")) {
+            Files.write(expectedFile, actual, StandardCharsets.UTF_8);
+        }
+        assertThat(r.ok()).as("%s must load: %s", file, r.errors()).isTrue();
+        assertThat(actual).as("warnings of %s (sidecar %s)", file, expectedFile)
+                .isNotEmpty().containsExactlyElementsOf(Files.readAllLines(expectedFile, StandardCharsets.UTF_8));
     }
 
     @ParameterizedTest(name = "{0}")

@@ -20,7 +20,7 @@ import picocli.CommandLine.Command;
                 "A privileged broker creates each ring disabled, locks it down with kernel restrictions "
                         + "compiled from an administrator's policy, registers the files and buffers the client may "
                         + "touch, enables it, and delivers it through seccomp user notification."},
-        subcommands = {CommandLine.HelpCommand.class})
+        subcommands = {CommandLine.HelpCommand.class, PolicyCommand.class})
 public final class RingwardenCommand implements Runnable {
     @CommandLine.Spec
     CommandLine.Model.CommandSpec spec;

@@ -1,0 +1,61 @@
+package org.ringwarden.daemon.cli;
+
+import java.nio.file.Path;
+import java.util.List;
+import java.util.concurrent.Callable;
+
+import com.fasterxml.jackson.databind.node.ObjectNode;
+
+import org.ringwarden.policy.CompiledPolicy;
+import org.ringwarden.policy.LoadResult;
+
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Parameters;
+
+/** {@code ringwarden policy validate PATH...}: exit 0 valid, 1 invalid, 2 usage error. */
+@Command(name = "validate", mixinStandardHelpOptions = true,
+        description = {"Check policy files or directories, as the daemon would load them together.",
+                "Exit status: 0 valid (warnings allowed), 1 invalid, 2 usage error."})
+public final class PolicyValidateCommand implements Callable<Integer> {
+    @Mixin
+    PolicyCliOptions options;
+
+    @Parameters(arity = "1..*", paramLabel = "PATH", description = "Policy files (*.json) or directories.")
+    List<Path> paths;
+
+    @CommandLine.Spec
+    CommandLine.Model.CommandSpec spec;
+
+    @Override
+    public Integer call() {
+        CommandLine cl = spec.commandLine();
+        LoadResult r = options.loader().load(paths);
+        List<String> names = r.policies().map(s -> s.all().stream().map(CompiledPolicy::name).toList()).orElse(List.of());
+        if (options.json) {
+            ObjectNode o = PolicyCliOptions.JSON.createObjectNode();
+            o.put("valid", r.ok());
+            o.put("errors", r.errors().size());
+            o.put("warnings", r.warnings().size());
+            names.forEach(o.putArray("policies")::add);
+            if (names.isEmpty()) {
+                o.putArray("policies");
+            }
+            o.set("problems", PolicyCliOptions.problemsJson(r.problems()));
+            PolicyCliOptions.printJson(cl.getOut(), o);
+        } else {
+            PolicyCliOptions.printProblems(cl.getErr(), r.problems());
+            if (r.ok()) {
+                cl.getOut().println("valid: " + names.size() + " polic" + (names.size() == 1 ? "y" : "ies")
+                        + (names.isEmpty() ? "" : " (" + String.join(", ", names) + ")")
+                        + (r.warnings().isEmpty() ? "" : ", " + r.warnings().size() + " warning(s)"));
+            } else {
+                cl.getOut().println("invalid: " + r.errors().size() + " error(s), " + r.warnings().size()
+                        + " warning(s); nothing would be loaded");
+            }
+            cl.getOut().flush();
+        }
+        return r.ok() ? 0 : 1;
+    }
+}
