@@ -41,10 +41,11 @@ import org.ringwarden.policy.CompiledPolicy;
  *
  * <h2>Threads</h2>
  * Every method is thread-safe. {@link #acquire} blocks (it opens files and builds a ring):
- * call it from a worker, or use {@link #acquireAsync}, never from an event loop. Delivery runs
- * on the service's own poller thread; ticket expiry on its own timer thread. A thread that
- * created a ring sees spurious {@code EINTR} when that ring is torn down; this package's
- * blocking calls retry them, and {@link #acquireAsync} keeps ring creation off the caller's threads.
+ * call it from a worker, or use {@link #acquireAsync}, never from an event loop. Rings are
+ * created only on the service's two ring-builder threads (a ring's creator sees spurious
+ * {@code EINTR} whenever that ring is torn down, so the server's threads must not be creators);
+ * delivery runs on the service's poller thread, ticket expiry on its timer thread. Every
+ * blocking call of this package retries {@code EINTR}.
  *
  * <h2>Ownership</h2>
  * {@link #attach} owns {@code listenerFd} from the call on (closes it on refusal too);
@@ -52,8 +53,9 @@ import org.ringwarden.policy.CompiledPolicy;
  * to the lease, which closes them when it ends.
  */
 public final class GrantService implements AutoCloseable {
-    private static final String SECCOMP_LISTENER_LINK = "anon_inode:seccomp notify";
     private static final long DETACH_WAIT_MS = 5_000;
+    /** True on the service's ring-builder threads, the only threads that create rings. */
+    private static final ThreadLocal<Boolean> ON_RING_BUILDER = ThreadLocal.withInitial(() -> Boolean.FALSE);
 
     private final DaemonLimits limits;
     private final Consumer<AuditEvent> audit;
@@ -86,8 +88,12 @@ public final class GrantService implements AutoCloseable {
         this.expiryTimer = new ScheduledThreadPoolExecutor(1,
                 Thread.ofPlatform().daemon().name("ringwarden-ticket-expiry").factory());
         expiryTimer.setRemoveOnCancelPolicy(true);
-        this.ringBuilders = Executors.newFixedThreadPool(2,
-                Thread.ofPlatform().daemon().name("ringwarden-ring-builder-", 0).factory());
+        java.util.concurrent.ThreadFactory builderThreads = Thread.ofPlatform().daemon()
+                .name("ringwarden-ring-builder-", 0).factory();
+        this.ringBuilders = Executors.newFixedThreadPool(2, r -> builderThreads.newThread(() -> {
+            ON_RING_BUILDER.set(Boolean.TRUE);
+            r.run();
+        }));
         this.poller = new ListenerPoller(new RingDelivery(registry, this::audit, counters, clock,
                 this::closeLease, this::hungUp));
     }
@@ -117,7 +123,7 @@ public final class GrantService implements AutoCloseable {
                 throw new GrantException(ErrorCode.NOT_PERMITTED,
                         "policy " + transparentOrNull.name() + " is not for transparent use");
             }
-            if (!isSeccompListener(listenerFd)) {
+            if (!SeccompListener.isListener(listenerFd)) {
                 throw new GrantException(ErrorCode.BAD_REQUEST, "the descriptor sent with attach is not a seccomp"
                         + " user-notification listener");
             }
@@ -161,17 +167,6 @@ public final class GrantService implements AutoCloseable {
                     transparentOrNull == null ? null : transparentOrNull.name(), null, e.code(),
                     "attach: " + e.getMessage()));
             throw e;
-        }
-    }
-
-    private static boolean isSeccompListener(int fd) {
-        if (fd < 0) {
-            return false;
-        }
-        try {
-            return SECCOMP_LISTENER_LINK.equals(Files.readSymbolicLink(Path.of("/proc/self/fd/" + fd)).toString());
-        } catch (IOException e) {
-            return false;
         }
     }
 
@@ -248,7 +243,7 @@ public final class GrantService implements AutoCloseable {
             PreparedRing ring;
             try {
                 fdsOwnedByFactory = true;
-                ring = factory.create(recipe, clientFds);
+                ring = build(recipe, clientFds);
             } catch (GrantException | RuntimeException e) {
                 registry.end(lease);
                 throw e;
@@ -302,6 +297,52 @@ public final class GrantService implements AutoCloseable {
             f.completeExceptionally(new GrantException(ErrorCode.BUSY, "the daemon is shutting down"));
         }
         return f;
+    }
+
+    /**
+     * Builds the ring on a ring-builder thread. The thread that creates a ring gets spurious
+     * {@code EINTR} in its blocking calls whenever that ring is torn down (security.md), so
+     * rings are created only on threads of this service, never on the server's.
+     */
+    private PreparedRing build(RingRecipe recipe, int[] clientFds) throws GrantException {
+        if (ON_RING_BUILDER.get()) {
+            return factory.create(recipe, clientFds);
+        }
+        CompletableFuture<PreparedRing> f = new CompletableFuture<>();
+        try {
+            ringBuilders.execute(() -> {
+                try {
+                    f.complete(factory.create(recipe, clientFds));
+                } catch (GrantException | RuntimeException | Error e) {
+                    f.completeExceptionally(e);
+                }
+            });
+        } catch (java.util.concurrent.RejectedExecutionException e) {
+            for (int fd : clientFds) {
+                Descriptors.closeQuietly(fd);
+            }
+            throw new GrantException(ErrorCode.BUSY, "the daemon is shutting down");
+        }
+        try {
+            return f.get();
+        } catch (InterruptedException e) {
+            // Nobody will take the ring: close it whenever the build finishes.
+            f.thenAccept(PreparedRing::close);
+            Thread.currentThread().interrupt();
+            throw new GrantException(ErrorCode.BUSY, "interrupted while the ring was built");
+        } catch (ExecutionException e) {
+            Throwable c = e.getCause();
+            if (c instanceof GrantException g) {
+                throw g;
+            }
+            if (c instanceof RuntimeException r) {
+                throw r;
+            }
+            if (c instanceof Error err) {
+                throw err;
+            }
+            throw new GrantException(ErrorCode.INTERNAL, "building the ring failed: " + c, c);
+        }
     }
 
     private boolean isAttached(Peer peer) {

@@ -1,0 +1,128 @@
+package org.ringwarden.daemon.grant;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.catchThrowableOfType;
+
+import java.time.Clock;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Set;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
+
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+import org.ringwarden.client.protocol.ErrorCode;
+
+/** Quota arithmetic and ticket lookup, without rings. */
+@Timeout(value = 30, unit = TimeUnit.SECONDS)
+class LeaseRegistryTest {
+    private static final Peer ALICE = new Peer(1, 100, 1000, 1000, new int[0], -1, "a");
+    private static final Peer ALICE_AGAIN = new Peer(2, 101, 1000, 1000, new int[0], -1, "a");
+    private static final Peer BOB = new Peer(3, 102, 1001, 1001, new int[0], -1, "b");
+
+    private static LeaseRegistry registry(int total, int perUid, long bytesTotal, long bytesPerUid) {
+        return new LeaseRegistry(new DaemonLimits(total, perUid, bytesTotal, bytesPerUid, Duration.ofSeconds(5), 1, 1),
+                new TicketIssuer(), Clock.systemUTC());
+    }
+
+    @Test
+    void perUidLimitsCountEveryConnectionOfTheUid() throws Exception {
+        LeaseRegistry r = registry(10, 2, 1 << 20, 1 << 20);
+        r.reserve(ALICE, "p", 10, 1 << 20, 0);
+        r.reserve(ALICE_AGAIN, "q", 10, 1 << 20, 0);
+        GrantException e = catchThrowableOfType(GrantException.class, () -> r.reserve(ALICE, "r", 10, 1 << 20, 0));
+        assertThat(e).as("a third lease for uid 1000 over two connections").isNotNull();
+        assertThat(e.code()).isEqualTo(ErrorCode.QUOTA_EXCEEDED);
+        r.reserve(BOB, "p", 10, 1 << 20, 0);
+        assertThat(r.size()).isEqualTo(3);
+    }
+
+    @Test
+    void globalBufferBytesAreShared() throws Exception {
+        LeaseRegistry r = registry(10, 10, 8192, 8192);
+        r.reserve(ALICE, "p", 10, 1 << 20, 4096);
+        r.reserve(BOB, "p", 10, 1 << 20, 4096);
+        GrantException e = catchThrowableOfType(GrantException.class, () -> r.reserve(BOB, "p", 10, 1 << 20, 4096));
+        assertThat(e).isNotNull();
+        assertThat(e.getMessage()).contains("8192 buffer bytes in all");
+    }
+
+    @Test
+    void endingReturnsTheQuotaAndForgetsTheTicket() throws Exception {
+        LeaseRegistry r = registry(1, 1, 4096, 4096);
+        Lease l = r.reserve(ALICE, "p", 1, 4096, 4096);
+        assertThat(r.activate(l, null)).isTrue();
+        assertThat(r.end(ALICE.connectionId(), l.id)).isSameAs(l);
+        assertThat(r.claim(ALICE.connectionId(), l.ticket)).as("an ended lease's ticket").isNull();
+        assertThat(r.usageOf(1000)).containsExactly(0, 0);
+        r.reserve(ALICE, "p", 1, 4096, 4096);
+    }
+
+    @Test
+    void ticketIsClaimedOnceAndOnlyByItsConnection() throws Exception {
+        LeaseRegistry r = registry(10, 10, 0, 0);
+        Lease l = r.reserve(ALICE, "p", 10, 0, 0);
+        assertThat(r.claim(ALICE.connectionId(), l.ticket)).as("not built yet").isNull();
+        r.activate(l, null);
+        assertThat(r.claim(BOB.connectionId(), l.ticket)).as("foreign").isNull();
+        assertThat(r.claim(ALICE.connectionId(), l.ticket)).as("owner").isSameAs(l);
+        assertThat(r.claim(ALICE.connectionId(), l.ticket)).as("used").isNull();
+        assertThat(r.expire(l)).as("a delivered lease does not expire").isFalse();
+    }
+
+    @Test
+    void reservedLeaseEndedByConnectionCloseCannotBeActivated() throws Exception {
+        LeaseRegistry r = registry(10, 10, 0, 0);
+        Lease l = r.reserve(ALICE, "p", 10, 0, 0);
+        assertThat(r.endConnection(ALICE.connectionId())).containsExactly(l);
+        assertThat(r.activate(l, null)).as("the builder must close the ring itself").isFalse();
+    }
+
+    @Test
+    void concurrentReservationsNeverPassALimit() throws Exception {
+        LeaseRegistry r = registry(1000, 7, 1L << 40, 1L << 40);
+        int threads = 8;
+        CountDownLatch go = new CountDownLatch(1);
+        AtomicInteger granted = new AtomicInteger();
+        List<Thread> ts = new ArrayList<>();
+        for (int i = 0; i < threads; i++) {
+            ts.add(Thread.ofPlatform().start(() -> {
+                try {
+                    go.await();
+                    for (int k = 0; k < 20; k++) {
+                        try {
+                            r.reserve(ALICE, "p", 100, 1L << 40, 1);
+                            granted.incrementAndGet();
+                        } catch (GrantException e) {
+                            // over the limit: expected
+                        }
+                    }
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                }
+            }));
+        }
+        go.countDown();
+        for (Thread t : ts) {
+            t.join();
+        }
+        assertThat(granted.get()).as("exactly the per-uid limit").isEqualTo(7);
+        assertThat(r.usageOf(1000)).containsExactly(7, 7);
+    }
+
+    @Test
+    void ticketsAreDistinctPositive63BitNumbers() {
+        TicketIssuer t = new TicketIssuer();
+        Set<Long> seen = new HashSet<>();
+        for (int i = 0; i < 10_000; i++) {
+            long v = t.next();
+            assertThat(v).as("positive").isPositive();
+            assertThat(seen.add(v)).as("no repeat in 10,000").isTrue();
+        }
+        assertThat(t.nextLeaseId()).as("128 bits in hex").hasSize(32);
+    }
+}
