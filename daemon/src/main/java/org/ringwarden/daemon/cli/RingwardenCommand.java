@@ -20,7 +20,8 @@ import picocli.CommandLine.Command;
                 "A privileged broker creates each ring disabled, locks it down with kernel restrictions "
                         + "compiled from an administrator's policy, registers the files and buffers the client may "
                         + "touch, enables it, and delivers it through seccomp user notification."},
-        subcommands = {CommandLine.HelpCommand.class, PolicyCommand.class})
+        subcommands = {CommandLine.HelpCommand.class, DaemonCommand.class, StatusCommand.class, LeasesCommand.class,
+                ReloadCommand.class, DoctorCommand.class, PolicyCommand.class})
 public final class RingwardenCommand implements Runnable {
     @CommandLine.Spec
     CommandLine.Model.CommandSpec spec;

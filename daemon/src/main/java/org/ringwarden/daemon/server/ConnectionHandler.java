@@ -58,6 +58,7 @@ final class ConnectionHandler extends ChannelInboundHandlerAdapter {
     /** Frames a well-behaved client has in flight is 1; a few more is tolerated, not unbounded. */
     private static final int MAX_QUEUED_FRAMES = 8;
     private static final int[] NO_FDS = new int[0];
+    private static final int MAX_MESSAGE = 1024;
 
     private final ServerContext sc;
     private final boolean adminSocket;
@@ -296,7 +297,7 @@ final class ConnectionHandler extends ChannelInboundHandlerAdapter {
             return new Response.Released(r.lease());
         }, NO_FDS, ok -> {
             leases.remove(r.lease());
-            audit("release", null, r.lease(), "ok", null, null);
+            audit("release", null, bounded(r.lease()), "ok", null, null);
             answer(ok);
         }, failure -> refusedOrInternal(r, null, failure));
     }
@@ -345,8 +346,11 @@ final class ConnectionHandler extends ChannelInboundHandlerAdapter {
 
     /** Answers a refusal; the connection stays open. */
     private void refuse(Request request, String policy, ErrorCode code, String message) {
+        message = bounded(message);
+        policy = policy == null ? null : bounded(policy);
         sc.stats().refused(code);
-        audit(request.op(), policy, request instanceof Request.Release r ? r.lease() : null, "refused", code, message);
+        audit(request.op(), policy, request instanceof Request.Release r ? bounded(r.lease()) : null, "refused", code,
+                message);
         answer(new Response.Error(code, message));
     }
 
@@ -355,6 +359,7 @@ final class ConnectionHandler extends ChannelInboundHandlerAdapter {
         if (closing) {
             return;
         }
+        message = bounded(message);
         sc.stats().refused(code);
         audit("protocol", null, null, "refused", code, message);
         closeWith(new Response.Error(code, message));
@@ -367,7 +372,22 @@ final class ConnectionHandler extends ChannelInboundHandlerAdapter {
     }
 
     private ChannelFuture write(Response r) {
-        return ctx.writeAndFlush(Unpooled.wrappedBuffer(Frames.frame(ProtocolCodec.encode(r))));
+        byte[] body;
+        try {
+            body = Frames.frame(ProtocolCodec.encode(r));
+        } catch (RuntimeException e) {
+            // A bug (an answer over 64 KiB): never leave the peer waiting for an answer that cannot come.
+            LOG.error("connection {}: cannot encode {}; closing", connectionId, r.type(), e);
+            closing = true;
+            return ctx.close();
+        }
+        return ctx.writeAndFlush(Unpooled.wrappedBuffer(body));
+    }
+
+    /** Error messages quote what the client sent; keep them short enough for any frame. */
+    private static String bounded(String message) {
+        String m = message == null ? "" : message;
+        return m.length() <= MAX_MESSAGE ? m : m.substring(0, MAX_MESSAGE) + "…";
     }
 
     /** The current request is answered: take the next queued one, or read again. */

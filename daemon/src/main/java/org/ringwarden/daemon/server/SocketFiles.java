@@ -51,12 +51,12 @@ final class SocketFiles {
 
     /** Gives the bound socket its configured mode and group. */
     static void applyOwnership(SocketSettings s) throws IOException {
-        PosixFileAttributeView view = Files.getFileAttributeView(s.path(), PosixFileAttributeView.class,
-                LinkOption.NOFOLLOW_LINKS);
+        // chown/chmod by path (a socket cannot be opened for fchmod: ENXIO); the path is the
+        // socket we just bound in a directory prepare() checked, not a link someone planted.
         if (s.group() != null) {
             GroupPrincipal g = s.path().getFileSystem().getUserPrincipalLookupService().lookupPrincipalByGroupName(s.group());
-            view.setGroup(g);
+            Files.getFileAttributeView(s.path(), PosixFileAttributeView.class).setGroup(g);
         }
-        view.setPermissions(s.permissions());
+        Files.setPosixFilePermissions(s.path(), s.permissions());
     }
 }

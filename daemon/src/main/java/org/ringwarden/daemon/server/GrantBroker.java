@@ -1,0 +1,183 @@
+package org.ringwarden.daemon.server;
+
+import static java.util.Objects.requireNonNull;
+
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.function.Consumer;
+
+import org.ringwarden.client.protocol.Response;
+import org.ringwarden.daemon.audit.AuditLog;
+import org.ringwarden.daemon.audit.AuditRecord;
+import org.ringwarden.daemon.config.Limits;
+import org.ringwarden.daemon.grant.AuditEvent;
+import org.ringwarden.daemon.grant.BufferGrant;
+import org.ringwarden.daemon.grant.DaemonLimits;
+import org.ringwarden.daemon.grant.Grant;
+import org.ringwarden.daemon.grant.GrantException;
+import org.ringwarden.daemon.grant.GrantService;
+import org.ringwarden.daemon.grant.LeaseInfo;
+import org.ringwarden.daemon.grant.Peer;
+import org.ringwarden.linux.Descriptors;
+import org.ringwarden.policy.CompiledPolicy;
+import org.ringwarden.policy.PolicyStore;
+
+/**
+ * The production {@link RingBroker}: the policy gate decides what a peer may have, the
+ * {@link GrantService} makes the rings, holds the leases and delivers through seccomp.
+ *
+ * <p>Audit: the server records every request's outcome (grant, refusal, release, attach);
+ * from the grant side this forwards what only it sees: deliveries, refused deliveries,
+ * expired tickets, detachments, and leases ended by a closed connection or by shutdown.
+ */
+public final class GrantBroker implements RingBroker {
+    private final PolicyGate gate;
+    private final GrantService grants;
+    private final Map<Long, String> exes = new ConcurrentHashMap<>();
+
+    private GrantBroker(PolicyGate gate, GrantService grants) {
+        this.gate = gate;
+        this.grants = grants;
+    }
+
+    /** A broker over {@code store} with the grant side sized by {@code limits}. */
+    public static GrantBroker create(PolicyStore store, Limits limits, AuditLog audit) {
+        requireNonNull(store, "store");
+        requireNonNull(limits, "limits");
+        requireNonNull(audit, "audit");
+        DaemonLimits dl = new DaemonLimits(limits.leasesTotal(), limits.leasesPerUid(), limits.bufferBytesTotal(),
+                limits.bufferBytesPerUid(), limits.ticketExpiry(), limits.connectionsPerUid(), limits.connectionsTotal());
+        return new GrantBroker(new PolicyGate(store), new GrantService(dl, forwarder(audit)));
+    }
+
+    private static Consumer<AuditEvent> forwarder(AuditLog audit) {
+        return e -> {
+            String event = switch (e.kind()) {
+                case DELIVER -> "deliver";
+                case DELIVERY_REFUSED -> "deliver-refused";
+                case EXPIRE -> "expire";
+                case DETACH -> "detach";
+                case RELEASE -> "released".equals(e.detail()) ? null : "release";
+                case GRANT, REFUSE, ATTACH -> null; // the server records these with the request
+            };
+            if (event == null) {
+                return;
+            }
+            Peer p = e.peer();
+            audit.record(new AuditRecord(e.at(), event, p.pid(), p.uid(), p.gid(), p.exe(), e.policy(), e.lease(),
+                    e.code() == null ? "ok" : "refused", e.code(), e.detail()));
+        };
+    }
+
+    private static Peer peer(PeerIdentity p) {
+        return new Peer(p.connectionId(), p.pid(), p.uid(), p.gid(), p.groups(), p.pidfd(), p.exe());
+    }
+
+    private static RefusedException refused(GrantException e) {
+        return new RefusedException(e.code(), e.getMessage(), e);
+    }
+
+    @Override
+    public List<Response.PolicySummary> policies(PeerIdentity peer) {
+        return gate.visibleTo(peer);
+    }
+
+    @Override
+    public void attach(PeerIdentity peer, int listenerFd, String transparentPolicy) throws RefusedException {
+        CompiledPolicy transparent = null;
+        if (transparentPolicy != null) {
+            try {
+                transparent = gate.transparent(peer, transparentPolicy);
+            } catch (RefusedException e) {
+                Descriptors.closeQuietly(listenerFd);
+                throw e;
+            }
+        }
+        exes.put(peer.connectionId(), peer.exe());
+        try {
+            grants.attach(peer(peer), listenerFd, transparent);
+        } catch (GrantException e) {
+            throw refused(e);
+        }
+    }
+
+    @Override
+    public IssuedGrant acquire(PeerIdentity peer, String policy, int[] clientFds) throws RefusedException {
+        CompiledPolicy p;
+        try {
+            p = gate.acquirable(peer, policy);
+        } catch (RefusedException e) {
+            for (int fd : clientFds) {
+                Descriptors.closeQuietly(fd);
+            }
+            throw e;
+        }
+        exes.put(peer.connectionId(), peer.exe());
+        Grant g;
+        try {
+            g = grants.acquire(peer(peer), p, clientFds);
+        } catch (GrantException e) {
+            throw refused(e);
+        }
+        List<Response.BufferSlot> buffers = new ArrayList<>();
+        for (int i = 0; i < g.buffers().size(); i++) {
+            BufferGrant b = g.buffers().get(i);
+            buffers.add(new Response.BufferSlot(b.index(), b.name(), i, b.length(), b.address()));
+        }
+        var a = g.allowed();
+        Response.Grant frame = new Response.Grant(g.leaseId(), g.policy(), g.ticket(), buffers.size(),
+                Response.Ring.of(g.params(), g.enabled()),
+                g.files().stream().map(f -> new Response.FileSlot(f.index(), f.name())).toList(), buffers,
+                new Response.Allowed(a.sqeOpNames(), a.sqeFlagsAllowedNames(), a.sqeFlagsRequiredNames(),
+                        a.registerOpNames()));
+        return new IssuedGrant(frame, g.bufferFds());
+    }
+
+    @Override
+    public void release(PeerIdentity peer, String lease) throws RefusedException {
+        try {
+            grants.release(peer(peer), lease);
+        } catch (GrantException e) {
+            throw refused(e);
+        }
+    }
+
+    @Override
+    public void connectionClosed(PeerIdentity peer) {
+        grants.connectionClosed(peer(peer));
+        exes.remove(peer.connectionId());
+    }
+
+    @Override
+    public List<Response.LeaseEntry> leases() {
+        List<Response.LeaseEntry> out = new ArrayList<>();
+        for (LeaseInfo l : grants.leases()) {
+            out.add(new Response.LeaseEntry(l.leaseId(), l.policy(), l.pid(), l.uid(),
+                    exes.getOrDefault(l.connectionId(), "?"), l.created().toString(), l.bufferBytes(),
+                    "DELIVERED".equals(l.state())));
+        }
+        return out;
+    }
+
+    @Override
+    public int leaseCount() {
+        return grants.stats().leases();
+    }
+
+    @Override
+    public int policyCount() {
+        return gate.size();
+    }
+
+    @Override
+    public Response.Reloaded reload() {
+        return gate.reload();
+    }
+
+    @Override
+    public void close() {
+        grants.close();
+    }
+}

@@ -1,0 +1,372 @@
+package org.ringwarden.daemon.server;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.util.List;
+
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+import org.ringwarden.client.protocol.ErrorCode;
+import org.ringwarden.client.protocol.Request;
+import org.ringwarden.client.protocol.Response;
+import org.ringwarden.linux.Descriptors;
+import org.ringwarden.linux.Memory;
+import org.ringwarden.linux.UnixRights;
+
+/** The daemon's protocol over a real socket, against a real kernel, one daemon per test. */
+@Timeout(60)
+class ProtocolServingTest {
+    private static final Duration SETTLE = Duration.ofSeconds(5);
+    private TestDaemon d;
+    private int fdsBefore;
+
+    @BeforeEach
+    void start() throws Exception {
+        d = TestDaemon.start();
+        fdsBefore = Descriptors.countOpen();
+    }
+
+    @AfterEach
+    void stopAndCheckDescriptors() throws Exception {
+        if (d == null) {
+            return;
+        }
+        try {
+            d.awaitConnections(0, SETTLE);
+            int now = TestDaemon.awaitDescriptorCount(fdsBefore, SETTLE);
+            assertThat(now).as("descriptors held after the test vs. right after the daemon started").isEqualTo(fdsBefore);
+        } finally {
+            d.close();
+        }
+    }
+
+    private static Response.Error error(Response r) {
+        assertThat(r).as("answer").isInstanceOf(Response.Error.class);
+        return (Response.Error) r;
+    }
+
+    @Test
+    void policiesListsOnlyThoseThePeerMaySee() throws Exception {
+        try (RawClient c = d.client()) {
+            Response r = c.call(new Request.ListPolicies());
+            assertThat(r).as("policies answer").isInstanceOf(Response.Policies.class);
+            // root sees both; the uid-65534 view is checked in NonAdminPeerTest.
+            assertThat(((Response.Policies) r).policies()).extracting(Response.PolicySummary::name)
+                    .as("policies root may acquire").containsExactlyInAnyOrder("open", "secret");
+        }
+    }
+
+    @Test
+    void acquireBeforeAttachIsNotAttached() throws Exception {
+        try (RawClient c = d.client()) {
+            assertThat(error(c.call(new Request.Acquire("open", 0))).code()).as("acquire without attach")
+                    .isEqualTo(ErrorCode.NOT_ATTACHED);
+            assertThat(c.call(new Request.ListPolicies())).as("connection still usable after a refusal")
+                    .isInstanceOf(Response.Policies.class);
+        }
+    }
+
+    @Test
+    void unknownPolicyIsNotPermittedWithoutRevealingAnything() throws Exception {
+        try (RawClient c = attached()) {
+            Response.Error e = error(c.call(new Request.Acquire("no-such-policy", 0)));
+            assertThat(e.code()).as("unknown policy").isEqualTo(ErrorCode.NOT_PERMITTED);
+            assertThat(e.message()).as("message names only what was asked").contains("no-such-policy")
+                    .doesNotContain("open").doesNotContain("secret");
+        }
+    }
+
+    @Test
+    void attachAcquireSendsTheBufferDescriptorsAndReleaseEndsTheLease() throws Exception {
+        try (RawClient c = attached()) {
+            c.send(new Request.Acquire("open", 0));
+            Response r = c.read();
+            assertThat(r).as("acquire answer").isInstanceOf(Response.Grant.class);
+            Response.Grant g = (Response.Grant) r;
+            assertThat(g.fds()).as("buffer descriptors announced").isEqualTo(1);
+            assertThat(g.buffers()).as("buffers").singleElement().satisfies(b -> {
+                assertThat(b.length()).as("buffer length").isEqualTo(4096);
+                assertThat(b.fd()).as("descriptor index").isZero();
+            });
+            assertThat(g.allowed().sqeOps()).as("allowed ops").contains("NOP");
+            UnixRights.Received got = c.receiveFd(Duration.ofSeconds(5));
+            try {
+                assertThat(got.bytes()).as("one byte per descriptor").isEqualTo(1);
+                assertThat(got.fds()).as("exactly one descriptor on the byte").hasSize(1);
+                // The memfd the daemon made: truncated to the buffer's length.
+                assertThat(java.nio.file.Files.size(java.nio.file.Path.of("/proc/self/fd/" + got.fds()[0])))
+                        .as("received memfd's size").isEqualTo(4096);
+            } finally {
+                got.closeAll();
+            }
+            assertThat(d.daemon.admin().leases().leases()).as("lease listed").hasSize(1);
+            assertThat(c.call(new Request.Release(g.lease()))).as("release answer")
+                    .isEqualTo(new Response.Released(g.lease()));
+            assertThat(d.daemon.admin().leases().leases()).as("no lease after release").isEmpty();
+        }
+        assertThat(d.audit()).as("audit has the grant and the release")
+                .anySatisfy(l -> assertThat(l).contains("\"event\":\"grant\"").contains("\"policy\":\"open\""))
+                .anySatisfy(l -> assertThat(l).contains("\"event\":\"release\""));
+    }
+
+    @Test
+    void closingTheConnectionEndsItsLeases() throws Exception {
+        RawClient c = attached();
+        c.send(new Request.Acquire("open", 0));
+        assertThat(c.read()).as("grant").isInstanceOf(Response.Grant.class);
+        c.receiveFd(Duration.ofSeconds(5)).closeAll();
+        assertThat(d.daemon.admin().leases().leases()).as("lease while connected").hasSize(1);
+        c.close();
+        d.awaitConnections(0, SETTLE);
+        long deadline = System.nanoTime() + SETTLE.toNanos();
+        while (!d.daemon.admin().leases().leases().isEmpty() && System.nanoTime() < deadline) {
+            Thread.sleep(10);
+        }
+        assertThat(d.daemon.admin().leases().leases()).as("leases after the connection closed").isEmpty();
+    }
+
+    @Test
+    void clientDescriptorsAreReceivedOnePerByte() throws Exception {
+        int a = Memory.memfdCreate("client-a", Memory.MFD_CLOEXEC);
+        int b = Memory.memfdCreate("client-b", Memory.MFD_CLOEXEC);
+        try (RawClient c = attached()) {
+            c.send(new Request.Acquire("open", 2));
+            assertThat(c.read()).as("daemon asks for the client's descriptors").isEqualTo(new Response.SendFds(2));
+            c.sendFd(a);
+            c.sendFd(b);
+            assertThat(c.read()).as("grant after two descriptors").isInstanceOf(Response.Grant.class);
+            c.receiveFd(Duration.ofSeconds(5)).closeAll();
+        } finally {
+            Descriptors.closeQuietly(a);
+            Descriptors.closeQuietly(b);
+        }
+    }
+
+    @Test
+    void twoDescriptorsOnOneByteFailTheExchangeAndClose() throws Exception {
+        int a = Memory.memfdCreate("client-a", Memory.MFD_CLOEXEC);
+        int b = Memory.memfdCreate("client-b", Memory.MFD_CLOEXEC);
+        try (RawClient c = attached()) {
+            c.send(new Request.Acquire("open", 2));
+            assertThat(c.read()).as("send-fds").isEqualTo(new Response.SendFds(2));
+            c.sendFds(new byte[] {0}, new int[] {a, b});
+            Response.Error e = error(c.read());
+            assertThat(e.code()).as("count mismatch").isEqualTo(ErrorCode.BAD_REQUEST);
+            assertThat(e.message()).as("reason").contains("exactly one descriptor");
+            assertThat(c.closedByPeer(SETTLE)).as("connection closed after a failed exchange").isTrue();
+        } finally {
+            Descriptors.closeQuietly(a);
+            Descriptors.closeQuietly(b);
+        }
+    }
+
+    @Test
+    void aByteWithoutADescriptorFailsTheExchange() throws Exception {
+        try (RawClient c = d.client()) {
+            c.send(new Request.Attach(1, null));
+            assertThat(c.read()).as("send-fds").isEqualTo(new Response.SendFds(1));
+            c.writeRaw(new byte[] {0});
+            Response.Error e = error(c.read());
+            assertThat(e.code()).as("byte without descriptor").isEqualTo(ErrorCode.BAD_REQUEST);
+            assertThat(c.closedByPeer(SETTLE)).as("closed").isTrue();
+        }
+    }
+
+    @Test
+    void tooFewDescriptorsTimeOutAndCloseWhatArrived() throws Exception {
+        int a = Memory.memfdCreate("client-a", Memory.MFD_CLOEXEC);
+        try (RawClient c = attached()) {
+            c.send(new Request.Acquire("open", 2));
+            assertThat(c.read()).as("send-fds").isEqualTo(new Response.SendFds(2));
+            c.sendFd(a);
+            Response.Error e = error(c.read(Duration.ofSeconds(10)));
+            assertThat(e.code()).as("timeout with 1 of 2").isEqualTo(ErrorCode.BAD_REQUEST);
+            assertThat(e.message()).as("reason").contains("timed out");
+        } finally {
+            Descriptors.closeQuietly(a);
+        }
+    }
+
+    @Test
+    void aClientThatVanishesMidHandshakeLeavesNothingBehind() throws Exception {
+        for (int i = 0; i < 20; i++) {
+            RawClient c = d.client();
+            c.send(new Request.Attach(1, null));
+            if (i % 2 == 0) {
+                c.read(); // send-fds, then vanish
+            }
+            c.close();
+        }
+        // the @AfterEach descriptor check is the assertion
+    }
+
+    @Test
+    void attachTakesTheListenerAndKeepsAnIdleConnectionOpen() throws Exception {
+        try (RawClient c = attached()) {
+            Thread.sleep(200);
+            assertThat(c.call(new Request.ListPolicies())).as("attached connection still served")
+                    .isInstanceOf(Response.Policies.class);
+        }
+    }
+
+    @Test
+    void administrativeRequestsAreRefusedOnTheClientSocket() throws Exception {
+        try (RawClient c = d.client()) {
+            for (Request r : List.<Request>of(new Request.Status(), new Request.Leases(), new Request.Reload())) {
+                Response.Error e = error(c.call(r));
+                assertThat(e.code()).as("%s on the client socket", r.op()).isEqualTo(ErrorCode.NOT_PERMITTED);
+            }
+        }
+    }
+
+    @Test
+    void adminSocketAnswersStatusLeasesAndReloadToRoot() throws Exception {
+        try (RawClient a = d.admin()) {
+            Response s = a.call(new Request.Status());
+            assertThat(s).as("status").isInstanceOf(Response.StatusReport.class);
+            Response.StatusReport st = (Response.StatusReport) s;
+            assertThat(st.policies()).as("policies loaded").isEqualTo(2);
+            assertThat(st.kernel()).as("kernel").isNotBlank();
+            assertThat(st.pinnedBytes()).as("VmPin read").isGreaterThanOrEqualTo(0);
+            assertThat(a.call(new Request.Leases())).as("leases").isEqualTo(new Response.LeaseList(List.of()));
+            assertThat(a.call(new Request.Reload())).as("reload").isEqualTo(new Response.Reloaded(true, 2, List.of()));
+            assertThat(error(a.call(new Request.ListPolicies())).code()).as("client request on the admin socket")
+                    .isEqualTo(ErrorCode.NOT_PERMITTED);
+        }
+    }
+
+    @Test
+    void brokenReloadKeepsTheRunningSetAndReportsTheProblem() throws Exception {
+        java.nio.file.Files.writeString(d.policies.resolve("broken.json"), "{\"name\": \"broken\", \"bogus\": 1}");
+        try (RawClient a = d.admin(); RawClient c = attached()) {
+            Response.Reloaded r = (Response.Reloaded) a.call(new Request.Reload());
+            assertThat(r.ok()).as("reload refused").isFalse();
+            assertThat(r.policies()).as("running set kept").isEqualTo(2);
+            assertThat(r.problems()).as("problems name the file").anySatisfy(p -> assertThat(p).contains("broken.json"));
+            c.send(new Request.Acquire("open", 0));
+            assertThat(c.read()).as("acquire still works").isInstanceOf(Response.Grant.class);
+            c.receiveFd(Duration.ofSeconds(5)).closeAll();
+        }
+        assertThat(d.audit()).as("reload audited").anySatisfy(l -> assertThat(l).contains("\"event\":\"reload\"")
+                .contains("\"outcome\":\"refused\""));
+    }
+
+    @Test
+    void malformedJsonIsBadRequestAndCloses() throws Exception {
+        try (RawClient c = d.client()) {
+            c.sendJson("{\"v\":1,\"op\":");
+            assertThat(error(c.read()).code()).as("malformed").isEqualTo(ErrorCode.BAD_REQUEST);
+            assertThat(c.closedByPeer(SETTLE)).as("closed").isTrue();
+        }
+    }
+
+    @Test
+    void unknownFieldIsBadRequest() throws Exception {
+        try (RawClient c = d.client()) {
+            c.sendJson("{\"v\":1,\"op\":\"policies\",\"verbose\":true}");
+            Response.Error e = error(c.read());
+            assertThat(e.code()).as("unknown field").isEqualTo(ErrorCode.BAD_REQUEST);
+            assertThat(e.message()).as("names the field").contains("verbose");
+        }
+    }
+
+    @Test
+    void otherVersionIsUnsupportedVersion() throws Exception {
+        try (RawClient c = d.client()) {
+            c.sendJson("{\"v\":2,\"op\":\"policies\"}");
+            assertThat(error(c.read()).code()).as("v:2").isEqualTo(ErrorCode.UNSUPPORTED_VERSION);
+        }
+    }
+
+    @Test
+    void oversizedFrameIsRefusedBeforeItsBodyArrives() throws Exception {
+        try (RawClient c = d.client()) {
+            c.writeRaw(new byte[] {0, 1, 0, 1}); // 65,537
+            Response.Error e = error(c.read());
+            assertThat(e.code()).as("65537-byte frame").isEqualTo(ErrorCode.BAD_REQUEST);
+            assertThat(c.closedByPeer(SETTLE)).as("closed").isTrue();
+        }
+    }
+
+    @Test
+    void largestFrameIsAccepted() throws Exception {
+        StringBuilder json = new StringBuilder("{\"v\":1,\"op\":\"release\",\"lease\":\"");
+        json.append("x".repeat(65_536 - json.length() - 2)).append("\"}");
+        assertThat(json.toString().getBytes(StandardCharsets.UTF_8)).as("frame body").hasSize(65_536);
+        try (RawClient c = d.client()) {
+            c.sendJson(json.toString());
+            assertThat(error(c.read()).code()).as("a 64 KiB release of an unknown lease is merely refused")
+                    .isEqualTo(ErrorCode.NOT_PERMITTED);
+        }
+    }
+
+    @Test
+    void zeroLengthFrameIsBadRequest() throws Exception {
+        try (RawClient c = d.client()) {
+            c.writeRaw(new byte[] {0, 0, 0, 0});
+            assertThat(error(c.read()).code()).as("empty frame").isEqualTo(ErrorCode.BAD_REQUEST);
+            assertThat(c.closedByPeer(SETTLE)).as("closed").isTrue();
+        }
+    }
+
+    @Test
+    void truncatedFrameTimesOutWithinTheBound() throws Exception {
+        try (RawClient c = d.client()) {
+            long t0 = System.nanoTime();
+            c.writeRaw(new byte[] {0, 0, 0, 50, '{', '"'});
+            Response.Error e = error(c.read(Duration.ofSeconds(10)));
+            long ms = (System.nanoTime() - t0) / 1_000_000;
+            assertThat(e.code()).as("half a frame").isEqualTo(ErrorCode.BAD_REQUEST);
+            assertThat(ms).as("answered after the 1.5 s request timeout, not much later").isBetween(1_000L, 6_000L);
+        }
+    }
+
+    @Test
+    void slowTrickleIsCutOffAtTheBound() throws Exception {
+        try (RawClient c = d.client()) {
+            byte[] frame = org.ringwarden.client.protocol.Frames.frame(
+                    "{\"v\":1,\"op\":\"policies\"}".getBytes(StandardCharsets.UTF_8));
+            long t0 = System.nanoTime();
+            boolean cut = false;
+            for (byte b : frame) {
+                try {
+                    c.writeRaw(new byte[] {b});
+                } catch (RuntimeException closed) {
+                    cut = true;
+                    break;
+                }
+                Thread.sleep(200);
+                if (c.closedByPeer(Duration.ZERO)) {
+                    cut = true;
+                    break;
+                }
+            }
+            long ms = (System.nanoTime() - t0) / 1_000_000;
+            assertThat(cut).as("a frame trickled at 5 bytes/s is cut off").isTrue();
+            assertThat(ms).as("cut off near the 1.5 s bound").isLessThan(5_000L);
+        }
+    }
+
+    private RawClient attached() throws Exception {
+        int[] pair = org.ringwarden.linux.UnixSockets.socketpair(org.ringwarden.linux.UnixSockets.SOCK_STREAM);
+        RawClient c = d.client();
+        try {
+            c.send(new Request.Attach(1, null));
+            assertThat(c.read()).as("attach asks for the listener").isEqualTo(new Response.SendFds(1));
+            // Any descriptor will do for the memfd broker; the grant side tests real listeners.
+            c.sendFd(pair[0]);
+            assertThat(c.read()).as("attached").isEqualTo(new Response.Attached());
+            return c;
+        } catch (Exception | AssertionError e) {
+            c.close();
+            throw e;
+        } finally {
+            Descriptors.closeQuietly(pair[0]);
+            Descriptors.closeQuietly(pair[1]);
+        }
+    }
+}
