@@ -1,0 +1,137 @@
+package org.ringwarden.client;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.api.io.TempDir;
+import org.newsclub.net.unix.AFUNIXServerSocket;
+import org.newsclub.net.unix.AFUNIXSocket;
+import org.newsclub.net.unix.AFUNIXSocketAddress;
+import org.newsclub.net.unix.FileDescriptorCast;
+import org.ringwarden.client.protocol.Frames;
+import org.ringwarden.client.protocol.ProtocolCodec;
+import org.ringwarden.client.protocol.Response;
+import org.ringwarden.linux.Descriptors;
+import org.ringwarden.linux.Memory;
+import org.ringwarden.linux.UnixRights;
+
+/**
+ * junixsocket against a peer that speaks {@code recvmsg}/{@code sendmsg} itself (as the daemon
+ * does): one descriptor per single zero byte, both ways, exactly as protocol.md says.
+ */
+@Timeout(value = 30, unit = TimeUnit.SECONDS)
+class ControlChannelTest {
+    @TempDir
+    Path dir;
+
+    private AFUNIXServerSocket server;
+    private AFUNIXSocket peer;
+    private ControlChannel channel;
+    private final List<Integer> opened = new ArrayList<>();
+
+    @BeforeEach
+    void connect() throws IOException {
+        Path sock = dir.resolve("s.sock");
+        server = AFUNIXServerSocket.bindOn(AFUNIXSocketAddress.of(sock));
+        channel = ControlChannel.connect(sock);
+        peer = server.accept();
+    }
+
+    @AfterEach
+    void close() throws IOException {
+        for (int fd : opened) {
+            Descriptors.closeQuietly(fd);
+        }
+        channel.close();
+        peer.close();
+        server.close();
+        Files.deleteIfExists(dir.resolve("s.sock"));
+    }
+
+    private int peerFd() throws IOException {
+        return FileDescriptorCast.using(peer.getFileDescriptor()).as(Integer.class);
+    }
+
+    private int memfd(String name) {
+        int fd = Memory.memfdCreate(name, Memory.MFD_CLOEXEC);
+        opened.add(fd);
+        return fd;
+    }
+
+    private static String identity(int fd) throws IOException {
+        return Files.readSymbolicLink(Path.of("/proc/self/fd/" + fd)).toString();
+    }
+
+    @Test
+    void eachSentDescriptorTravelsAloneOnOneZeroByte() throws IOException {
+        int[] fds = {memfd("a"), memfd("b"), memfd("c")};
+        channel.sendDescriptors(fds);
+        for (int i = 0; i < fds.length; i++) {
+            byte[] buf = new byte[16];
+            // Room for several bytes and several descriptors: what arrives per message is junixsocket's doing.
+            UnixRights.Received r = UnixRights.recvFds(peerFd(), buf, 8);
+            for (int fd : r.fds()) {
+                opened.add(fd);
+            }
+            assertThat(r.bytes()).as("message %d carries one byte", i).isEqualTo(1);
+            assertThat(buf[0]).as("the byte is 0").isZero();
+            assertThat(r.fds()).as("message %d carries exactly one descriptor", i).hasSize(1);
+            assertThat(identity(r.fds()[0])).as("descriptor %d is the one sent, in order", i).isEqualTo(identity(fds[i]));
+        }
+    }
+
+    @Test
+    void descriptorsAfterAFrameArriveInOrderAndCloseOnExec() throws IOException {
+        int[] fds = {memfd("x"), memfd("y"), memfd("z")};
+        byte[] frame = Frames.frame(ProtocolCodec.encode(new Response.Released("lease-1")));
+        // Everything queued before the client reads a byte: the frame must not swallow descriptor bytes.
+        assertThat(UnixRights.sendFds(peerFd(), frame, new int[0])).isEqualTo(frame.length);
+        for (int fd : fds) {
+            assertThat(UnixRights.sendFds(peerFd(), new byte[] {0}, new int[] {fd})).isEqualTo(1);
+        }
+        assertThat(channel.receive()).isEqualTo(new Response.Released("lease-1"));
+        int[] got = channel.receiveDescriptors(3);
+        for (int fd : got) {
+            opened.add(fd);
+        }
+        for (int i = 0; i < 3; i++) {
+            assertThat(identity(got[i])).as("descriptor %d in order", i).isEqualTo(identity(fds[i]));
+            assertThat(Descriptors.fcntl(got[i], Descriptors.F_GETFD, 0) & Descriptors.FD_CLOEXEC)
+                    .as("received descriptor %d is close-on-exec", i).isEqualTo((long) Descriptors.FD_CLOEXEC);
+        }
+    }
+
+    @Test
+    void aByteCarryingTwoDescriptorsIsRefusedAndNothingLeaks() throws IOException {
+        int[] fds = {memfd("p"), memfd("q")};
+        int before = Descriptors.countOpen();
+        assertThat(UnixRights.sendFds(peerFd(), new byte[] {0}, fds)).isEqualTo(1);
+        assertThatThrownBy(() -> channel.receiveDescriptors(2))
+                .as("two descriptors on one byte break the protocol")
+                .isInstanceOf(IOException.class).hasMessageContaining("carried 2 descriptor(s)");
+        assertThat(Descriptors.countOpen()).as("every received descriptor was closed").isEqualTo(before);
+    }
+
+    @Test
+    void aByteWithoutDescriptorIsRefused() throws IOException {
+        int before = Descriptors.countOpen();
+        int fd = memfd("r");
+        assertThat(UnixRights.sendFds(peerFd(), new byte[] {0}, new int[] {fd})).isEqualTo(1);
+        assertThat(UnixRights.sendFds(peerFd(), new byte[] {0}, new int[0])).isEqualTo(1);
+        assertThatThrownBy(() -> channel.receiveDescriptors(2))
+                .isInstanceOf(IOException.class).hasMessageContaining("carried 0 descriptor(s)");
+        assertThat(Descriptors.countOpen()).as("the first descriptor was closed when the second byte failed")
+                .isEqualTo(before + 1);
+    }
+}
