@@ -49,6 +49,9 @@ public final class TransparentRun {
     private static final int PR_SET_PTRACER = 0x59616d61;
     private static final long SYS_RT_SIGPROCMASK = 14;
     private static final int SIG_SETMASK = 2;
+    private static final long SYS_RT_SIGACTION = 13;
+    private static final long SYS_CLOSE_RANGE = 436;
+    private static final int CLOSE_RANGE_CLOEXEC = 1 << 2;
 
     private TransparentRun() {
     }
@@ -123,6 +126,9 @@ public final class TransparentRun {
         // program's leave to read its memory. Absent Yama this fails with EINVAL: harmless.
         Syscall.rawOnThisThread(Syscall.SYS_PRCTL, PR_SET_PTRACER, supervisor, 0, 0, 0, 0);
         clearSignalMask();
+        // The JVM's own descriptors (jars, its /proc files...) are not all close-on-exec: the
+        // program gets stdin, stdout and stderr only.
+        Syscall.rawOnThisThread(SYS_CLOSE_RANGE, 3, 0xFFFF_FFFFL, CLOSE_RANGE_CLOEXEC, 0, 0, 0);
         try {
             Exec.execve(program.toString(), command, env.entrySet().stream().map(e -> e.getKey() + "=" + e.getValue())
                     .toList());
@@ -133,11 +139,19 @@ public final class TransparentRun {
         throw new AssertionError("execve returned");
     }
 
-    /** The JVM blocks some signals on its threads; the program must start with none blocked. */
+    /**
+     * The JVM blocks some signals on its threads and ignores glibc's reserved real-time signals
+     * (32, 33); the program must start as from a shell: nothing blocked, those at their default.
+     * Signals ignored by whoever started {@code ringwarden run} (nohup's SIGHUP) stay ignored.
+     */
     private static void clearSignalMask() {
         try (Arena a = Arena.ofConfined()) {
             MemorySegment empty = a.allocate(8);
             Syscall.rawOnThisThread(SYS_RT_SIGPROCMASK, SIG_SETMASK, empty.address(), 0, 8, 0, 0);
+            MemorySegment dfl = a.allocate(32); // struct kernel_sigaction, zeroed: SIG_DFL
+            for (int sig = 32; sig <= 33; sig++) {
+                Syscall.rawOnThisThread(SYS_RT_SIGACTION, sig, dfl.address(), 0, 8, 0, 0);
+            }
         }
     }
 

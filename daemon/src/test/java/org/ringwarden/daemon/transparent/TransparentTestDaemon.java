@@ -52,8 +52,8 @@ final class TransparentTestDaemon implements AutoCloseable {
                   "description": "transparent test policy %s",
                   "subjects": { "everyone": true },
                   "sqe": { "ops": [%s], "flagsAllowed": ["FIXED_FILE", "IO_LINK", "IO_DRAIN", "ASYNC"] },
-                  "register": { "ops": ["PROBE", "FILES", "UNREGISTER_FILES", "BUFFERS", "UNREGISTER_BUFFERS", "ENABLE_RINGS"],
-                                "acknowledge": ["FILES", "UNREGISTER_FILES", "BUFFERS", "UNREGISTER_BUFFERS", "ENABLE_RINGS"] },
+                  "register": { "ops": ["PROBE", "FILES", "UNREGISTER_FILES", "BUFFERS", "UNREGISTER_BUFFERS"],
+                                "acknowledge": ["FILES", "UNREGISTER_FILES"] },
                   "limits": { "leasesPerUser": 64, "bufferBytesPerUser": "0 B" },
                   "transparent": { "enabled": true, %s, "maxSqEntries": 4096, "maxCqEntries": 8192 }
                 }

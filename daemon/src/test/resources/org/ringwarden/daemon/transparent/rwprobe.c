@@ -170,6 +170,8 @@ int main(int argc, char **argv) {
             if (!strncmp(line, "SigBlk", 6) || !strncmp(line, "SigIgn", 6) || !strncmp(line, "NoNewPrivs", 10)
                 || !strncmp(line, "Seccomp:", 8) || !strncmp(line, "Pid:", 4))
                 fputs(line, stdout);
+        fclose(f);
+        printf("nextfd=%d\n", dup(0)); /* 3 unless descriptors leaked in */
         return 0;
     }
     fprintf(stderr, "usage: rwprobe setup ENTRIES FLAGS [CQ] | read FILE | fork | threads N | sqpoll | linger S | status\n");
