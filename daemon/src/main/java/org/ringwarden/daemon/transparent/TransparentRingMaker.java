@@ -88,7 +88,9 @@ public final class TransparentRingMaker {
                     who + "; given entries " + p.sqEntries() + "/" + p.cqEntries() + " flags "
                             + TransparentPlan.names(plan.givenFlags())
                             + (plan.programEnables() ? " (disabled: the program enables)" : "")
-                            + (plan.reason().isEmpty() ? "" : "; " + plan.reason()) + "; fd " + remote));
+                            + (plan.reason().isEmpty() ? "" : "; " + plan.reason()) + "; fd " + remote
+                            + "; restrictions: ops " + policy.allowed().sqeOpNames() + ", register "
+                            + policy.allowed().registerOpNames() + " (other SQEs complete with EACCES)"));
             return new Response.TransparentRing(0, remote, Response.Ring.of(given, !plan.programEnables()),
                     "ring installed as fd " + remote);
         } catch (KernelException e) {

@@ -34,7 +34,8 @@ final class TransparentTestDaemon implements AutoCloseable {
                     "\"honour\": [\"CQSIZE\", \"CLAMP\", \"SUBMIT_ALL\"], \"drop\": [\"SQPOLL\", \"SQ_AFF\","
                             + " \"SINGLE_ISSUER\", \"DEFER_TASKRUN\", \"R_DISABLED\"]"),
             "nop-only.json", policy("nop-only", "\"NOP\"",
-                    "\"honour\": [\"CQSIZE\", \"CLAMP\", \"SUBMIT_ALL\", \"COOP_TASKRUN\", \"TASKRUN_FLAG\"]"),
+                    "\"honour\": [\"CQSIZE\", \"CLAMP\", \"SUBMIT_ALL\", \"COOP_TASKRUN\", \"TASKRUN_FLAG\"],"
+                            + " \"drop\": [\"SINGLE_ISSUER\", \"DEFER_TASKRUN\"]"),
             "ticketed.json", """
                     {
                       "name": "ticketed",
