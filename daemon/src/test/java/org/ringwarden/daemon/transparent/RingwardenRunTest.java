@@ -153,6 +153,7 @@ class RingwardenRunTest {
 
     @Test
     void theAttachmentEndsWhenTheLastProcessUnderTheFilterExits() throws Exception {
+        long ringsBefore = ringFdsInDaemon();
         RunHarness.Result r = h.run("fio", h.probe.toString(), "linger", "1");
         assertThat(r.exit()).as("%s", r).isZero();
         // The orphan makes its ring after the program exited, and lingers a second.
@@ -175,6 +176,30 @@ class RingwardenRunTest {
         assertThat(served).as("the orphan (%s) was served after its parent exited: %s", orphan, events).isNotNegative();
         assertThat(events.subList(served, events.size())).as("then the attachment ended")
                 .anySatisfy(e -> assertThat(e.kind()).isEqualTo(AuditEvent.Kind.DETACH));
+        assertThat(ringFdsInDaemon()).as("the daemon keeps no ring of a transparent program").isLessThanOrEqualTo(ringsBefore);
+        assertThat(seccompListenersInDaemon()).as("nor its listener").isZero();
+    }
+
+    private static long ringFdsInDaemon() {
+        return fdsLinkingTo("anon_inode:[io_uring]");
+    }
+
+    private static long seccompListenersInDaemon() {
+        return fdsLinkingTo("anon_inode:seccomp notify");
+    }
+
+    private static long fdsLinkingTo(String target) {
+        try (var fds = Files.list(Path.of("/proc/self/fd"))) {
+            return fds.filter(fd -> {
+                try {
+                    return Files.readSymbolicLink(fd).toString().equals(target);
+                } catch (Exception e) {
+                    return false;
+                }
+            }).count();
+        } catch (Exception e) {
+            throw new IllegalStateException(e);
+        }
     }
 
     private static long sqPollThreadsInDaemon() {
