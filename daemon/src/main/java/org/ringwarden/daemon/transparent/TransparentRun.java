@@ -67,6 +67,7 @@ public final class TransparentRun {
             err.println("ringwarden run: no program given");
             return EXIT_FAILED;
         }
+        TransparentSupervisor.warmUp(); // the JSON codec, while the supervisor is spawned and the filter installed
         Path program = resolve(command.get(0), env.get("PATH"));
         if (program == null) {
             err.println("ringwarden run: " + command.get(0) + ": command not found");

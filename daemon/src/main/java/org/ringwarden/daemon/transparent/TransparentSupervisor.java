@@ -53,6 +53,7 @@ public final class TransparentSupervisor {
     }
 
     public static void main(String[] args) {
+        warmUp();
         int listenerFd;
         UnixRights.Received got;
         try {
@@ -163,6 +164,24 @@ public final class TransparentSupervisor {
             return;
         }
         listener.respond(n.id(), ring.fd());
+    }
+
+    /**
+     * The program's first {@code io_uring_setup} waits for this JVM to be ready: load the JSON
+     * codec and the kernel layouts on another thread while the listener is still on its way.
+     */
+    static void warmUp() {
+        Thread.ofPlatform().daemon().name("ringwarden-warm-up").start(() -> {
+            try {
+                org.ringwarden.client.protocol.ProtocolCodec.decodeResponse(org.ringwarden.client.protocol.ProtocolCodec
+                        .encode(new Response.TransparentRing(1, -1, null, "warm-up")));
+                org.ringwarden.client.protocol.ProtocolCodec.encode(new Request.TransparentSetup(1, 1, 1, 0, 0, null));
+                org.ringwarden.linux.seccomp.Seccomp.notifSizes();
+                IoUringParams.readFrom(Arena.ofAuto().allocate(IoUringLayout.PARAMS));
+            } catch (ProtocolException | RuntimeException e) {
+                // Only a warm-up: the real use reports real failures.
+            }
+        });
     }
 
     private static String exe(int tid) {
