@@ -79,6 +79,37 @@ class RingwardenRunTest {
         assertThat(r.exit()).as("%s", r).isEqualTo(125);
         assertThat(r.out()).as("the program never ran").isEmpty();
         assertThat(r.err()).as("%s", r).contains("not for transparent use");
+        awaitNoSupervisorLeft();
+    }
+
+    @Test
+    void paramsAtABadAddressFailWithEfaultAsFromTheKernel() {
+        RunHarness.Result r = h.run("fio", h.probe.toString(), "badptr");
+        assertThat(r.out()).as("%s", r).contains("badptr fd=-1 errno=14");
+    }
+
+    private static List<ProcessHandle> supervisors() {
+        return ProcessHandle.allProcesses().filter(ph -> ph.info().commandLine()
+                .map(c -> c.contains(TransparentSupervisor.class.getName()) && c.contains(h.classPath)).orElse(false))
+                .toList();
+    }
+
+    /** The supervisor of a refused or finished run exits: none is left behind. */
+    private static void awaitNoSupervisorLeft() {
+        long deadline = System.nanoTime() + 30_000_000_000L;
+        while (true) {
+            List<ProcessHandle> left = supervisors();
+            if (left.isEmpty()) {
+                return;
+            }
+            assertThat(System.nanoTime()).as("supervisors still running: %s", left).isLessThan(deadline);
+            try {
+                Thread.sleep(50);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                return;
+            }
+        }
     }
 
     @Test
@@ -154,9 +185,10 @@ class RingwardenRunTest {
     @Test
     void theAttachmentEndsWhenTheLastProcessUnderTheFilterExits() throws Exception {
         long ringsBefore = ringFdsInDaemon();
-        RunHarness.Result r = h.run("fio", h.probe.toString(), "linger", "1");
+        RunHarness.Result r = h.run("fio", h.probe.toString(), "linger", "3");
         assertThat(r.exit()).as("%s", r).isZero();
-        // The orphan makes its ring after the program exited, and lingers a second.
+        assertThat(supervisors()).as("the program exited but its orphan lingers: the supervisor stays").isNotEmpty();
+        // The orphan makes its ring after the program exited, and lingers 3 seconds.
         long deadline = System.nanoTime() + 30_000_000_000L;
         while (h.daemon.attachments() != 0 && System.nanoTime() < deadline) {
             Thread.sleep(50);
@@ -178,6 +210,7 @@ class RingwardenRunTest {
                 .anySatisfy(e -> assertThat(e.kind()).isEqualTo(AuditEvent.Kind.DETACH));
         assertThat(ringFdsInDaemon()).as("the daemon keeps no ring of a transparent program").isLessThanOrEqualTo(ringsBefore);
         assertThat(seccompListenersInDaemon()).as("nor its listener").isZero();
+        awaitNoSupervisorLeft();
     }
 
     private static long ringFdsInDaemon() {

@@ -159,6 +159,11 @@ int main(int argc, char **argv) {
     if (argc >= 4 && !strcmp(argv[1], "setup"))
         return cmd_setup(strtoul(argv[2], 0, 0), strtoul(argv[3], 0, 0), argc > 4 ? strtoul(argv[4], 0, 0) : 0);
     if (argc == 3 && !strcmp(argv[1], "read")) return cmd_read(argv[2]);
+    if (argc == 2 && !strcmp(argv[1], "badptr")) { /* params at an unmapped address: EFAULT, as from the kernel */
+        int fd = syscall(__NR_io_uring_setup, 8, (void *) 16);
+        printf("badptr fd=%d errno=%d\n", fd, fd < 0 ? errno : 0);
+        return 0;
+    }
     if (argc == 2 && !strcmp(argv[1], "fork")) return cmd_fork();
     if (argc == 3 && !strcmp(argv[1], "threads")) return cmd_threads(atoi(argv[2]));
     if (argc == 2 && !strcmp(argv[1], "sqpoll")) return cmd_sqpoll();
