@@ -5,7 +5,11 @@ import static java.lang.foreign.ValueLayout.JAVA_INT_UNALIGNED;
 import static java.lang.foreign.ValueLayout.JAVA_LONG_UNALIGNED;
 
 import java.lang.foreign.Arena;
+import java.lang.foreign.FunctionDescriptor;
+import java.lang.foreign.Linker;
 import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import java.lang.invoke.MethodHandle;
 import java.lang.invoke.VarHandle;
 import java.util.Objects;
 
@@ -76,6 +80,22 @@ import org.ringwarden.linux.Syscall;
  */
 public final class Ring implements AutoCloseable {
     private static final VarHandle INT = JAVA_INT.varHandle();
+
+    /**
+     * {@code syscall(2)} without errno capture, for {@code io_uring_enter} on the hot path. The
+     * capturing handle ({@link Syscall#raw}) slices its capture segment on every call, an
+     * allocation that only escape analysis removes, and not always (observed: 40 bytes per
+     * call once the call site's profile was shaped by other callers). Failures go through
+     * {@link #enterSyscall}'s slow path.
+     */
+    private static final MethodHandle ENTER_NO_ERRNO;
+
+    static {
+        Linker linker = Linker.nativeLinker();
+        ValueLayout l = ValueLayout.JAVA_LONG;
+        ENTER_NO_ERRNO = linker.downcallHandle(linker.defaultLookup().find("syscall").orElseThrow(),
+                FunctionDescriptor.of(l, l, l, l, l, l, l, l), Linker.Option.firstVariadicArg(1));
+    }
 
     /** {@code IORING_SQ_CQ_OVERFLOW}: completions wait in the kernel's overflow list. */
     public static final int SQ_CQ_OVERFLOW = 1 << 1;
@@ -325,8 +345,7 @@ public final class Ring implements AutoCloseable {
             return 0;
         }
         long r;
-        while ((r = Syscall.raw(capture, Syscall.SYS_IO_URING_ENTER, fd, toSubmit, minComplete, enterFlags, 0, 0))
-                == -EINTR) {
+        while ((r = enterSyscall(toSubmit, minComplete, enterFlags)) == -EINTR) {
             // Interrupted before anything was submitted (the kernel reports a count otherwise).
             toSubmit = tail - (int) INT.getAcquire(sqRing, sqHead);
         }
@@ -337,12 +356,35 @@ public final class Ring implements AutoCloseable {
     }
 
     /**
+     * {@code io_uring_enter(fd, toSubmit, minComplete, flags, NULL, 0)}: the result, or
+     * {@code -errno}. Allocates nothing unless the call fails.
+     */
+    private long enterSyscall(int toSubmit, int minComplete, int flags) {
+        long r;
+        try {
+            r = (long) ENTER_NO_ERRNO.invokeExact(Syscall.SYS_IO_URING_ENTER, (long) fd, (long) toSubmit,
+                    (long) minComplete, (long) flags, 0L, 0L);
+        } catch (Throwable t) {
+            throw new AssertionError("io_uring_enter downcall failed", t);
+        }
+        if (r >= 0) {
+            return r;
+        }
+        // Without capture, errno may be gone by now. A failed io_uring_enter consumed no SQE
+        // (once the kernel consumes any it returns their count, and a failed wait after a
+        // successful submission reports the count too), so repeating the call through the
+        // capturing handle is safe: it either fails again and says why, or (EINTR, EAGAIN
+        // that passed) does the work, which is what the caller's retry would do.
+        return Syscall.raw(capture, Syscall.SYS_IO_URING_ENTER, fd, toSubmit, minComplete, flags, 0, 0);
+    }
+
+    /**
      * Waits until at least {@code minComplete} completions are ready, without submitting.
      * Retries on {@code EINTR}.
      */
     public void awaitCompletions(int minComplete) {
         while (cqReady() < minComplete) {
-            long r = Syscall.raw(capture, Syscall.SYS_IO_URING_ENTER, fd, 0, minComplete, ENTER_GETEVENTS, 0, 0);
+            long r = enterSyscall(0, minComplete, ENTER_GETEVENTS);
             if (r < 0 && r != -EINTR) {
                 throw new KernelException("io_uring_enter", (int) -r);
             }
@@ -434,7 +476,7 @@ public final class Ring implements AutoCloseable {
     public void flush() {
         long r;
         do {
-            r = Syscall.raw(capture, Syscall.SYS_IO_URING_ENTER, fd, 0, 0, ENTER_GETEVENTS, 0, 0);
+            r = enterSyscall(0, 0, ENTER_GETEVENTS);
         } while (r == -EINTR);
         if (r < 0) {
             throw new KernelException("io_uring_enter", (int) -r);

@@ -41,9 +41,17 @@ public final class NopBenchmark {
     private NopBenchmark() {
     }
 
+    private static final java.lang.management.ThreadMXBean THREADS = java.lang.management.ManagementFactory.getThreadMXBean();
+
+    /**
+     * Rounds of {@code batch} NOPs for {@code seconds} of wall time; returns operations per
+     * second of this thread's CPU time (user + system), as nop.c does: other load on a shared
+     * machine disturbs it far less than wall time.
+     */
     static double run(Ring ring, int batch, double seconds, Sum handler) {
         MemorySegment sqes = ring.sqes();
         long ops = 0;
+        long cpuStart = THREADS.getCurrentThreadCpuTime();
         long start = System.nanoTime();
         long end = start + (long) (seconds * 1e9);
         long t = start;
@@ -70,7 +78,7 @@ public final class NopBenchmark {
             }
             t = System.nanoTime();
         }
-        return ops / ((t - start) / 1e9);
+        return ops / ((THREADS.getCurrentThreadCpuTime() - cpuStart) / 1e9);
     }
 
     public static void main(String[] args) throws Throwable {
