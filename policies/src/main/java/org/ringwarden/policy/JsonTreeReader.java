@@ -151,7 +151,7 @@ final class JsonTreeReader {
                 if (top.pendingDuplicate) {
                     JsonTree.Member first = top.members.get(top.pendingKey);
                     problems.error(at, JsonTree.child(top.path, top.pendingKey), ProblemCode.DUPLICATE_KEY,
-                            "duplicate key `" + top.pendingKey + "` (first at line " + first.keyAt().line()
+                            "duplicate key `" + PolicyReader.printable(top.pendingKey) + "` (first at line " + first.keyAt().line()
                                     + ", column " + first.keyAt().column() + ")", null);
                 }
                 continue;

@@ -305,9 +305,7 @@ public final class PolicyLoader {
                     }
                 }
             }
-            List<PolicyProblem> found = new ArrayList<>(p.all());
-            found.sort(java.util.Comparator.comparingInt(PolicyProblem::line).thenComparingInt(PolicyProblem::column));
-            problems.addAll(found);
+            problems.addAll(p.all());
         }
 
         LoadResult finish(String origin) {

@@ -310,8 +310,8 @@ final class PolicyReader {
                 d.put(f, FlagDisposition.HONOUR);
             }
         }
-        for (var e : Map.of("honour", FlagDisposition.HONOUR, "drop", FlagDisposition.DROP,
-                "refuse", FlagDisposition.REFUSE).entrySet()) {
+        for (var e : List.of(Map.entry("honour", FlagDisposition.HONOUR), Map.entry("drop", FlagDisposition.DROP),
+                Map.entry("refuse", FlagDisposition.REFUSE))) {
             Member lm = o.members().get(e.getKey());
             if (lm == null) {
                 continue;
@@ -347,6 +347,10 @@ final class PolicyReader {
     private void fields(Obj o, List<String> known, String what) {
         for (Member m : o.members().values()) {
             if (!known.contains(m.key())) {
+                if (problems.saturated()) {
+                    problems.error(m.keyAt(), o.path(), ProblemCode.UNKNOWN_FIELD, "", null); // counted only
+                    continue;
+                }
                 String suggestion = Names.suggest(m.key(), known);
                 String msg = "unknown field `" + printable(m.key()) + "` in " + what;
                 if (suggestion == null) {
@@ -410,7 +414,7 @@ final class PolicyReader {
         BigDecimal v = num.value();
         if (v.compareTo(BigDecimal.valueOf(min)) < 0 || v.compareTo(BigDecimal.valueOf(max)) > 0) {
             problems.error(n.at(), n.path(), ProblemCode.BAD_VALUE,
-                    (min == Integer.MIN_VALUE ? "too large: " + v.toPlainString() + " does not fit in 32 bits"
+                    (min == Integer.MIN_VALUE ? v.toPlainString() + " is out of range: it does not fit in 32 bits"
                             : v.toPlainString() + " is out of range; expected " + min + ".." + max), null);
             return dflt;
         }
@@ -518,7 +522,8 @@ final class PolicyReader {
                 e = type.cast(RegisterOp.byShortName(s));
             }
             if (e == null) {
-                problems.unknown(n.at(), n.path(), unknown, "`" + printable(s) + "` is not " + what, Names.suggest(s, valid));
+                problems.unknown(n.at(), n.path(), unknown, "`" + printable(s) + "` is not " + what,
+                        problems.saturated() ? null : Names.suggest(s, valid));
             } else if (!out.add(e)) {
                 problems.error(n.at(), n.path(), ProblemCode.DUPLICATE_NAME, "`" + s + "` is listed twice", null);
             } else {

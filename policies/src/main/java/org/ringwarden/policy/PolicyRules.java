@@ -109,6 +109,11 @@ final class PolicyRules {
                 problems.warning(n.at(), n.path(), ProblemCode.FIXED_FILE_ESCAPE, "`FIXED_FD_INSTALL` hands the client an "
                         + "ordinary descriptor of each fixed file, which it can then use outside this ring's restrictions", null);
             }
+            if (op == IoUringOp.FILES_UPDATE) {
+                problems.warning(n.at(), n.path(), ProblemCode.FIXED_TABLE_CHANGE, "`FILES_UPDATE` lets the client "
+                        + "replace or remove fixed files, putting its own descriptors where the policy's files were; "
+                        + "`FIXED_FILE` required then no longer confines it to the policy's files", null);
+            }
             if (OpcodeClasses.UNFIXED.contains(op) && !fixedRequired) {
                 problems.warning(n.at(), n.path(), ProblemCode.UNFIXED_OPCODE, "`" + op.kernelName() + "` takes a path or no "
                         + "file: it acts with the client's own rights but bypasses its seccomp filter; require `FIXED_FILE` "

@@ -20,6 +20,9 @@ public enum ProblemCode {
     /** The file or its directory may be written by someone other than root or the daemon's user. */
     INSECURE_PERMISSIONS,
 
+    /** More problems than are worth listing in one file: the count of those left out. */
+    TOO_MANY_PROBLEMS,
+
     // --- shape ---
     /** A field the language does not have. */
     UNKNOWN_FIELD,
@@ -89,6 +92,8 @@ public enum ProblemCode {
     FIXED_FILE_ESCAPE,
     /** A register opcode that pins memory charged to the daemon's user, outside the policy's limits. */
     DAEMON_CHARGED_MEMORY,
+    /** The SQE opcode {@code FILES_UPDATE}: the client can put its own descriptors in the fixed-file table. */
+    FIXED_TABLE_CHANGE,
     /** Fixed files or client descriptors that no SQE can use, since {@code FIXED_FILE} is neither allowed nor required. */
     UNUSABLE_FILES,
     /** Ring entries rounded or capped because the policy asked for clamping. */

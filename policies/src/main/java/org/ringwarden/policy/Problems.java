@@ -9,7 +9,12 @@ import org.ringwarden.policy.PolicyProblem.Severity;
 /** Collects the problems of one file while it is read and checked. */
 final class Problems {
     private final String file;
+    /** Problems reported per file at most; the rest are counted. */
+    static final int MAX_REPORTED = 200;
+
     private final List<PolicyProblem> list = new ArrayList<>();
+    private int suppressed;
+    private boolean errors;
 
     Problems(String file) {
         this.file = file;
@@ -33,14 +38,36 @@ final class Problems {
     }
 
     private void add(Severity s, Location at, String path, ProblemCode code, String message, String suggestion) {
-        list.add(new PolicyProblem(file, at.line(), at.column(), path, s, code, message, suggestion));
+        if (s == Severity.ERROR) {
+            errors = true;
+        }
+        if (list.size() < MAX_REPORTED) {
+            list.add(new PolicyProblem(file, at.line(), at.column(), path, s, code, message, suggestion));
+        } else {
+            // A file with thousands of problems is not a policy with typos; the first ones say enough.
+            suppressed++;
+        }
+    }
+
+    /** True once further problems are only counted: callers may skip composing messages and suggestions. */
+    boolean saturated() {
+        return list.size() >= MAX_REPORTED;
     }
 
     boolean hasErrors() {
-        return list.stream().anyMatch(PolicyProblem::isError);
+        return errors;
     }
 
+    /** Every problem recorded, in file order (stable: same place, order found), and a last one counting those left out past {@link #MAX_REPORTED}. */
     List<PolicyProblem> all() {
-        return List.copyOf(list);
+        List<PolicyProblem> out = new ArrayList<>(list);
+        out.sort(java.util.Comparator.comparingInt(PolicyProblem::line).thenComparingInt(PolicyProblem::column));
+        if (suppressed == 0) {
+            return out;
+        }
+        PolicyProblem last = out.getLast();
+        out.add(new PolicyProblem(file, last.line(), last.column(), "$", errors ? Severity.ERROR : Severity.WARNING,
+                ProblemCode.TOO_MANY_PROBLEMS, suppressed + " more problem(s) not shown", null));
+        return out;
     }
 }

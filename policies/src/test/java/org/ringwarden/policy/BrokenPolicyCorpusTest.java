@@ -98,6 +98,22 @@ class BrokenPolicyCorpusTest {
     }
 
     @Test
+    void aFileWithThousandsOfProblemsListsTheFirst200AndCountsTheRest() {
+        StringBuilder b = new StringBuilder("{\"name\": \"many\", \"description\": \"d\"");
+        for (int i = 0; i < 1000; i++) {
+            b.append(",\n\"unknown").append(i).append("\": 1");
+        }
+        LoadResult r = LOADER.parse("many.json", b.append('}').toString().getBytes(StandardCharsets.UTF_8));
+        assertThat(r.problems()).as("200 listed and one count").hasSize(201);
+        PolicyProblem last = r.problems().getLast();
+        assertThat(last.code()).isEqualTo(ProblemCode.TOO_MANY_PROBLEMS);
+        assertThat(last.message()).isEqualTo("800 more problem(s) not shown");
+        assertThat(last.isError()).isTrue();
+        assertThat(r.problems().get(199).message()).isEqualTo("unknown field `unknown199` in a policy (fields: name, "
+                + "description, subjects, ring, sqe, register, files, clientFds, buffers, limits, transparent)");
+    }
+
+    @Test
     void allErrorsOfAFileAreReportedNotJustTheFirst() throws IOException {
         LoadResult r = LOADER.parse("x.json", Files.readAllBytes(CORPUS.resolve("register-forbidden.json")));
         assertThat(r.errors()).as("one error per forbidden register opcode").hasSize(4);

@@ -27,6 +27,19 @@ import org.ringwarden.linux.uring.SqeFlag;
 class CompiledPolicyKernelTest {
     static final PolicyLoader LOADER = new PolicyLoader(new PolicyLoader.Options(false, true, false, BrokenPolicyCorpusTest.ACCOUNTS));
 
+    @org.junit.jupiter.api.BeforeAll
+    static void needsIoUring() {
+        String why = null;
+        try {
+            IoUringCalls.probeKernel();
+        } catch (KernelException e) {
+            why = e.getMessage();
+        }
+        org.assertj.core.api.Assumptions.assumeThat(why)
+                .as("these tests need io_uring_setup to work here (kernel.io_uring_disabled = 0 or the test user in io_uring_group)")
+                .isNull();
+    }
+
     static CompiledPolicy compile(String json) throws PolicyException {
         PolicySet set = LOADER.parse("test.json", json.getBytes(StandardCharsets.UTF_8)).orThrow();
         return set.all().getFirst();

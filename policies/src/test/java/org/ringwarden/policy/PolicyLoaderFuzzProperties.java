@@ -1,6 +1,7 @@
 package org.ringwarden.policy;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.junit.jupiter.api.Assertions.assertTimeoutPreemptively;
 
 import java.io.IOException;
@@ -53,6 +54,7 @@ class PolicyLoaderFuzzProperties {
             assertThat(r.policies().orElseThrow().size()).as("a good file is a set of one").isEqualTo(1);
         } else {
             assertThat(r.errors()).as("a refused input says why").isNotEmpty();
+            assertThatThrownBy(r::orThrow).as("only the documented exception escapes").isExactlyInstanceOf(PolicyException.class);
             for (PolicyProblem p : r.errors()) {
                 assertThat(p.file()).isEqualTo("fuzz.json");
                 assertThat(p.jsonPath()).startsWith("$");
