@@ -4,7 +4,6 @@ import static java.util.Objects.requireNonNull;
 
 import java.time.Instant;
 import java.util.List;
-import java.util.function.Consumer;
 
 import org.ringwarden.client.protocol.Response;
 import org.ringwarden.daemon.audit.AuditLog;
@@ -99,9 +98,5 @@ public final class AdminService implements AdminActions {
             public void reloaded(Response.Reloaded result) {
             }
         };
-    }
-
-    static Consumer<String> ignore() {
-        return s -> { };
     }
 }

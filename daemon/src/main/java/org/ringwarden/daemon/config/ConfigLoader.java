@@ -77,6 +77,7 @@ public final class ConfigLoader {
 
     /** Parses configuration text; {@code source} names it in error messages. */
     public static DaemonConfig parse(byte[] json, String source, Map<String, String> env) throws ConfigException {
+        checkFieldNames(json, source);
         ConfigFile f;
         try {
             f = MAPPER.readValue(json, ConfigFile.class);
@@ -96,6 +97,58 @@ public final class ConfigLoader {
         try {
             return build(f, env);
         } catch (IllegalArgumentException e) {
+            throw new ConfigException(source + ": " + e.getMessage(), e);
+        }
+    }
+
+    /** The fields each object of the file may have, by the field that holds it ("" for the top level). */
+    private static final Map<String, java.util.Set<String>> FIELDS = Map.of(
+            "", components(ConfigFile.class),
+            "socket", components(SocketFile.class),
+            "adminSocket", components(SocketFile.class),
+            "limits", components(LimitsFile.class),
+            "audit", components(AuditFile.class));
+
+    private static java.util.Set<String> components(Class<? extends Record> r) {
+        java.util.Set<String> s = new java.util.TreeSet<>();
+        for (var c : r.getRecordComponents()) {
+            s.add(c.getName());
+        }
+        return s;
+    }
+
+    /**
+     * Refuses unknown fields at the field's own line and column. (Jackson binds records through
+     * their constructor and reports an unknown field only at the end of its object.)
+     */
+    private static void checkFieldNames(byte[] json, String source) throws ConfigException {
+        try (com.fasterxml.jackson.core.JsonParser p = MAPPER.getFactory().createParser(json)) {
+            java.util.ArrayDeque<String> path = new java.util.ArrayDeque<>();
+            String pending = "";
+            com.fasterxml.jackson.core.JsonToken t;
+            while ((t = p.nextToken()) != null) {
+                switch (t) {
+                    case START_OBJECT -> path.push(pending);
+                    case END_OBJECT -> path.pop();
+                    case FIELD_NAME -> {
+                        String container = path.peek();
+                        java.util.Set<String> known = path.size() == 1 ? FIELDS.get("") :
+                                path.size() == 2 ? FIELDS.get(container) : null;
+                        if (known != null && !known.contains(p.currentName())) {
+                            throw new ConfigException(at(source, p.currentTokenLocation()) + "unknown field \""
+                                    + p.currentName() + "\"" + (container.isEmpty() ? "" : " in \"" + container + "\"")
+                                    + " (known: " + String.join(", ", known) + ")");
+                        }
+                        pending = p.currentName();
+                    }
+                    default -> {
+                        // values are checked when binding
+                    }
+                }
+            }
+        } catch (JacksonException e) {
+            throw new ConfigException(at(source, e.getLocation()) + e.getOriginalMessage(), e);
+        } catch (IOException e) {
             throw new ConfigException(source + ": " + e.getMessage(), e);
         }
     }

@@ -21,10 +21,13 @@ public record Limits(int connectionsTotal, int connectionsPerUid, Duration reque
                      Duration ticketExpiry,
                      int leasesTotal, int leasesPerUid, long bufferBytesTotal, long bufferBytesPerUid) {
 
-    /** The defaults of an unconfigured daemon. */
+    /**
+     * The defaults of an unconfigured daemon. The lease and buffer bounds fit the 8 MiB default
+     * {@code RLIMIT_MEMLOCK} of a non-root daemon (security.md: about 1,024 empty rings, or 7
+     * with 1 MiB buffers), the same as the grant side's own defaults.
+     */
     public static final Limits DEFAULTS = new Limits(1024, 64, Duration.ofSeconds(5), Duration.ofSeconds(60),
-            Duration.ofSeconds(30),
-            4096, 256, 1L << 30, 256L << 20);
+            Duration.ofSeconds(10), 512, 64, 64L << 20, 16L << 20);
 
     public Limits {
         positive("connectionsTotal", connectionsTotal);

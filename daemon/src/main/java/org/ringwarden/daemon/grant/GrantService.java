@@ -252,8 +252,14 @@ public final class GrantService implements AutoCloseable {
                 ring.close();
                 throw new GrantException(ErrorCode.NOT_ATTACHED, "the connection closed while its ring was built");
             }
-            lease.expiry = expiryTimer.schedule(() -> expire(lease), limits.ticketExpiry().toMillis(),
-                    TimeUnit.MILLISECONDS);
+            try {
+                lease.expiry = expiryTimer.schedule(() -> expire(lease), limits.ticketExpiry().toMillis(),
+                        TimeUnit.MILLISECONDS);
+            } catch (java.util.concurrent.RejectedExecutionException e) {
+                registry.end(lease);
+                ring.close();
+                throw new GrantException(ErrorCode.BUSY, "the daemon is shutting down");
+            }
             Grant grant = new Grant(lease.id, policy.name(), lease.ticket, ring.params(), ring.enabled(), ring.files(),
                     ring.buffers().stream().map(PreparedRing.Buffer::toGrant).toList(), policy.allowed());
             counters.granted.increment();

@@ -19,7 +19,16 @@ import ch.qos.logback.core.LayoutBase;
 public final class JournalLayout extends LayoutBase<ILoggingEvent> {
     private static final DateTimeFormatter TIME = DateTimeFormatter.ofPattern("yyyy-MM-dd'T'HH:mm:ss.SSS")
             .withZone(ZoneId.systemDefault());
-    private final boolean journal = System.getenv("JOURNAL_STREAM") != null;
+    private final boolean journal;
+
+    /** The layout for this process: journal form when {@code JOURNAL_STREAM} is set. */
+    public JournalLayout() {
+        this(System.getenv("JOURNAL_STREAM") != null);
+    }
+
+    JournalLayout(boolean journal) {
+        this.journal = journal;
+    }
 
     @Override
     public String doLayout(ILoggingEvent e) {

@@ -239,4 +239,46 @@ class RingFactoryTest {
         ring.close();
         assertThat(ring.isClosed()).isTrue();
     }
+
+    @Test
+    void lockedMemoryLimitFailsBufferRegistrationAsBusyAndRollsBack() throws Exception {
+        // What a daemon without CAP_IPC_LOCK meets: registered pages count against RLIMIT_MEMLOCK
+        // (8 MiB here). Capabilities are per thread, so a throwaway thread drops CAP_IPC_LOCK from
+        // its effective set and builds a ring with a 16 MiB buffer; the rest of the JVM keeps it.
+        java.util.concurrent.CompletableFuture<GrantException> result = new java.util.concurrent.CompletableFuture<>();
+        Thread t = Thread.ofPlatform().start(() -> {
+            try {
+                dropEffectiveCapability(14); // CAP_IPC_LOCK
+                factory.create(recipe(0, true, List.of(dataFile(NO_LINKS)),
+                        List.of(new RingRecipe.BufferSpec("small", 4096), new RingRecipe.BufferSpec("big", 16 << 20)),
+                        READER), new int[0]).close();
+                result.complete(null);
+            } catch (GrantException e) {
+                result.complete(e);
+            } catch (Throwable e) {
+                result.completeExceptionally(e);
+            }
+        });
+        t.join();
+        GrantException e = result.get();
+        assertThat(e).as("16 MiB over an 8 MiB RLIMIT_MEMLOCK without CAP_IPC_LOCK").isNotNull();
+        assertThat(e.code()).isEqualTo(ErrorCode.BUSY);
+        assertThat(e.getMessage()).contains("registering buffers").contains("io_uring_register(BUFFERS)")
+                .contains("ENOMEM");
+    }
+
+    /** {@code capget}/{@code capset} on the calling thread: clears {@code cap} from the effective set. */
+    private static void dropEffectiveCapability(int cap) {
+        try (java.lang.foreign.Arena a = java.lang.foreign.Arena.ofConfined()) {
+            MemorySegment header = a.allocate(8, 4);
+            header.set(ValueLayout.JAVA_INT, 0, 0x20080522); // _LINUX_CAPABILITY_VERSION_3
+            header.set(ValueLayout.JAVA_INT, 4, 0);          // this thread
+            MemorySegment data = a.allocate(24, 4);          // two { effective, permitted, inheritable }
+            org.ringwarden.linux.Syscall.checked("capget", 125, header.address(), data.address());
+            int word = cap / 32;
+            int eff = data.get(ValueLayout.JAVA_INT, word * 12L);
+            data.set(ValueLayout.JAVA_INT, word * 12L, eff & ~(1 << (cap % 32)));
+            org.ringwarden.linux.Syscall.checked("capset", 126, header.address(), data.address());
+        }
+    }
 }

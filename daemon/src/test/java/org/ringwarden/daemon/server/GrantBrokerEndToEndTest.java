@@ -31,12 +31,14 @@ import org.ringwarden.linux.seccomp.SeccompFilter;
 @Timeout(60)
 class GrantBrokerEndToEndTest {
     private TestDaemon d;
+    private int fdsBefore;
     private Thread trapped;
     private final CountDownLatch done = new CountDownLatch(1);
 
     @BeforeEach
     void start() throws Exception {
         d = TestDaemon.withGrantService();
+        fdsBefore = Descriptors.countOpen();
     }
 
     @AfterEach
@@ -46,7 +48,17 @@ class GrantBrokerEndToEndTest {
             trapped.join(5000);
         }
         if (d != null) {
-            d.close();
+            try {
+                d.awaitConnections(0, Duration.ofSeconds(5));
+                long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
+                while (d.daemon.admin().status().leases() != 0 && System.nanoTime() < deadline) {
+                    Thread.sleep(20);
+                }
+                int now = TestDaemon.awaitDescriptorCount(fdsBefore, Duration.ofSeconds(5));
+                assertThat(now).as("descriptors after the test vs. right after the daemon started").isEqualTo(fdsBefore);
+            } finally {
+                d.close();
+            }
         }
     }
 
@@ -109,6 +121,20 @@ class GrantBrokerEndToEndTest {
             assertThat(d.daemon.admin().status().leases()).as("no lease after release").isZero();
             Response.Error again = (Response.Error) c.call(new Request.Release(g.lease()));
             assertThat(again.code()).as("releasing twice").isEqualTo(ErrorCode.NOT_PERMITTED);
+        }
+    }
+
+    @Test
+    void leasesSurviveAReload() throws Exception {
+        try (RawClient c = attached()) {
+            c.send(new Request.Acquire("open", 0));
+            Response.Grant g = (Response.Grant) c.read();
+            c.receiveFd(Duration.ofSeconds(5)).closeAll();
+            assertThat(d.daemon.reload().ok()).as("reload").isTrue();
+            assertThat(d.daemon.admin().leases().leases()).as("lease kept across the reload")
+                    .extracting(Response.LeaseEntry::lease).containsExactly(g.lease());
+            assertThat(c.call(new Request.Release(g.lease()))).as("released after the reload")
+                    .isEqualTo(new Response.Released(g.lease()));
         }
     }
 

@@ -130,9 +130,10 @@ class ProtocolServingTest {
     }
 
     @Test
-    void clientDescriptorsAreReceivedOnePerByte() throws Exception {
+    void clientDescriptorsAreReceivedOnePerByteWithoutTouchingTheClientsFileFlags() throws Exception {
         int a = Memory.memfdCreate("client-a", Memory.MFD_CLOEXEC);
         int b = Memory.memfdCreate("client-b", Memory.MFD_CLOEXEC);
+        long flagsBefore = Descriptors.fcntl(a, Descriptors.F_GETFL, 0);
         try (RawClient c = attached()) {
             c.send(new Request.Acquire("open", 2));
             assertThat(c.read()).as("daemon asks for the client's descriptors").isEqualTo(new Response.SendFds(2));
@@ -140,6 +141,11 @@ class ProtocolServingTest {
             c.sendFd(b);
             assertThat(c.read()).as("grant after two descriptors").isInstanceOf(Response.Grant.class);
             c.receiveFd(Duration.ofSeconds(5)).closeAll();
+            // The open file description is shared with the daemon: receiving must not change it
+            // (Netty's FILE_DESCRIPTORS read mode would have set O_NONBLOCK on it).
+            assertThat(Descriptors.fcntl(a, Descriptors.F_GETFL, 0)).as("client's file status flags after the exchange")
+                    .isEqualTo(flagsBefore);
+            assertThat(flagsBefore & Descriptors.O_NONBLOCK).as("blocking before").isZero();
         } finally {
             Descriptors.closeQuietly(a);
             Descriptors.closeQuietly(b);
@@ -202,6 +208,26 @@ class ProtocolServingTest {
             c.close();
         }
         // the @AfterEach descriptor check is the assertion
+    }
+
+    @Test
+    void transparentAttachWithAPolicyNotMarkedForItIsNotPermittedAndClosesTheListener() throws Exception {
+        int[] pair = org.ringwarden.linux.UnixSockets.socketpair(org.ringwarden.linux.UnixSockets.SOCK_STREAM);
+        try (RawClient c = d.client()) {
+            c.send(new Request.Attach(1, "open"));
+            assertThat(c.read()).as("send-fds").isEqualTo(new Response.SendFds(1));
+            c.sendFd(pair[0]);
+            Response.Error e = error(c.read());
+            assertThat(e.code()).as("open is not for transparent use").isEqualTo(ErrorCode.NOT_PERMITTED);
+            c.send(new Request.Attach(1, "secret-or-not"));
+            assertThat(c.read()).as("send-fds again").isEqualTo(new Response.SendFds(1));
+            c.sendFd(pair[0]);
+            assertThat(error(c.read()).code()).as("unknown transparent policy").isEqualTo(ErrorCode.NOT_PERMITTED);
+        } finally {
+            Descriptors.closeQuietly(pair[0]);
+            Descriptors.closeQuietly(pair[1]);
+        }
+        // the @AfterEach descriptor check proves the refused listeners were closed
     }
 
     @Test

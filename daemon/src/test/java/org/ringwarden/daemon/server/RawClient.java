@@ -127,12 +127,21 @@ final class RawClient implements AutoCloseable {
         return read();
     }
 
-    /** Receives one descriptor riding on one byte; returns it (owned by the caller). */
+    /**
+     * Receives one descriptor riding on one byte; returns it (owned by the caller). Fails if the
+     * byte is not the 0 the protocol promises.
+     */
     UnixRights.Received receiveFd(Duration timeout) throws IOException {
         if (Poll.poll(fd, Poll.POLLIN, timeout.toMillis()) == 0) {
             throw new SocketTimeoutException("no descriptor within " + timeout);
         }
-        return UnixRights.recvFds(fd, new byte[1], 4);
+        byte[] one = new byte[1];
+        UnixRights.Received r = UnixRights.recvFds(fd, one, 4);
+        if (r.bytes() == 1 && one[0] != 0) {
+            r.closeAll();
+            throw new IOException("a descriptor rode on byte " + (one[0] & 0xff) + ", not 0");
+        }
+        return r;
     }
 
     /** True once the daemon has closed its end (reads EOF within the timeout). */

@@ -74,7 +74,10 @@ final class TestDaemon implements AutoCloseable {
 
     static TestDaemon start(java.util.function.UnaryOperator<Limits> limits, Map<String, String> env,
                             BrokerFactory brokers) throws IOException {
-        Path dir = Files.createTempDirectory(Path.of("/tmp"), "rwd");
+        // World-searchable, so that a client running as another uid (NonRootPeerTest) reaches the sockets.
+        Path dir = Files.createTempDirectory(Path.of("/tmp"), "rwd",
+                java.nio.file.attribute.PosixFilePermissions.asFileAttribute(
+                        java.nio.file.attribute.PosixFilePermissions.fromString("rwxr-xr-x")));
         Path policies = Files.createDirectory(dir.resolve("policies"));
         Files.writeString(policies.resolve("open.json"), OPEN);
         Files.writeString(policies.resolve("secret.json"), ROOT_ONLY);

@@ -1,0 +1,94 @@
+package org.ringwarden.daemon.config;
+
+import static java.nio.charset.StandardCharsets.UTF_8;
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.Map;
+
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+
+@Timeout(10)
+class ConfigLoaderTest {
+    private static final Map<String, String> ENV = Map.of();
+
+    private static DaemonConfig parse(String json) throws ConfigException {
+        return ConfigLoader.parse(json.getBytes(UTF_8), "daemon.json", ENV);
+    }
+
+    @Test
+    void emptyObjectGivesTheDefaults() throws Exception {
+        assertThat(parse("{}")).as("{} is the default configuration").isEqualTo(DaemonConfig.defaults(ENV));
+    }
+
+    @Test
+    void defaultsUseTheRuntimeDirectory() {
+        DaemonConfig c = DaemonConfig.defaults(Map.of("RUNTIME_DIRECTORY", "/run/rw-test:/run/other"));
+        assertThat(c.socket().path()).as("socket in $RUNTIME_DIRECTORY's first entry").isEqualTo(Path.of("/run/rw-test/ringwarden.sock"));
+        assertThat(DaemonConfig.defaults(ENV).socket().path()).as("without it")
+                .isEqualTo(Path.of("/run/ringwarden/ringwarden.sock"));
+        assertThat(DaemonConfig.defaults(ENV).adminSocket().mode()).as("admin socket root-only by default").isEqualTo(0600);
+        assertThat(DaemonConfig.defaults(ENV).policies()).as("bundled policies by default").isNull();
+    }
+
+    @Test
+    void everyFieldIsRead() throws Exception {
+        DaemonConfig c = parse("""
+                {"socket":{"path":"/run/x/c.sock","mode":"0660","group":"users"},
+                 "adminSocket":{"path":"/run/x/a.sock"},
+                 "adminGroup":"wheel",
+                 "policies":"/etc/rw/p",
+                 "limits":{"connectionsTotal":10,"connectionsPerUid":2,"requestTimeout":"250ms","idleTimeout":"2m",
+                           "ticketExpiry":"10s","leasesTotal":7,"leasesPerUid":3,"bufferBytesTotal":"1GiB",
+                           "bufferBytesPerUid":4096},
+                 "audit":{"destination":"stdout"}}
+                """);
+        assertThat(c.socket()).as("socket").isEqualTo(new SocketSettings(Path.of("/run/x/c.sock"), 0660, "users"));
+        assertThat(c.adminSocket()).as("admin socket opened to the admin group")
+                .isEqualTo(new SocketSettings(Path.of("/run/x/a.sock"), 0660, "wheel"));
+        assertThat(c.policies()).as("policies").isEqualTo(Path.of("/etc/rw/p"));
+        assertThat(c.limits()).as("limits").isEqualTo(new Limits(10, 2, Duration.ofMillis(250), Duration.ofMinutes(2),
+                Duration.ofSeconds(10), 7, 3, 1L << 30, 4096));
+        assertThat(c.audit()).as("audit").isEqualTo(new AuditSettings(AuditSettings.Destination.STDOUT, null));
+    }
+
+    @Test
+    void unknownFieldIsAnErrorWithLineAndColumn() {
+        assertThatThrownBy(() -> parse("{\n  \"limits\": {\n    \"connectionz\": 3\n  }\n}"))
+                .as("misspelt field").isInstanceOf(ConfigException.class)
+                .hasMessageContaining("daemon.json:3:").hasMessageContaining("connectionz");
+    }
+
+    @Test
+    void wrongTypesAndBadValuesAreErrors() {
+        assertThatThrownBy(() -> parse("{\"limits\":{\"connectionsTotal\":\"ten\"}}")).as("string for int")
+                .isInstanceOf(ConfigException.class).hasMessageContaining("daemon.json:1:");
+        assertThatThrownBy(() -> parse("{\"limits\":{\"requestTimeout\":\"5 years\"}}")).as("bad duration")
+                .isInstanceOf(ConfigException.class).hasMessageContaining("requestTimeout");
+        assertThatThrownBy(() -> parse("{\"limits\":{\"connectionsTotal\":0}}")).as("zero")
+                .isInstanceOf(ConfigException.class).hasMessageContaining("connectionsTotal");
+        assertThatThrownBy(() -> parse("{\"socket\":{\"path\":\"relative.sock\"}}")).as("relative path")
+                .isInstanceOf(ConfigException.class).hasMessageContaining("absolute");
+        assertThatThrownBy(() -> parse("{\"socket\":{\"mode\":\"0999\"}}")).as("bad mode")
+                .isInstanceOf(ConfigException.class).hasMessageContaining("octal");
+        assertThatThrownBy(() -> parse("{\"audit\":{\"destination\":\"syslog\"}}")).as("bad destination")
+                .isInstanceOf(ConfigException.class).hasMessageContaining("destination");
+        assertThatThrownBy(() -> parse("{\"policies\":\"/a\",\"policies\":\"/b\"}")).as("duplicate")
+                .isInstanceOf(ConfigException.class).hasMessageContaining("policies");
+        assertThatThrownBy(() -> parse("{\"socket\":{\"path\":\"/a.sock\"},\"adminSocket\":{\"path\":\"/a.sock\"}}"))
+                .as("same path twice").isInstanceOf(ConfigException.class).hasMessageContaining("different");
+        assertThatThrownBy(() -> parse("[]")).as("not an object").isInstanceOf(ConfigException.class);
+    }
+
+    @Test
+    void sizesAndDurationsParse() {
+        assertThat(ConfigLoader.size("x", "256MiB")).as("MiB").isEqualTo(256L << 20);
+        assertThat(ConfigLoader.size("x", 12)).as("number").isEqualTo(12);
+        assertThat(ConfigLoader.duration("x", "2h")).as("hours").isEqualTo(Duration.ofHours(2));
+        assertThatThrownBy(() -> ConfigLoader.size("x", "99999999999TiB")).as("overflow")
+                .isInstanceOf(IllegalArgumentException.class);
+    }
+}
