@@ -6,15 +6,20 @@ import org.ringwarden.client.protocol.Response;
 
 /**
  * What the server asks of the grant side: the policies a peer may see, and the leases it holds.
- * The server calls the blocking methods from its request executor, never from an event loop,
- * and each call for one connection after the previous one has returned.
+ * The server calls the blocking methods ({@link #attach}, {@link #acquire}, {@link #release},
+ * {@link #connectionClosed}, {@link #reload}) from its request executor, never from an event
+ * loop, and each call for one connection after the previous one has returned; the others must
+ * not block.
  *
  * <p>Ownership of descriptors passes with the call: {@link #attach} owns {@code listenerFd} and
  * {@link #acquire} owns {@code clientFds} from the moment they are called, also when they throw.
  */
 public interface RingBroker extends AutoCloseable {
 
-    /** The policies {@code peer} may acquire (names and one-line descriptions), nothing about the others. */
+    /**
+     * The policies {@code peer} may acquire (names and one-line descriptions), nothing about the
+     * others. In memory and non-blocking: called on the event loop.
+     */
     List<Response.PolicySummary> policies(PeerIdentity peer);
 
     /**

@@ -3,7 +3,13 @@ package org.ringwarden.daemon.systemd;
 import java.util.Map;
 
 import org.ringwarden.daemon.server.DaemonServer;
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+
 import org.ringwarden.linux.Descriptors;
+import org.ringwarden.linux.Syscall;
+import org.ringwarden.linux.UnixSockets;
 
 /**
  * systemd socket activation ({@code sd_listen_fds(3)}): when {@code LISTEN_PID} is this
@@ -68,8 +74,36 @@ public final class SocketActivation {
                 default -> throw new IllegalArgumentException("socket " + fd + " is named \"" + n
                         + "\"; ringwarden knows FileDescriptorName=client and FileDescriptorName=admin");
             }
+            requireListeningUnixStream(fd, n);
             Descriptors.fcntl(fd, Descriptors.F_SETFD, Descriptors.FD_CLOEXEC);
         }
         return new DaemonServer.Inherited(client, admin);
+    }
+
+    private static final int SO_TYPE = 3;
+    private static final int SO_ACCEPTCONN = 30;
+    private static final int SO_DOMAIN = 39;
+
+    /** A socket unit with {@code ListenStream=} on a path gives exactly this; anything else is a unit mistake. */
+    private static void requireListeningUnixStream(int fd, String name) {
+        int domain = intOption(fd, SO_DOMAIN);
+        int type = intOption(fd, SO_TYPE);
+        int listening = intOption(fd, SO_ACCEPTCONN);
+        if (domain != UnixSockets.AF_UNIX || type != UnixSockets.SOCK_STREAM || listening != 1) {
+            throw new IllegalArgumentException("socket " + fd + " (" + name + ") from systemd is not a listening AF_UNIX "
+                    + "stream socket (domain " + domain + ", type " + type + ", listening " + listening
+                    + "): use ListenStream=/path in the socket unit");
+        }
+    }
+
+    private static int intOption(int fd, int option) {
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment v = arena.allocate(ValueLayout.JAVA_INT);
+            MemorySegment len = arena.allocate(ValueLayout.JAVA_INT);
+            len.set(ValueLayout.JAVA_INT, 0, 4);
+            Syscall.checked("getsockopt(" + fd + ", " + option + ")", Syscall.SYS_GETSOCKOPT, fd, UnixSockets.SOL_SOCKET,
+                    option, v.address(), len.address(), 0);
+            return v.get(ValueLayout.JAVA_INT, 0);
+        }
     }
 }

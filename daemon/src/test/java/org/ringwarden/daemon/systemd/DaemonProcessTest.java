@@ -149,7 +149,9 @@ class DaemonProcessTest {
     void socketActivationServesTheInheritedSocket() throws Exception {
         assumeTrue(Files.isExecutable(Path.of("/usr/bin/systemd-socket-activate")), "needs systemd-socket-activate");
         Path sock = dir.resolve("activated.sock");
-        List<String> cmd = new ArrayList<>(List.of("systemd-socket-activate", "-l", sock.toString(), "--fdname=client"));
+        Path adminSock = dir.resolve("activated-admin.sock");
+        List<String> cmd = new ArrayList<>(List.of("systemd-socket-activate", "-l", sock.toString(), "-l",
+                adminSock.toString(), "--fdname=client:admin"));
         cmd.addAll(daemonCommand());
         process = start(cmd, Map.of());
         long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(20);
@@ -160,12 +162,16 @@ class DaemonProcessTest {
         // The first connection starts the daemon, which serves it on the inherited socket.
         assertThat(ask(sock, "{\"v\":1,\"op\":\"policies\"}")).as("answer through the activated socket; log:%n%s", log())
                 .contains("\"open\"");
-        assertThat(dir.resolve("client.sock")).as("no socket of its own for the client").doesNotExist();
-        assertThat(log()).as("log says it serves an inherited socket").contains("from systemd");
+        assertThat(ask(adminSock, "{\"v\":1,\"op\":\"status\"}")).as("status through the activated admin socket")
+                .contains("\"type\":\"status\"");
+        assertThat(dir.resolve("client.sock")).as("no client socket of its own").doesNotExist();
+        assertThat(dir.resolve("admin.sock")).as("no admin socket of its own").doesNotExist();
+        assertThat(log()).as("log says it serves inherited sockets").contains("client socket fd 3 from systemd")
+                .contains("admin socket fd 4 from systemd");
         process.destroy();
         assertThat(process.waitFor(30, TimeUnit.SECONDS)).as("exits on SIGTERM").isTrue();
         assertThat(process.exitValue()).as("exit code; log:%n%s", log()).isZero();
         assertThat(sock).as("the inherited socket belongs to systemd and stays").exists();
-        assertThat(dir.resolve("admin.sock")).as("the admin socket it bound itself is removed").doesNotExist();
+        assertThat(adminSock).as("the inherited admin socket stays too").exists();
     }
 }
