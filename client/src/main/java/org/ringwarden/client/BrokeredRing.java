@@ -76,15 +76,17 @@ public final class BrokeredRing implements AutoCloseable {
     private final SubmissionEntry entry;
     private final CompletionCursor cursor;
     private final boolean singleIssuer;
-    private final MemorySegment sqes;
+    private final int clientFdCount;
     private volatile boolean enabled;
     private volatile Thread issuer;
     private boolean checkPolicy = true;
+    private final int requiredFlags;
     private volatile boolean closed;
 
     private BrokeredRing(RingwardenClient client, Response.Grant grant, Ring ring, Arena bufferArena,
-                         RegisteredBuffer[] buffers, int[] bufferFds) {
+                         RegisteredBuffer[] buffers, int[] bufferFds, int clientFdCount) {
         this.client = client;
+        this.clientFdCount = clientFdCount;
         this.grant = grant;
         this.ring = ring;
         this.bufferArena = bufferArena;
@@ -96,11 +98,11 @@ public final class BrokeredRing implements AutoCloseable {
         }
         this.fileNames = List.copyOf(names);
         this.allowed = new AllowedSet(grant.policy(), grant.allowed());
-        this.entry = new SubmissionEntry(this);
+        this.requiredFlags = allowed.requiredFlags();
+        this.entry = new SubmissionEntry(this, ring);
         this.cursor = new CompletionCursor(this);
         this.cursor.bind(ring);
         this.singleIssuer = (grant.ring().setupFlags() & SetupFlag.SINGLE_ISSUER.abi()) != 0;
-        this.sqes = ring.sqes();
         this.enabled = grant.ring().enabled();
     }
 
@@ -110,6 +112,11 @@ public final class BrokeredRing implements AutoCloseable {
      * caller, and nothing stays mapped.
      */
     static BrokeredRing map(RingwardenClient client, Response.Grant grant, int ringFd, int[] memfds) {
+        return map(client, grant, ringFd, memfds, 0);
+    }
+
+    /** As above, for a grant that registered {@code clientFdCount} of the client's descriptors after the policy's files. */
+    static BrokeredRing map(RingwardenClient client, Response.Grant grant, int ringFd, int[] memfds, int clientFdCount) {
         requireNonNull(grant, "grant");
         Ring ring;
         try {
@@ -126,7 +133,7 @@ public final class BrokeredRing implements AutoCloseable {
                 MemorySegment m = Memory.mapShared(memfds[b.fd()], 0, b.length()).reinterpret(arena, Memory::unmap);
                 buffers[i] = new RegisteredBuffer(b.index(), b.name(), m, b.address());
             }
-            return new BrokeredRing(client, grant, ring, arena, buffers, memfds.clone());
+            return new BrokeredRing(client, grant, ring, arena, buffers, memfds.clone(), clientFdCount);
         } catch (RuntimeException | Error e) {
             arena.close();
             ring.close();
@@ -158,7 +165,10 @@ public final class BrokeredRing implements AutoCloseable {
                 + (fileNames.isEmpty() ? "none" : String.join(", ", fileNames)));
     }
 
-    /** The names of the policy's files, in index order (client descriptors follow them, unnamed). */
+    /**
+     * The names of the ring's fixed files, in index order: the policy's, then the client's own
+     * descriptors (which the daemon names {@code client-0}, {@code client-1}...).
+     */
     public List<String> fileNames() {
         return fileNames;
     }
@@ -168,11 +178,10 @@ public final class BrokeredRing implements AutoCloseable {
      * {@link RingwardenClient#acquire(String, int...)}: they follow the policy's files.
      */
     public int clientFile(int i) {
-        int index = grant.files().size() + i;
-        if (i < 0) {
-            throw new IndexOutOfBoundsException("client descriptor " + i);
+        if (i < 0 || i >= clientFdCount) {
+            throw new IndexOutOfBoundsException("client descriptor " + i + " of " + clientFdCount + " handed over");
         }
-        return index;
+        return grant.files().size() - clientFdCount + i;
     }
 
     /** The registered buffer the policy named {@code name}. */
@@ -275,44 +284,19 @@ public final class BrokeredRing implements AutoCloseable {
     }
 
     /**
-     * Writes the SQE prepared so far (if any) into the ring and returns the reusable entry for
-     * the next one. Call one operation method on it, then any modifiers.
+     * The reusable entry for the next SQE: call one operation method on it (which checks it
+     * against the policy and claims the SQE), then any modifiers.
      *
-     * @throws SubmissionQueueFullException if no SQE is free for it
-     * @throws PolicyViolationException     if the previous SQE lacks a flag the policy requires
+     * @throws SubmissionQueueFullException (from the operation method) if no SQE is free
      */
     public SubmissionEntry prepare() {
         ensureOpen();
-        commit();
-        if (ring.sqSpace() < 1) {
-            throw new SubmissionQueueFullException("all " + ring.sqEntries() + " SQEs of the ring are queued: submit()"
-                    + " before preparing more");
-        }
-        entry.reset(checkPolicy ? allowed : null);
+        entry.reset(checkPolicy ? allowed : null, requiredFlags);
         return entry;
     }
 
-    private void commit() {
-        SubmissionEntry e = entry;
-        if (!e.staged) {
-            return;
-        }
-        e.staged = false;
-        if (e.opcode < 0) {
-            return; // prepare() with no operation: nothing to write
-        }
-        if (checkPolicy) {
-            allowed.checkRequired(e.opcode, e.flags);
-        }
-        long sqe = ring.nextSqe();
-        if (sqe < 0) {
-            throw new SubmissionQueueFullException("no SQE free to write the prepared one into");
-        }
-        e.writeTo(sqes, sqe);
-    }
-
     /**
-     * Writes the prepared SQE and submits every queued one ({@code io_uring_enter}); enables the
+     * Submits every prepared SQE ({@code io_uring_enter}); enables the
      * ring first if that is left to the client.
      *
      * @return how many the kernel consumed (it stops at the first SQE it refuses)
@@ -324,7 +308,6 @@ public final class BrokeredRing implements AutoCloseable {
     /** As {@link #submit()}, then waits until at least {@code minComplete} completions are ready. */
     public int submitAndWait(int minComplete) {
         ensureOpen();
-        commit();
         if (!enabled) {
             enable();
         } else if (singleIssuer && issuer != null && issuer != Thread.currentThread()) {

@@ -201,7 +201,7 @@ public final class RingwardenClient implements AutoCloseable {
                     + collectHint(errno), errno);
         }
         try {
-            return BrokeredRing.map(this, grant, (int) fd, memfds);
+            return BrokeredRing.map(this, grant, (int) fd, memfds, clientFds.length);
         } catch (RuntimeException e) {
             closeAll(memfds);
             releaseQuietly(grant.lease());
@@ -267,7 +267,8 @@ public final class RingwardenClient implements AutoCloseable {
 
     /**
      * Closes the connection: the daemon ends its leases and drops this process's listener, after
-     * which {@code io_uring_setup} in this process fails with {@code ENOSYS}. Rings already
+     * which (as soon as the daemon has processed the close, normally within milliseconds)
+     * {@code io_uring_setup} in this process fails with {@code ENOSYS}. Rings already
      * collected stay usable until closed (the kernel cannot revoke them). Idempotent.
      */
     @Override

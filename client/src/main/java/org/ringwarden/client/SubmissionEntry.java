@@ -3,14 +3,15 @@ package org.ringwarden.client;
 import java.lang.foreign.MemorySegment;
 
 import org.ringwarden.linux.uring.IoUringOp;
+import org.ringwarden.linux.uring.Ring;
 import org.ringwarden.linux.uring.Sqe;
 import org.ringwarden.linux.uring.SqeFlag;
 
 /**
  * The SQE being prepared on a {@link BrokeredRing}: one reusable object per ring (so preparing
- * allocates nothing), returned by {@link BrokeredRing#prepare()}, filled by one operation method
- * and any modifiers, and written into the ring's SQE array when the next {@code prepare()} or
- * {@code submit()} comes:
+ * allocates nothing), returned by {@link BrokeredRing#prepare()}. One operation method claims the
+ * next SQE and writes it in place; modifiers then set its flags and user data. The next
+ * {@code submit()} publishes it:
  *
  * <pre>{@code
  * int data = ring.file("data");
@@ -30,68 +31,66 @@ import org.ringwarden.linux.uring.SqeFlag;
  * {@link RegisteredBuffer#segment()}): the SQE gets the daemon's address of those bytes.
  *
  * <p><b>The policy check</b> runs as each opcode or flag is set, so that a
- * {@link PolicyViolationException} points at the line that asked for it; required flags are
- * checked when the SQE is written. A refused SQE is never written.
+ * {@link PolicyViolationException} points at the line that asked for it. The policy's required
+ * flags (typically {@code FIXED_FILE}) are set on every SQE, since the kernel demands them on
+ * every SQE of a restricted ring. A refused SQE is given back to the ring, never submitted.
  */
 public final class SubmissionEntry {
     private static final int FIXED_FILE = (int) SqeFlag.FIXED_FILE.abi();
 
     private final BrokeredRing ring;
+    private final Ring raw;
+    private final MemorySegment sqes;
     private AllowedSet allowed;
-    boolean staged;
-    int opcode;
-    int fd;
-    long addr;
-    int len;
-    long off;
-    int opFlags;
-    int bufIndex;
-    int fileIndex;
-    int flags;
-    long userData;
+    private int required;
+    /** prepare() was called and no operation claimed an SQE yet. */
+    private boolean open;
+    /** The SQE this entry wrote, or -1. */
+    private long sqe = -1;
+    private int flags;
 
-    SubmissionEntry(BrokeredRing ring) {
+    SubmissionEntry(BrokeredRing ring, Ring raw) {
         this.ring = ring;
+        this.raw = raw;
+        this.sqes = raw.sqes();
     }
 
-    void reset(AllowedSet checkOrNull) {
+    /** Starts a new SQE; {@code checkOrNull} null switches the library's policy check off. */
+    void reset(AllowedSet checkOrNull, int requiredFlags) {
         this.allowed = checkOrNull;
-        staged = true;
-        opcode = -1;
-        fd = -1;
-        addr = 0;
-        len = 0;
-        off = 0;
-        opFlags = 0;
-        bufIndex = 0;
-        fileIndex = 0;
-        flags = 0;
-        userData = 0;
+        this.required = requiredFlags;
+        this.open = true;
+        this.sqe = -1;
     }
 
-    private SubmissionEntry op(IoUringOp op, int fd, long addr, int len, long off) {
-        if (!staged) {
-            throw new IllegalStateException("call BrokeredRing.prepare() before preparing an operation");
+    /** Checks {@code op} (and the flags it will carry), then claims the next SQE. */
+    private long claim(IoUringOp op, int withFlags) {
+        if (!open) {
+            throw new IllegalStateException(sqe < 0 ? "call BrokeredRing.prepare() before preparing an operation"
+                    : "this SQE is already prepared; call BrokeredRing.prepare() for the next one");
         }
-        if (opcode >= 0) {
-            throw new IllegalStateException("this SQE is already a " + IoUringOp.of(opcode).kernelName()
-                    + "; call BrokeredRing.prepare() for the next one");
-        }
-        int number = op.number();
+        open = false;
         if (allowed != null) {
-            allowed.checkOp(number);
+            allowed.checkOp(op.number());
+            if (withFlags != required) {
+                allowed.checkFlags(withFlags);
+            }
         }
-        this.opcode = number;
-        this.fd = fd;
-        this.addr = addr;
-        this.len = len;
-        this.off = off;
-        return this;
+        long s = raw.nextSqe();
+        if (s < 0) {
+            throw new SubmissionQueueFullException("all " + raw.sqEntries() + " SQEs of the ring are queued: submit()"
+                    + " before preparing more");
+        }
+        sqe = s;
+        flags = withFlags;
+        return s;
     }
 
-    private SubmissionEntry onFile(IoUringOp op, int file, long addr, int len, long off) {
-        op(op, file, addr, len, off);
-        return addFlag(FIXED_FILE);
+    private SubmissionEntry done(long s) {
+        if (flags != 0) {
+            Sqe.setFlags(sqes, s, flags);
+        }
+        return this;
     }
 
     private static int length(MemorySegment m) {
@@ -102,29 +101,41 @@ public final class SubmissionEntry {
         return (int) n;
     }
 
+    private int onFile() {
+        return required | FIXED_FILE;
+    }
+
     // ------------------------------------------------------------------ operations
 
     /** {@code NOP}: completes with 0; a cheap round trip through the ring. */
     public SubmissionEntry nop() {
-        return op(IoUringOp.NOP, -1, 0, 0, 0);
+        long s = claim(IoUringOp.NOP, required);
+        Sqe.prepNop(sqes, s);
+        return done(s);
     }
 
     /** {@code READ} into {@code buf} (this process's memory) from {@code file} at {@code offset} (-1: the file position). */
     public SubmissionEntry read(int file, MemorySegment buf, long offset) {
-        return onFile(IoUringOp.READ, file, buf.address(), length(buf), offset);
+        int len = length(buf);
+        long s = claim(IoUringOp.READ, onFile());
+        Sqe.prepRead(sqes, s, file, buf.address(), len, offset);
+        return done(s);
     }
 
     /** {@code WRITE} of {@code buf} to {@code file} at {@code offset} (-1: the file position). */
     public SubmissionEntry write(int file, MemorySegment buf, long offset) {
-        return onFile(IoUringOp.WRITE, file, buf.address(), length(buf), offset);
+        int len = length(buf);
+        long s = claim(IoUringOp.WRITE, onFile());
+        Sqe.prepWrite(sqes, s, file, buf.address(), len, offset);
+        return done(s);
     }
 
     /** {@code READ_FIXED} of {@code len} bytes from {@code file} at {@code fileOffset} into {@code buf} at {@code bufOffset}. */
     public SubmissionEntry readFixed(int file, RegisteredBuffer buf, long bufOffset, int len, long fileOffset) {
         checkRange(buf, bufOffset, len);
-        onFile(IoUringOp.READ_FIXED, file, buf.kernelAddress(bufOffset), len, fileOffset);
-        bufIndex = buf.index();
-        return this;
+        long s = claim(IoUringOp.READ_FIXED, onFile());
+        Sqe.prepReadFixed(sqes, s, file, buf.kernelAddress(bufOffset), len, fileOffset, buf.index());
+        return done(s);
     }
 
     /** {@code READ_FIXED} into {@code slice}, which must lie inside one of the ring's registered buffers. */
@@ -136,9 +147,9 @@ public final class SubmissionEntry {
     /** {@code WRITE_FIXED} of {@code len} bytes of {@code buf} at {@code bufOffset} to {@code file} at {@code fileOffset}. */
     public SubmissionEntry writeFixed(int file, RegisteredBuffer buf, long bufOffset, int len, long fileOffset) {
         checkRange(buf, bufOffset, len);
-        onFile(IoUringOp.WRITE_FIXED, file, buf.kernelAddress(bufOffset), len, fileOffset);
-        bufIndex = buf.index();
-        return this;
+        long s = claim(IoUringOp.WRITE_FIXED, onFile());
+        Sqe.prepWriteFixed(sqes, s, file, buf.kernelAddress(bufOffset), len, fileOffset, buf.index());
+        return done(s);
     }
 
     /** {@code WRITE_FIXED} of {@code slice}, which must lie inside one of the ring's registered buffers. */
@@ -150,48 +161,54 @@ public final class SubmissionEntry {
     /** {@code READV}: {@code iovecs} holds {@code count} {@code struct iovec} (this process's addresses). */
     public SubmissionEntry readv(int file, MemorySegment iovecs, int count, long offset) {
         checkIovecs(iovecs, count);
-        return onFile(IoUringOp.READV, file, iovecs.address(), count, offset);
+        long s = claim(IoUringOp.READV, onFile());
+        Sqe.prepReadv(sqes, s, file, iovecs.address(), count, offset);
+        return done(s);
     }
 
     /** {@code WRITEV}. */
     public SubmissionEntry writev(int file, MemorySegment iovecs, int count, long offset) {
         checkIovecs(iovecs, count);
-        return onFile(IoUringOp.WRITEV, file, iovecs.address(), count, offset);
+        long s = claim(IoUringOp.WRITEV, onFile());
+        Sqe.prepWritev(sqes, s, file, iovecs.address(), count, offset);
+        return done(s);
     }
 
     /** {@code FSYNC}; {@code dataOnly} for {@code fdatasync}. */
     public SubmissionEntry fsync(int file, boolean dataOnly) {
-        onFile(IoUringOp.FSYNC, file, 0, 0, 0);
-        opFlags = dataOnly ? Sqe.FSYNC_DATASYNC : 0;
-        return this;
+        long s = claim(IoUringOp.FSYNC, onFile());
+        Sqe.prepFsync(sqes, s, file, dataOnly ? Sqe.FSYNC_DATASYNC : 0);
+        return done(s);
     }
 
     /** {@code SEND} of {@code buf} on socket {@code file} with {@code MSG_*} flags. */
     public SubmissionEntry send(int file, MemorySegment buf, int msgFlags) {
-        onFile(IoUringOp.SEND, file, buf.address(), length(buf), 0);
-        opFlags = msgFlags;
-        return this;
+        int len = length(buf);
+        long s = claim(IoUringOp.SEND, onFile());
+        Sqe.prepSend(sqes, s, file, buf.address(), len, msgFlags);
+        return done(s);
     }
 
     /** {@code RECV} into {@code buf} from socket {@code file}. */
     public SubmissionEntry recv(int file, MemorySegment buf, int msgFlags) {
-        onFile(IoUringOp.RECV, file, buf.address(), length(buf), 0);
-        opFlags = msgFlags;
-        return this;
+        int len = length(buf);
+        long s = claim(IoUringOp.RECV, onFile());
+        Sqe.prepRecv(sqes, s, file, buf.address(), len, msgFlags);
+        return done(s);
     }
 
     /** {@code SENDMSG}: {@code msghdr} is a {@code struct msghdr} in this process's memory. */
     public SubmissionEntry sendmsg(int file, MemorySegment msghdr, int msgFlags) {
-        onFile(IoUringOp.SENDMSG, file, msghdr.address(), 1, 0);
-        opFlags = msgFlags;
-        return this;
+        long s = claim(IoUringOp.SENDMSG, onFile());
+        Sqe.prepSendmsg(sqes, s, file, msghdr.address(), msgFlags);
+        return done(s);
     }
 
     /** {@code RECVMSG}. */
     public SubmissionEntry recvmsg(int file, MemorySegment msghdr, int msgFlags) {
-        onFile(IoUringOp.RECVMSG, file, msghdr.address(), 1, 0);
-        opFlags = msgFlags;
-        return this;
+        long s = claim(IoUringOp.RECVMSG, onFile());
+        Sqe.prepRecvmsg(sqes, s, file, msghdr.address(), msgFlags);
+        return done(s);
     }
 
     /**
@@ -199,21 +216,24 @@ public final class SubmissionEntry {
      * result. {@code addr}/{@code addrLen} may be null.
      */
     public SubmissionEntry accept(int file, MemorySegment addr, MemorySegment addrLen, int acceptFlags) {
-        onFile(IoUringOp.ACCEPT, file, addr == null ? 0 : addr.address(), 0, addrLen == null ? 0 : addrLen.address());
-        opFlags = acceptFlags;
-        return this;
+        long s = claim(IoUringOp.ACCEPT, onFile());
+        Sqe.prepAccept(sqes, s, file, addr == null ? 0 : addr.address(), addrLen == null ? 0 : addrLen.address(),
+                acceptFlags);
+        return done(s);
     }
 
     /** {@code CONNECT} socket {@code file} to the socket address in {@code addr}. */
     public SubmissionEntry connect(int file, MemorySegment addr) {
-        return onFile(IoUringOp.CONNECT, file, addr.address(), 0, addr.byteSize());
+        long s = claim(IoUringOp.CONNECT, onFile());
+        Sqe.prepConnect(sqes, s, file, addr.address(), (int) addr.byteSize());
+        return done(s);
     }
 
     /** {@code POLL_ADD} (one-shot) for {@code pollMask} ({@code POLLIN} = 1, {@code POLLOUT} = 4...). */
     public SubmissionEntry pollAdd(int file, int pollMask) {
-        onFile(IoUringOp.POLL_ADD, file, 0, 0, 0);
-        opFlags = pollMask;
-        return this;
+        long s = claim(IoUringOp.POLL_ADD, onFile());
+        Sqe.prepPollAdd(sqes, s, file, pollMask);
+        return done(s);
     }
 
     /**
@@ -221,35 +241,44 @@ public final class SubmissionEntry {
      * in {@code timespec}, or with 0 after {@code count} other completions.
      */
     public SubmissionEntry timeout(MemorySegment timespec, int count, boolean absolute) {
-        op(IoUringOp.TIMEOUT, -1, timespec.address(), 1, count);
-        opFlags = absolute ? Sqe.TIMEOUT_ABS : 0;
-        return this;
+        long s = claim(IoUringOp.TIMEOUT, required);
+        Sqe.prepTimeout(sqes, s, timespec.address(), count, absolute ? Sqe.TIMEOUT_ABS : 0);
+        return done(s);
     }
 
     /** {@code LINK_TIMEOUT}: bounds the SQE linked before it (which must carry {@link #link()}). */
     public SubmissionEntry linkTimeout(MemorySegment timespec, boolean absolute) {
-        op(IoUringOp.LINK_TIMEOUT, -1, timespec.address(), 1, 0);
-        opFlags = absolute ? Sqe.TIMEOUT_ABS : 0;
-        return this;
+        long s = claim(IoUringOp.LINK_TIMEOUT, required);
+        Sqe.prepLinkTimeout(sqes, s, timespec.address(), absolute ? Sqe.TIMEOUT_ABS : 0);
+        return done(s);
     }
 
     /** {@code ASYNC_CANCEL} of the request whose {@code user_data} is {@code target}. */
     public SubmissionEntry cancel(long target) {
-        return op(IoUringOp.ASYNC_CANCEL, -1, target, 0, 0);
+        long s = claim(IoUringOp.ASYNC_CANCEL, required);
+        Sqe.prepAsyncCancel(sqes, s, target, 0);
+        return done(s);
     }
 
     /** {@code CLOSE} of fixed-file slot {@code file} (the slot becomes empty). */
     public SubmissionEntry close(int file) {
-        op(IoUringOp.CLOSE, 0, 0, 0, 0);
-        fileIndex = file + 1;
-        return this;
+        long s = claim(IoUringOp.CLOSE, required);
+        Sqe.prepCloseFixed(sqes, s, file);
+        return done(s);
     }
 
     // ------------------------------------------------------------------ modifiers
 
+    private long current() {
+        if (sqe < 0) {
+            throw new IllegalStateException("prepare an operation (nop(), readFixed(...)...) before setting its modifiers");
+        }
+        return sqe;
+    }
+
     /** The {@code user_data} the completion carries back. */
     public SubmissionEntry userData(long userData) {
-        this.userData = userData;
+        Sqe.setUserData(sqes, current(), userData);
         return this;
     }
 
@@ -278,18 +307,44 @@ public final class SubmissionEntry {
         return addFlag((int) SqeFlag.CQE_SKIP_SUCCESS.abi());
     }
 
-    /** Makes {@code file} a plain descriptor of this process rather than a fixed-file index. */
+    /**
+     * Makes {@code file} a plain descriptor of this process rather than a fixed-file index
+     * (refused if the policy requires {@code FIXED_FILE}).
+     */
     public SubmissionEntry plainDescriptor() {
+        long s = current();
+        if (allowed != null && (required & FIXED_FILE) != 0) {
+            int opcode = Sqe.opcode(sqes, s);
+            abandon();
+            allowed.checkRequired(opcode, flags & ~FIXED_FILE); // throws: FIXED_FILE is required
+        }
         flags &= ~FIXED_FILE;
+        Sqe.setFlags(sqes, s, flags);
         return this;
     }
 
     private SubmissionEntry addFlag(int flag) {
+        long s = current();
+        int f = flags | flag;
         if (allowed != null) {
-            allowed.checkFlags(flags | flag);
+            try {
+                allowed.checkFlags(f);
+            } catch (PolicyViolationException e) {
+                abandon();
+                throw e;
+            }
         }
-        flags |= flag;
+        flags = f;
+        Sqe.setFlags(sqes, s, f);
         return this;
+    }
+
+    /** Gives the SQE back to the ring: a refused SQE is never submitted. */
+    private void abandon() {
+        if (sqe >= 0) {
+            raw.unclaimLast();
+            sqe = -1;
+        }
     }
 
     private static void checkRange(RegisteredBuffer buf, long bufOffset, int len) {
@@ -303,22 +358,5 @@ public final class SubmissionEntry {
         if (count < 0 || (long) count * 16 > iovecs.byteSize()) {
             throw new IndexOutOfBoundsException(count + " iovecs do not fit in " + iovecs.byteSize() + " bytes");
         }
-    }
-
-    /** Writes the staged SQE at {@code sqe} in {@code sqes}. */
-    void writeTo(MemorySegment sqes, long sqe) {
-        Sqe.prepRw(sqes, sqe, opcode, fd, addr, len, off);
-        if (opFlags != 0) {
-            Sqe.setOpFlags(sqes, sqe, opFlags);
-        }
-        if (bufIndex != 0) {
-            Sqe.setBufIndex(sqes, sqe, bufIndex);
-        }
-        if (fileIndex != 0) {
-            sqes.set(java.lang.foreign.ValueLayout.JAVA_INT_UNALIGNED, sqe + org.ringwarden.linux.uring.IoUringLayout.SQE_FILE_INDEX,
-                    fileIndex);
-        }
-        Sqe.setFlags(sqes, sqe, flags);
-        Sqe.setUserData(sqes, sqe, userData);
     }
 }

@@ -290,6 +290,21 @@ public final class Ring implements AutoCloseable {
         return (long) (tail & sqMask) << SQE_SHIFT;
     }
 
+    /**
+     * Gives back the SQE the last {@link #nextSqe()} handed out, if it is not published yet: for
+     * a caller that abandons a preparation half-way (the ringwarden client refusing a flag its
+     * policy forbids), so that the slot's half-written contents are never submitted.
+     *
+     * @return false if there was nothing unpublished to give back
+     */
+    public boolean unclaimLast() {
+        if (sqeTail == publishedTail) {
+            return false;
+        }
+        sqeTail--;
+        return true;
+    }
+
     /** The SQEs that {@link #nextSqe()} can still hand out. */
     public int sqSpace() {
         knownSqHead = (int) INT.getAcquire(sqRing, sqHead);
