@@ -113,6 +113,19 @@ class RingwardenRunTest {
     }
 
     @Test
+    void withoutADaemonTheProgramDoesNotRun() {
+        List<String> cmd = new java.util.ArrayList<>(List.of("setpriv", "--reuid=65534", "--regid=65534", "--clear-groups"));
+        cmd.addAll(h.ringwardenRun("fio"));
+        int i = cmd.indexOf("--socket");
+        cmd.set(i + 1, h.dir.resolve("no-daemon.sock").toString());
+        cmd.addAll(List.of("/bin/echo", "ran"));
+        RunHarness.Result r = RunHarness.exec(cmd, 120);
+        assertThat(r.exit()).as("%s", r).isEqualTo(125);
+        assertThat(r.out()).as("%s", r).doesNotContain("ran");
+        assertThat(r.err()).as("%s", r).contains("cannot reach the daemon");
+    }
+
+    @Test
     void anUnknownPolicyIsRefusedLikeAForbiddenOne() {
         RunHarness.Result r = h.run("no-such-policy", h.probe.toString(), "setup", "8", "0");
         assertThat(r.exit()).as("%s", r).isEqualTo(125);
@@ -178,6 +191,9 @@ class RingwardenRunTest {
                 .contains("Seccomp:\t2").contains("nextfd=3\n");
         RunHarness.Result exit = h.run("fio", "/bin/sh", "-c", "exit 42");
         assertThat(exit.exit()).as("%s", exit).isEqualTo(42);
+        RunHarness.Result killed = h.run("fio", "/bin/sh", "-c", "kill -TERM $$; sleep 5");
+        assertThat(killed.exit()).as("a signal reaches the program as usual and ends it: 128 + SIGTERM; %s", killed)
+                .isEqualTo(143);
         RunHarness.Result missing = h.run("fio", "/nonexistent/program");
         assertThat(missing.exit()).as("%s", missing).isEqualTo(127);
     }

@@ -145,6 +145,9 @@ static int cmd_linger(int seconds) {
     pid_t c = fork();
     if (c == 0) {
         setsid();
+        int null = open("/dev/null", O_RDWR); /* let whoever reads our output see its end now */
+        dup2(null, 1);
+        dup2(null, 2);
         usleep(300 * 1000);
         int rc = one_ring("orphan");
         sleep(seconds);
