@@ -201,7 +201,10 @@ class RingwardenRunTest {
     @Test
     void theAttachmentEndsWhenTheLastProcessUnderTheFilterExits() throws Exception {
         long ringsBefore = ringFdsInDaemon();
-        RunHarness.Result r = h.run("fio", h.probe.toString(), "linger", "3");
+        List<String> cmd = new java.util.ArrayList<>(List.of("setpriv", "--reuid=65534", "--regid=65534", "--clear-groups"));
+        cmd.addAll(h.ringwardenRun("fio"));
+        cmd.addAll(List.of(h.probe.toString(), "linger", "3"));
+        RunHarness.Result r = RunHarness.execUntilExit(cmd, h.dir, 120);
         assertThat(r.exit()).as("%s", r).isZero();
         assertThat(supervisors()).as("the program exited but its orphan lingers: the supervisor stays").isNotEmpty();
         // The orphan makes its ring after the program exited, and lingers 3 seconds.

@@ -79,6 +79,29 @@ final class RunHarness implements AutoCloseable {
                 "--policy", policy, "--");
     }
 
+    /**
+     * Like {@link #exec} but returns when the process exits, not when its output ends (which
+     * waits for every descendant that inherited it: an orphan, the supervisor's stderr).
+     */
+    static Result execUntilExit(List<String> cmd, Path outputs, long timeoutSeconds) {
+        try {
+            Path out = Files.createTempFile(outputs, "out-", ".txt");
+            Path err = Files.createTempFile(outputs, "err-", ".txt");
+            Process p = new ProcessBuilder(cmd).redirectOutput(out.toFile()).redirectError(err.toFile()).start();
+            p.getOutputStream().close();
+            if (!p.waitFor(timeoutSeconds, TimeUnit.SECONDS)) {
+                p.destroyForcibly();
+                p.waitFor();
+            }
+            return new Result(p.isAlive() ? -1 : p.exitValue(), Files.readString(out), Files.readString(err));
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IllegalStateException(e);
+        }
+    }
+
     static Result exec(List<String> cmd, long timeoutSeconds) {
         try {
             Process p = new ProcessBuilder(cmd).start();
