@@ -176,22 +176,33 @@ public final class RingwardenClient implements AutoCloseable {
         requireNonNull(clientFds, "clientFds");
         ensureOpen();
         String what = "acquire '" + policy + "'";
-        channel.send(new Request.Acquire(policy, clientFds.length));
-        Response r = channel.receive();
-        if (r instanceof Response.SendFds s) {
-            if (s.count() != clientFds.length) {
+        Response.Grant grant;
+        int[] memfds;
+        try {
+            channel.send(new Request.Acquire(policy, clientFds.length));
+            Response r = channel.receive();
+            if (r instanceof Response.SendFds s) {
+                if (s.count() != clientFds.length) {
+                    throw unexpected(what, r);
+                }
+                channel.sendDescriptors(clientFds);
+                r = channel.receive();
+            }
+            if (r instanceof Response.Error e) {
+                throw DaemonErrorException.of(e.code(), what, e.message());
+            }
+            if (!(r instanceof Response.Grant g)) {
                 throw unexpected(what, r);
             }
-            channel.sendDescriptors(clientFds);
-            r = channel.receive();
+            grant = g;
+            memfds = grant.fds() == 0 ? new int[0] : channel.receiveDescriptors(grant.fds());
+        } catch (DaemonErrorException e) {
+            throw e; // an answer: the connection is in step
+        } catch (IOException | RuntimeException e) {
+            // Half an exchange: nothing later on this connection could be trusted.
+            closeLocked();
+            throw e;
         }
-        if (r instanceof Response.Error e) {
-            throw DaemonErrorException.of(e.code(), what, e.message());
-        }
-        if (!(r instanceof Response.Grant grant)) {
-            throw unexpected(what, r);
-        }
-        int[] memfds = grant.fds() == 0 ? new int[0] : channel.receiveDescriptors(grant.fds());
         long fd = SandboxFilter.collect(grant.ring().sqEntries(), grant.ticket());
         if (fd < 0) {
             closeAll(memfds);

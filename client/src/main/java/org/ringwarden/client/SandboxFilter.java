@@ -162,7 +162,8 @@ public final class SandboxFilter {
         throw new DeliveryUnavailableException("a seccomp filter already on this process (" + statusField("Seccomp_filters")
                 + " filter(s)) answers io_uring_setup itself (" + (r < 0 ? Errno.nameOf((int) -r) : "returned " + r)
                 + "); the kernel gives that answer precedence over ringwarden's, so rings cannot be delivered."
-                + " Allow io_uring_setup in the container or sandbox profile (ringwarden traps it instead).");
+                + " Allow io_uring_setup in the container or sandbox profile (ringwarden traps it instead); or, if a"
+                + " parent process uses ringwarden, this process inherited its filter: ask that parent for rings.");
     }
 
     private static boolean ioUringRestrictedBySysctl() {

@@ -124,6 +124,16 @@ class ControlChannelTest {
     }
 
     @Test
+    void anyJavaFileDescriptorCastsToItsNumberAsAcquireWithFileDescriptorsNeeds() throws IOException {
+        // RingwardenClient.acquire(String, FileDescriptor...) relies on this for files and sockets alike.
+        try (var in = new java.io.FileInputStream(dir.resolve("f").toFile().exists() ? dir.resolve("f").toFile()
+                : Files.writeString(dir.resolve("f"), "x").toFile())) {
+            int fd = FileDescriptorCast.using(in.getFD()).as(Integer.class);
+            assertThat(identity(fd)).as("the number is the stream's descriptor").isEqualTo(dir.resolve("f").toString());
+        }
+    }
+
+    @Test
     void aByteWithoutDescriptorIsRefused() throws IOException {
         int before = Descriptors.countOpen();
         int fd = memfd("r");

@@ -53,7 +53,8 @@ public final class DemoClient {
         try (RingwardenClient client = RingwardenClient.connect(socket)) {
             List<PolicyInfo> policies = client.policies();
             say("2. Connected to the daemon; my io_uring_setup now goes to it (seccomp, no-new-privs). Policies for me: "
-                    + String.join(", ", policies.stream().map(PolicyInfo::name).toList()) + ".");
+                    + String.join(", ", policies.stream().map(PolicyInfo::name).sorted().toList())
+                    + " (the root-only ones are not even named to me).");
             try (BrokeredRing ring = client.acquire(policy)) {
                 RegisteredBuffer io = ring.buffer("io");
                 int secret = ring.file("secret");

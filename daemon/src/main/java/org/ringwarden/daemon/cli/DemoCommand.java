@@ -1,7 +1,6 @@
 package org.ringwarden.daemon.cli;
 
 import java.io.IOException;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.attribute.PosixFilePermissions;
@@ -92,6 +91,19 @@ public final class DemoCommand implements Callable<Integer> {
                 + " a ring the daemon opened it into.\n");
         Files.setPosixFilePermissions(secret, PosixFilePermissions.fromString("rw-------"));
         Files.writeString(policies.resolve(POLICY + ".json"), policyJson(user, secret));
+        for (String name : PolicyLoader.BUNDLED) {
+            // The embedded defaults too: the client sees only those meant for it.
+            try (var in = PolicyLoader.class.getResourceAsStream("bundled/" + name + ".json")) {
+                if (in != null) {
+                    Files.write(policies.resolve(name + ".json"), in.readAllBytes());
+                }
+            }
+        }
+        try (Stream<Path> files = Files.list(policies)) {
+            for (Path f : (Iterable<Path>) files::iterator) {
+                Files.setPosixFilePermissions(f, PosixFilePermissions.fromString("rw-r--r--"));
+            }
+        }
         Path audit = priv.resolve("audit.jsonl");
 
         Path socket = run.resolve("ringwarden.sock");
@@ -105,8 +117,8 @@ public final class DemoCommand implements Callable<Integer> {
         GrantBroker broker = GrantBroker.create(store, config.limits(), new AuditLog());
 
         System.out.println("ringwarden demo");
-        System.out.println("   daemon (uid 0) on " + socket + ", policy '" + POLICY + "': NOP and READ_FIXED on "
-                + secret + ", nothing else");
+        System.out.println("   daemon (uid 0) on " + socket + ", the bundled policies and '" + POLICY
+                + "': NOP and READ_FIXED on " + secret + ", nothing else");
         System.out.println("   client: uid " + ids[0] + " (" + user + "), started with setpriv");
         System.out.println();
         int status;

@@ -91,6 +91,11 @@ class ClientEndToEndTest {
     }
 
     @Test
+    void aRingThatCannotBeInstalledArrivesAsRingCollectionExceptionAndEndsItsLease() throws Exception {
+        E2eEnvironment.assertPassed(env.client("collect-fails"), 3);
+    }
+
+    @Test
     void closingRingsWithOperationsInFlightLeavesNothingBehind() throws Exception {
         E2eEnvironment.assertPassed(env.client("in-flight"), 4);
     }

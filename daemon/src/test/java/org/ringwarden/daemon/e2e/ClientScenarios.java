@@ -62,6 +62,7 @@ public final class ClientScenarios {
                 case "nop" -> nop(socket);
                 case "errors" -> errors(socket);
                 case "blocked" -> blocked(socket);
+                case "collect-fails" -> collectFails(socket);
                 case "in-flight" -> inFlight(socket);
                 case "cycles" -> cycles(socket, Integer.parseInt(rest[0]));
                 case "threads" -> threads(socket);
@@ -443,6 +444,52 @@ public final class ClientScenarios {
         } catch (DeliveryUnavailableException e) {
             check(e.getMessage().contains("a seccomp filter already on this process")
                     && e.getMessage().contains("ENOSYS"), "refused with the reason: " + e.getMessage());
+        }
+    }
+
+    /**
+     * A grant whose ring cannot be installed: with no descriptor number free below RLIMIT_NOFILE,
+     * the daemon's NOTIF_ADDFD fails with EMFILE and the trapped io_uring_setup returns it.
+     */
+    static void collectFails(Path socket) throws Exception {
+        try (RingwardenClient client = RingwardenClient.connect(socket); Arena arena = Arena.ofConfined()) {
+            try (BrokeredRing warm = client.acquire("nop")) {
+                check(warm.sqEntries() > 0, "a nop ring before the limit");
+            }
+            new RingCollectionException_ClassLoad().touch();
+            int lowestFree = 0;
+            while (Descriptors.isOpen(lowestFree)) {
+                lowestFree++;
+            }
+            MemorySegment oldLimit = arena.allocate(16, 8);
+            MemorySegment newLimit = arena.allocate(16, 8);
+            Syscall.checked("prlimit64", 302, 0, 7 /* RLIMIT_NOFILE */, 0, oldLimit.address());
+            newLimit.set(JAVA_LONG, 0, lowestFree);
+            newLimit.set(JAVA_LONG, 8, oldLimit.get(JAVA_LONG, 8));
+            Throwable caught = null;
+            Syscall.checked("prlimit64", 302, 0, 7, newLimit.address(), 0);
+            try {
+                client.acquire("nop").close();
+            } catch (Throwable t) {
+                caught = t;
+            } finally {
+                Syscall.checked("prlimit64", 302, 0, 7, oldLimit.address(), 0);
+            }
+            check(caught instanceof org.ringwarden.client.RingCollectionException rce
+                            && rce.errno() == Errno.EMFILE.number() && rce.getMessage().contains("EMFILE"),
+                    "no descriptor free for the ring: RingCollectionException " + caught);
+            try (BrokeredRing after = client.acquire("nop")) {
+                after.prepare().nop();
+                check(one(after) == 0, "with descriptors free again, acquiring works (the failed lease was ended)");
+            }
+        }
+    }
+
+    /** Loads the exception classes the refusal path needs while descriptors are still free. */
+    private static final class RingCollectionException_ClassLoad {
+        void touch() {
+            Errno.nameOf(24);
+            new StringBuilder().append(org.ringwarden.client.RingCollectionException.class.getName());
         }
     }
 
