@@ -217,13 +217,23 @@ class RingwardenRunTest {
         Matcher m = Pattern.compile("child (\\d+) lingers").matcher(r.out());
         assertThat(m.find()).as("%s", r).isTrue();
         String orphan = "tid " + m.group(1) + " ";
-        List<AuditEvent> events = h.daemon.auditEvents();
-        int served = -1;
-        for (int i = 0; i < events.size(); i++) {
-            if (events.get(i).kind() == AuditEvent.Kind.DELIVER && events.get(i).detail().contains(orphan)) {
-                served = i;
+        // The attachment is forgotten, then its DETACH is audited: wait for the record too.
+        List<AuditEvent> events;
+        int served;
+        do {
+            events = h.daemon.auditEvents();
+            served = -1;
+            for (int i = 0; i < events.size(); i++) {
+                if (events.get(i).kind() == AuditEvent.Kind.DELIVER && events.get(i).detail().contains(orphan)) {
+                    served = i;
+                }
             }
-        }
+            if (served >= 0 && events.subList(served, events.size()).stream()
+                    .anyMatch(e -> e.kind() == AuditEvent.Kind.DETACH)) {
+                break;
+            }
+            Thread.sleep(50);
+        } while (System.nanoTime() < deadline);
         assertThat(served).as("the orphan (%s) was served after its parent exited: %s", orphan, events).isNotNegative();
         assertThat(events.subList(served, events.size())).as("then the attachment ended")
                 .anySatisfy(e -> assertThat(e.kind()).isEqualTo(AuditEvent.Kind.DETACH));
