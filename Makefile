@@ -3,6 +3,8 @@ SHELL := /bin/bash
 JAVA_HOME := $(shell tools/find-jdk)
 export JAVA_HOME
 MVN ?= mvn -B
+# Maven's bundled Guava uses sun.misc.Unsafe; JDK 25 warns about it on every run.
+export MAVEN_OPTS := $(MAVEN_OPTS) --sun-misc-unsafe-memory-access=allow
 
 .PHONY: all build test bench clean check-jdk install uninstall
 all: build

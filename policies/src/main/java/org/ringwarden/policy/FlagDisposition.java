@@ -6,6 +6,6 @@ public enum FlagDisposition {
     HONOUR,
     /** The ring is made without it, and the params written back say so. */
     DROP,
-    /** The program's {@code io_uring_setup} fails ({@code EINVAL}). */
+    /** The program's {@code io_uring_setup} fails ({@code EPERM}). */
     REFUSE
 }

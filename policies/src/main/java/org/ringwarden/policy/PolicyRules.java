@@ -53,12 +53,12 @@ final class PolicyRules {
 
     /** Setup flags transparent use may not honour, and why. */
     static final Map<SetupFlag, String> TRANSPARENT_NOT_HONOURABLE = Map.of(
-            SetupFlag.R_DISABLED, "the daemon enables transparent rings before it hands them over",
             SetupFlag.ATTACH_WQ, "the program's wq_fd means nothing in the daemon",
             SetupFlag.NO_MMAP, "the ring memory would be the daemon's, which the program cannot map",
-            SetupFlag.REGISTERED_FD_ONLY, "it needs NO_MMAP",
-            SetupFlag.SINGLE_ISSUER, "the daemon enables transparent rings, so it would become the single issuer and the program's io_uring_enter would fail with EEXIST",
-            SetupFlag.DEFER_TASKRUN, "it needs SINGLE_ISSUER, which transparent rings cannot honour");
+            SetupFlag.REGISTERED_FD_ONLY, "it needs NO_MMAP");
+    // R_DISABLED, SINGLE_ISSUER and DEFER_TASKRUN may be honoured (issue 7): a program that asks for
+    // R_DISABLED gets the ring disabled, restrictions registered, and becomes its issuer when it
+    // enables it; without R_DISABLED the daemon drops SINGLE_ISSUER/DEFER_TASKRUN (TransparentPlan).
 
     static final int PAGE = 4096;
     static final long MAX_BUFFER = 1L << 30;

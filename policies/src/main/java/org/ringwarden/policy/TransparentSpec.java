@@ -10,7 +10,8 @@ import org.ringwarden.linux.uring.SetupFlag;
 
 /**
  * How a policy serves transparent use: rings made for an unmodified program's own
- * {@code io_uring_setup} (protocol.md). Transparent rings are always enabled by the daemon.
+ * {@code io_uring_setup} (protocol.md). The daemon enables transparent rings, unless the program
+ * asked for {@code R_DISABLED} and the policy honours it (docs/transparent.md).
  *
  * @param enabled      whether the policy may be attached for transparent use at all
  * @param dispositions what happens to each setup flag the program requests; every flag has one

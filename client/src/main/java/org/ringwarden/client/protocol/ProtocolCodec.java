@@ -51,7 +51,8 @@ public final class ProtocolCodec {
             "release", Request.Release.class,
             "status", Request.Status.class,
             "leases", Request.Leases.class,
-            "reload", Request.Reload.class);
+            "reload", Request.Reload.class,
+            "transparent-setup", Request.TransparentSetup.class);
 
     private static final Map<String, Class<? extends Response>> RESPONSES = Map.of(
             "send-fds", Response.SendFds.class,
@@ -62,7 +63,8 @@ public final class ProtocolCodec {
             "error", Response.Error.class,
             "status", Response.StatusReport.class,
             "leases", Response.LeaseList.class,
-            "reloaded", Response.Reloaded.class);
+            "reloaded", Response.Reloaded.class,
+            "transparent-ring", Response.TransparentRing.class);
 
     private ProtocolCodec() {
     }

@@ -145,4 +145,39 @@ public sealed interface Request {
             return true;
         }
     }
+
+    /**
+     * {@code transparent-setup} (issue 7, docs/protocol.md, "Transparent setup"): on a connection attached
+     * with a transparent policy, the supervisor that received a trapped {@code io_uring_setup}
+     * asks for a ring made under that policy for it. The daemon installs the ring into the
+     * caller with {@code SECCOMP_IOCTL_NOTIF_ADDFD} but does not answer the call: the supervisor
+     * writes the params back into the caller, then answers.
+     *
+     * @param notif   the notification's id ({@code struct seccomp_notif.id}; its 64 bits as a signed number)
+     * @param pid     the caller's thread id as the notification reported it (for audit)
+     * @param entries the caller's {@code entries} argument
+     * @param flags   the caller's {@code io_uring_params.flags}
+     * @param cqEntries the caller's {@code io_uring_params.cq_entries} (meaningful with {@code CQSIZE})
+     * @param program the caller's executable as the supervisor read it (for audit), or absent
+     */
+    record TransparentSetup(long notif, int pid, long entries, long flags, long cqEntries, String program)
+            implements Request {
+        public TransparentSetup {
+            if (pid <= 0) {
+                throw new IllegalArgumentException("transparent-setup: pid must be positive, not " + pid);
+            }
+            if (entries < 0 || entries > 0xFFFF_FFFFL || flags < 0 || flags > 0xFFFF_FFFFL
+                    || cqEntries < 0 || cqEntries > 0xFFFF_FFFFL) {
+                throw new IllegalArgumentException("transparent-setup: entries, flags and cqEntries are 32-bit unsigned");
+            }
+            if (program != null && program.length() > 4096) {
+                throw new IllegalArgumentException("transparent-setup: program is at most 4096 characters");
+            }
+        }
+
+        @Override
+        public String op() {
+            return "transparent-setup";
+        }
+    }
 }

@@ -254,4 +254,34 @@ public sealed interface Response {
             return "reloaded";
         }
     }
+
+    /**
+     * {@code transparent-ring} (issue 7, docs/protocol.md, "Transparent setup"): the answer to
+     * {@code transparent-setup}. With {@code errno} 0 the ring is installed in the caller as
+     * descriptor {@code fd} and {@code ring} is what to write back into its
+     * {@code io_uring_params}; then the supervisor answers the trapped call with {@code fd}.
+     * Otherwise the call is to fail with {@code errno} ({@code EPERM}: the policy refused) and
+     * {@code fd} and {@code ring} are absent.
+     *
+     * @param errno   0, or the errno the trapped call is to fail with
+     * @param fd      the ring's descriptor number in the caller
+     * @param ring    the params to write back, or null on refusal
+     * @param message why, for people
+     */
+    record TransparentRing(int errno, int fd, Ring ring, String message) implements Response {
+        public TransparentRing {
+            if (errno < 0 || errno > 4095) {
+                throw new IllegalArgumentException("transparent-ring: errno must be 0..4095, not " + errno);
+            }
+            if (errno == 0 && (ring == null || fd < 0)) {
+                throw new IllegalArgumentException("transparent-ring: a ring and its fd, or an errno");
+            }
+            requireNonNull(message, "message");
+        }
+
+        @Override
+        public String type() {
+            return "transparent-ring";
+        }
+    }
 }

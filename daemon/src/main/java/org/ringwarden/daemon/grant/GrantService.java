@@ -69,6 +69,8 @@ public final class GrantService implements AutoCloseable {
     private final Map<Long, Attachment> attachments = new HashMap<>(); // guarded by itself
     private final Map<Integer, Integer> attachmentsPerUid = new HashMap<>(); // guarded by attachments
     private volatile boolean closed;
+    private final org.ringwarden.daemon.transparent.TransparentRingMaker transparentRings =
+            new org.ringwarden.daemon.transparent.TransparentRingMaker(this::audit, Clock.systemUTC());
 
     /**
      * @param limits the daemon's limits
@@ -372,6 +374,38 @@ public final class GrantService implements AutoCloseable {
             counters.expired.increment();
             audit(new AuditEvent(AuditEvent.Kind.EXPIRE, clock.instant(), lease.peer, lease.policy, lease.id, null,
                     "ticket not collected within " + limits.ticketExpiry() + "; ring destroyed"));
+        }
+    }
+
+    // ------------------------------------------------------------------ transparent (issue 7)
+
+    /**
+     * Makes a ring for a trapped {@code io_uring_setup} of a transparent attachment and installs
+     * it into the caller; the supervisor that asked writes the params back and answers the call
+     * (docs/transparent.md). Blocks briefly (ring creation): call it off the event loop.
+     *
+     * @throws GrantException {@code NOT_ATTACHED} without an attachment; {@code NOT_PERMITTED}
+     *                        if the connection attached without a transparent policy
+     */
+    public org.ringwarden.client.protocol.Response.TransparentRing transparentSetup(
+            Peer peer, org.ringwarden.client.protocol.Request.TransparentSetup setup) throws GrantException {
+        requireNonNull(peer, "peer");
+        requireNonNull(setup, "setup");
+        Attachment a;
+        synchronized (attachments) {
+            a = attachments.get(peer.connectionId());
+        }
+        if (a == null) {
+            throw new GrantException(ErrorCode.NOT_ATTACHED, "transparent-setup needs an attachment with a transparent policy");
+        }
+        if (a.transparent() == null) {
+            throw new GrantException(ErrorCode.NOT_PERMITTED, "this connection attached without a transparent policy");
+        }
+        synchronized (a) { // Attachment.close() takes this lock: the listener stays open meanwhile
+            if (a.isClosed()) {
+                throw new GrantException(ErrorCode.NOT_ATTACHED, "the attachment ended");
+            }
+            return transparentRings.make(a.peer(), a.listener(), a.transparent(), setup);
         }
     }
 

@@ -203,16 +203,19 @@ final class ListenerPoller implements AutoCloseable {
             // Grown memory stays in the arena until close: attachments are bounded by the limits.
             pollfds = arena.allocate(POLLFD_SIZE * Math.max(n, 2 * pollfds.byteSize() / POLLFD_SIZE), 8);
         }
-        set(0, wakeFd);
+        set(0, wakeFd, Poll.POLLIN);
         for (int i = 0; i < watched.size(); i++) {
-            set(i + 1, watched.get(i).listener().fd());
+            Attachment a = watched.get(i);
+            // A transparent attachment's notifications are received by the program's supervisor
+            // (docs/transparent.md): watch only for the hang-up, which poll reports unasked.
+            set(i + 1, a.listener().fd(), a.transparent() == null ? Poll.POLLIN : 0);
         }
         return n;
     }
 
-    private void set(int i, int fd) {
+    private void set(int i, int fd, int events) {
         pollfds.set(JAVA_INT, i * POLLFD_SIZE, fd);
-        pollfds.set(JAVA_SHORT, i * POLLFD_SIZE + 4, (short) Poll.POLLIN);
+        pollfds.set(JAVA_SHORT, i * POLLFD_SIZE + 4, (short) events);
         pollfds.set(JAVA_SHORT, i * POLLFD_SIZE + 6, (short) 0);
     }
 

@@ -79,10 +79,10 @@ final class RingDelivery implements ListenerPoller.Handler {
         }
         if ((n.arg(2) & 0xFFFF_FFFFL) != MAGIC) {
             if (a.transparent() != null) {
-                // TODO(issue 7): transparent delivery: make a ring under a.transparent() with the
-                // caller's size and flags as far as the policy allows, write the params back.
+                // Not reached: the poller does not ask a transparent listener for POLLIN; the
+                // program's supervisor receives its calls (docs/transparent.md). A safety net.
                 refuse(a, n, a.transparent().name(),
-                        "un-ticketed io_uring_setup: transparent delivery is not implemented yet (issue 7)");
+                        "un-ticketed io_uring_setup reached the daemon: transparent calls are the supervisor's");
             } else {
                 refuse(a, n, null, "io_uring_setup without a ticket: rings come only from the daemon");
             }

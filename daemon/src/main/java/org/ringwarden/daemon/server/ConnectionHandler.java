@@ -232,6 +232,8 @@ final class ConnectionHandler extends ChannelInboundHandlerAdapter {
             case Request.Status s -> answer(sc.admin().status());
             case Request.Leases l -> answer(sc.admin().leases());
             case Request.Reload r -> submit(() -> sc.admin().reload(peer), NO_FDS, this::answer, f -> internal(request, f));
+            case Request.TransparentSetup t -> submit(() -> sc.broker().transparentSetup(peer, t), NO_FDS,
+                    this::answer, failure -> refusedOrInternal(t, null, failure));
         }
     }
 

@@ -143,6 +143,16 @@ public final class GrantBroker implements RingBroker {
     }
 
     @Override
+    public Response.TransparentRing transparentSetup(PeerIdentity peer,
+            org.ringwarden.client.protocol.Request.TransparentSetup setup) throws RefusedException {
+        try {
+            return grants.transparentSetup(peer(peer), setup); // issue 7: docs/transparent.md
+        } catch (GrantException e) {
+            throw refused(e);
+        }
+    }
+
+    @Override
     public void release(PeerIdentity peer, String lease) throws RefusedException {
         try {
             grants.release(peer(peer), lease);

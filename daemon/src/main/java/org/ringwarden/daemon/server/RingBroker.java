@@ -48,6 +48,18 @@ public interface RingBroker extends AutoCloseable {
     }
 
     /**
+     * Makes a ring under the connection's transparent policy for the trapped
+     * {@code io_uring_setup} {@code setup} names, and installs it into the caller (issue 7,
+     * docs/protocol.md, "Transparent setup"). A refusal the caller is to see as an errno is an answer
+     * ({@link Response.TransparentRing} with {@code errno}), not an exception.
+     */
+    default Response.TransparentRing transparentSetup(PeerIdentity peer, org.ringwarden.client.protocol.Request.TransparentSetup setup)
+            throws RefusedException {
+        throw new RefusedException(org.ringwarden.client.protocol.ErrorCode.NOT_PERMITTED,
+                "this daemon does not serve transparent use");
+    }
+
+    /**
      * Ends one of the connection's leases. Called on the event loop: bookkeeping and closing
      * descriptors and mappings only, nothing that blocks.
      */

@@ -66,6 +66,7 @@ public final class ClientScenarios {
                 case "in-flight" -> inFlight(socket);
                 case "cycles" -> cycles(socket, Integer.parseInt(rest[0]));
                 case "threads" -> threads(socket);
+                case "lockdown" -> lockdown(socket, rest[0]);
                 default -> throw new AssertionError("unknown scenario " + scenario);
             }
             System.out.println("DONE " + scenario);
@@ -108,6 +109,23 @@ public final class ClientScenarios {
         } catch (KernelException e) {
             return e.is(Errno.EACCES);
         }
+    }
+
+    // ------------------------------------------------------------------ the host lock-down
+
+    /**
+     * With {@code kernel.io_uring_disabled=1} this uid may not make a ring of its own (before the
+     * library installs any filter, so the kernel itself answers), yet reads through a brokered one.
+     */
+    static void lockdown(Path socket, String expectSha) throws Exception {
+        try {
+            IoUringCalls.CreatedRing own = IoUringCalls.create(8, 0, 0);
+            Descriptors.close(own.fd());
+            check(false, "io_uring_setup of our own must fail under kernel.io_uring_disabled=1");
+        } catch (KernelException e) {
+            check(e.is(Errno.EPERM), "our own io_uring_setup is refused by the kernel: " + e.getMessage());
+        }
+        reader(socket, expectSha);
     }
 
     // ------------------------------------------------------------------ each bundled policy

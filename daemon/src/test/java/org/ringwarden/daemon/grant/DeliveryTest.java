@@ -209,12 +209,32 @@ class DeliveryTest {
     }
 
     @Test
-    void transparentAttachmentRefusesUnticketedSetupUntilIssue7() throws Exception {
+    void transparentAttachmentLeavesTrappedCallsToItsSupervisorAndInstallsRingsOnRequest() throws Exception {
+        // Issue 7 (docs/transparent.md): the daemon does not receive on a transparent listener;
+        // the supervisor (here: this test, on its own copy) receives and asks transparentSetup.
         TrappedThread app = f.closeLater(new TrappedThread("rw-test-app"));
+        int mine = app.listenerFd();
+        org.ringwarden.linux.seccomp.SeccompListener supervisor = f.closeLater(
+                org.ringwarden.linux.seccomp.SeccompListener.adopt(org.ringwarden.linux.Descriptors.dupCloexec(mine)));
         Peer p = f.peer(0);
-        f.grants.attach(p, app.listenerFd(), TestPolicies.transparent(TestPolicies.reader(f.data)));
-        assertThat(app.setup(4, 0, 0).get(10, TimeUnit.SECONDS)).as("un-ticketed setup").isEqualTo(EPERM);
-        assertThat(f.last(AuditEvent.Kind.DELIVERY_REFUSED).detail()).contains("issue 7");
+        f.grants.attach(p, mine, TestPolicies.transparent(TestPolicies.reader(f.data)));
+        java.util.concurrent.CompletableFuture<Long> call = app.setup(4, 0, 0);
+        assertThat(supervisor.poll(10_000)).as("the call waits for the supervisor")
+                .isEqualTo(org.ringwarden.linux.seccomp.SeccompListener.Event.NOTIFICATION);
+        Thread.sleep(200);
+        org.ringwarden.linux.seccomp.SeccompNotification n = supervisor.receive();
+        assertThat(n).as("the daemon's poller did not take the notification").isNotNull();
+        var ring = f.grants.transparentSetup(p,
+                new org.ringwarden.client.protocol.Request.TransparentSetup(n.id(), n.pid(), 4, 0, 0, null));
+        assertThat(ring.errno()).as("%s", ring).isZero();
+        assertThat(call).as("the daemon installs but does not answer").isNotDone();
+        assertThat(supervisor.respond(n.id(), ring.fd())).isTrue();
+        long fd = call.get(10, TimeUnit.SECONDS);
+        assertThat(fd).as("the call returns the installed ring").isEqualTo(ring.fd());
+        assertThat(java.nio.file.Files.readSymbolicLink(java.nio.file.Path.of("/proc/self/fd/" + fd)).toString())
+                .isEqualTo("anon_inode:[io_uring]");
+        clientSide.add(() -> org.ringwarden.linux.Descriptors.close((int) fd));
+        assertThat(f.last(AuditEvent.Kind.DELIVER).detail()).contains("transparent").contains("given entries 4");
     }
 
     @Test

@@ -1,0 +1,116 @@
+package org.ringwarden.daemon.transparent;
+
+import static java.util.Objects.requireNonNull;
+
+import java.time.Clock;
+import java.util.function.Consumer;
+
+import org.ringwarden.client.protocol.ErrorCode;
+import org.ringwarden.client.protocol.Request;
+import org.ringwarden.client.protocol.Response;
+import org.ringwarden.daemon.grant.AuditEvent;
+import org.ringwarden.daemon.grant.Peer;
+import org.ringwarden.linux.Descriptors;
+import org.ringwarden.linux.Errno;
+import org.ringwarden.linux.KernelException;
+import org.ringwarden.linux.seccomp.SeccompListener;
+import org.ringwarden.linux.uring.IoUringCalls;
+import org.ringwarden.linux.uring.IoUringParams;
+import org.ringwarden.policy.CompiledPolicy;
+
+/**
+ * The daemon's half of a transparent {@code io_uring_setup} (docs/transparent.md): decide the
+ * flags under the policy, create the ring disabled, register the policy's restrictions, enable
+ * it unless the program asked for {@code R_DISABLED}, install it into the trapped caller with
+ * {@code SECCOMP_IOCTL_NOTIF_ADDFD}, and forget it. The daemon keeps no copy: the program's
+ * descriptor is the ring's only holder, so the ring ends with the program.
+ *
+ * <p>It does <em>not</em> answer the trapped call. The program's supervisor, which read the
+ * caller's {@code io_uring_params} and asked for this, must first write the params back (only
+ * it may write the caller's memory) and then answer {@code NOTIF_SEND} with the fd; a call
+ * answered before its params are written would let liburing map the ring with garbage offsets.
+ *
+ * <p>Every decision is audited: program, pid, uid, policy, flags asked and flags given.
+ */
+public final class TransparentRingMaker {
+    private final Consumer<AuditEvent> audit;
+    private final Clock clock;
+
+    public TransparentRingMaker(Consumer<AuditEvent> audit, Clock clock) {
+        this.audit = requireNonNull(audit, "audit");
+        this.clock = requireNonNull(clock, "clock");
+    }
+
+    /**
+     * Serves {@code setup} through {@code listener} (the attachment's copy) under {@code policy}.
+     * The caller holds the attachment's lock, so the listener stays open throughout.
+     *
+     * @return the ring's fd in the caller and its params, or the errno the call is to fail with
+     */
+    public Response.TransparentRing make(Peer peer, SeccompListener listener, CompiledPolicy policy,
+                                         Request.TransparentSetup setup) {
+        requireNonNull(peer, "peer");
+        requireNonNull(listener, "listener");
+        requireNonNull(policy, "policy");
+        requireNonNull(setup, "setup");
+        String who = "transparent: program " + (setup.program() == null ? "?" : printable(setup.program()))
+                + " tid " + setup.pid() + " uid " + peer.uid() + " asked entries " + setup.entries() + " flags "
+                + TransparentPlan.names(setup.flags());
+        TransparentPlan plan = TransparentPlan.decide(policy.transparent(), policy.name(), setup.entries(),
+                setup.flags(), setup.cqEntries());
+        if (!plan.granted()) {
+            return refuse(peer, policy, who, plan.errno(), plan.reason());
+        }
+        // The notification must still be pending on this listener: the supervisor cannot make
+        // the daemon install a ring anywhere else than into a caller under this filter.
+        if (!listener.isValid(setup.notif())) {
+            return refuse(peer, policy, who, Errno.ENOENT.number(), "notification " + setup.notif()
+                    + " is not pending on this attachment's listener (the caller is gone, or it never was)");
+        }
+        IoUringCalls.CreatedRing ring;
+        try {
+            ring = IoUringCalls.create(plan.sqEntries(), plan.cqEntries(), plan.creationFlags());
+        } catch (KernelException e) {
+            // The program would have seen the same from its own call (EINVAL for a bad size...).
+            return refuse(peer, policy, who, e.errno(), "io_uring_setup in the daemon failed: " + e.getMessage());
+        }
+        try {
+            IoUringCalls.registerRestrictions(ring.fd(), policy.restrictions());
+            if (!plan.programEnables()) {
+                IoUringCalls.enableRings(ring.fd());
+            }
+            int remote = listener.addFd(setup.notif(), ring.fd(), true); // io_uring fds are always O_CLOEXEC
+            IoUringParams p = ring.params();
+            // The program is told the flags it has, not the daemon's R_DISABLED (unless it asked for it).
+            IoUringParams given = new IoUringParams(p.sqEntries(), p.cqEntries(), (int) plan.givenFlags(),
+                    p.features(), p.sqOff(), p.cqOff());
+            audit.accept(new AuditEvent(AuditEvent.Kind.DELIVER, clock.instant(), peer, policy.name(), null, null,
+                    who + "; given entries " + p.sqEntries() + "/" + p.cqEntries() + " flags "
+                            + TransparentPlan.names(plan.givenFlags())
+                            + (plan.programEnables() ? " (disabled: the program enables)" : "")
+                            + (plan.reason().isEmpty() ? "" : "; " + plan.reason()) + "; fd " + remote
+                            + "; restrictions: ops " + policy.allowed().sqeOpNames() + ", register "
+                            + policy.allowed().registerOpNames() + " (other SQEs complete with EACCES)"));
+            return new Response.TransparentRing(0, remote, Response.Ring.of(given, !plan.programEnables()),
+                    "ring installed as fd " + remote);
+        } catch (KernelException e) {
+            return refuse(peer, policy, who, e.errno(), "preparing or installing the ring failed: " + e.getMessage());
+        } finally {
+            // The caller holds it now (or nobody does, and it is destroyed here).
+            Descriptors.closeQuietly(ring.fd());
+        }
+    }
+
+    private Response.TransparentRing refuse(Peer peer, CompiledPolicy policy, String who, int errno, String why) {
+        audit.accept(new AuditEvent(AuditEvent.Kind.DELIVERY_REFUSED, clock.instant(), peer, policy.name(), null,
+                errno == Errno.EPERM.number() ? ErrorCode.NOT_PERMITTED : ErrorCode.BAD_REQUEST,
+                who + "; refused " + Errno.nameOf(errno) + ": " + why));
+        return new Response.TransparentRing(errno, -1, null, why + ": " + Errno.nameOf(errno));
+    }
+
+    private static String printable(String s) {
+        String t = s.length() > 256 ? s.substring(0, 256) + "…" : s;
+        return t.codePoints().map(c -> Character.isISOControl(c) ? '?' : c)
+                .collect(StringBuilder::new, StringBuilder::appendCodePoint, StringBuilder::append).toString();
+    }
+}
