@@ -10,6 +10,7 @@ public final class Memory {
     public static final int MAP_SHARED = 0x01;
     public static final int MAP_PRIVATE = 0x02;
     public static final int MAP_ANONYMOUS = 0x20;
+    public static final int MAP_FIXED = 0x10;
     public static final int MAP_POPULATE = 0x8000;
 
     public static final int MFD_CLOEXEC = 0x0001;
@@ -42,6 +43,18 @@ public final class Memory {
     /** {@code munmap} of exactly the range {@code segment} covers. */
     public static void unmap(MemorySegment segment) {
         Syscall.checked("munmap", Syscall.SYS_MUNMAP, segment.address(), segment.byteSize());
+    }
+
+    /**
+     * Replaces the mapping under {@code segment} with fresh private anonymous memory
+     * ({@code mmap(MAP_FIXED|MAP_PRIVATE|MAP_ANONYMOUS, PROT_READ|PROT_WRITE)}), in one step: the
+     * old mapping (and the reference it held on its file) is gone, yet the address range stays
+     * mapped, so a late access reads zeros instead of faulting. The range must still be
+     * {@link #unmap}ped eventually.
+     */
+    public static void overlayAnonymous(MemorySegment segment) {
+        Syscall.checked("mmap", Syscall.SYS_MMAP, segment.address(), segment.byteSize(), PROT_READ | PROT_WRITE,
+                MAP_FIXED | MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
     }
 
     /** {@code memfd_create(name, flags)}. */

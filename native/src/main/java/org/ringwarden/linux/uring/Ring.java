@@ -70,9 +70,9 @@ import org.ringwarden.linux.Syscall;
  *
  * <h2>Ownership</h2>
  * A Ring owns the fd it was given once {@link #map} returns: {@link #close()} unmaps the
- * rings and closes the fd. If {@code map} fails, the fd stays the caller's. The mappings live
- * in a shared arena, so a use after {@code close()} throws {@link IllegalStateException}
- * instead of touching unmapped memory.
+ * rings and closes the fd. If {@code map} fails, the fd stays the caller's. A use after
+ * {@code close()} throws {@link IllegalStateException}, and never touches unmapped memory:
+ * see {@link #close()} for how.
  *
  * <p>Not supported (refused by {@link #map}): {@code SQPOLL} (forbidden in ringwarden: the
  * poller runs SQEs with its creator's credentials), {@code SQE128}, {@code CQE32},
@@ -140,12 +140,24 @@ public final class Ring implements AutoCloseable {
     /** Our CQ head: the next CQE to read; stored to the ring after reading. */
     private int cqHeadLocal;
     private boolean closed;
+    /** True when the mappings live in an automatic arena and close() overlays them (see close()). */
+    private final boolean overlayOnClose;
 
-    private Ring(int fd, IoUringParams params, Arena arena, MemorySegment sqRing, MemorySegment cqRing,
-                 MemorySegment sqes) {
+    /**
+     * Mappings closed by overlay and not yet unmapped by the garbage collector's cleaner. Each is a
+     * kernel VMA of the process (vm.max_map_count, 65530 by default, counts them), so past
+     * {@link #PENDING_OVERLAY_LIMIT} new rings use a shared arena, closed explicitly, instead.
+     */
+    private static final java.util.concurrent.atomic.AtomicInteger PENDING_OVERLAYS =
+            new java.util.concurrent.atomic.AtomicInteger();
+    private static final int PENDING_OVERLAY_LIMIT = 4096;
+
+    private Ring(int fd, IoUringParams params, Arena arena, boolean overlayOnClose, MemorySegment sqRing,
+                 MemorySegment cqRing, MemorySegment sqes) {
         this.fd = fd;
         this.params = params;
         this.arena = arena;
+        this.overlayOnClose = overlayOnClose;
         this.sqRing = sqRing;
         this.cqRing = cqRing;
         this.sqes = sqes;
@@ -210,29 +222,62 @@ public final class Ring implements AutoCloseable {
                         Math.max(so.flags(), so.dropped()))
                 : so.array() + 4L * params.sqEntries();
         long cqSize = params.cqOff().cqes() + ((long) params.cqEntries() << CQE_SHIFT);
-        Arena arena = Arena.ofShared();
+        // An explicit close() of a shared arena is a handshake with every thread of the JVM: tens of
+        // µs, and two context switches through the VM thread that on a loaded machine wait for a
+        // time slice; with one ring per acquire that was a large part of the acquire cycle. So
+        // the mappings normally live in an automatic arena, which is never closed explicitly:
+        // close() replaces them with anonymous memory (Memory.overlayAnonymous: the ring's pages
+        // and its file reference are gone at once) and the arena's cleaner munmaps the ranges once
+        // no segment of them is reachable. Every method refuses use after close() with
+        // IllegalStateException (ensureOpen); a segment obtained earlier (sqes(), cqes()) and used
+        // after close(), or a racing thread that breaks the one-thread-at-a-time rule, reads and
+        // writes harmless zeros, never unmapped memory or a range reused by another mapping.
+        // Past PENDING_OVERLAY_LIMIT overlaid mappings awaiting the cleaner, a shared arena again.
+        boolean auto = PENDING_OVERLAYS.get() < PENDING_OVERLAY_LIMIT;
+        Arena arena = auto ? Arena.ofAuto() : Arena.ofShared();
+        java.util.List<MemorySegment> mapped = new java.util.ArrayList<>(3);
         try {
             MemorySegment sqRing;
             MemorySegment cqRing;
             if (params.singleMmap()) {
-                sqRing = mapInto(arena, fd, IoUringCalls.OFF_SQ_RING, Math.max(sqSize, cqSize));
+                sqRing = mapInto(arena, auto, mapped, fd, IoUringCalls.OFF_SQ_RING, Math.max(sqSize, cqSize));
                 cqRing = sqRing;
             } else {
-                sqRing = mapInto(arena, fd, IoUringCalls.OFF_SQ_RING, sqSize);
-                cqRing = mapInto(arena, fd, IoUringCalls.OFF_CQ_RING, cqSize);
+                sqRing = mapInto(arena, auto, mapped, fd, IoUringCalls.OFF_SQ_RING, sqSize);
+                cqRing = mapInto(arena, auto, mapped, fd, IoUringCalls.OFF_CQ_RING, cqSize);
             }
-            MemorySegment sqes = mapInto(arena, fd, IoUringCalls.OFF_SQES, (long) params.sqEntries() << SQE_SHIFT);
-            return new Ring(fd, params, arena, sqRing, cqRing, sqes);
+            MemorySegment sqes = mapInto(arena, auto, mapped, fd, IoUringCalls.OFF_SQES,
+                    (long) params.sqEntries() << SQE_SHIFT);
+            return new Ring(fd, params, arena, auto, sqRing, cqRing, sqes);
         } catch (RuntimeException | Error e) {
-            arena.close();
+            if (auto) {
+                for (MemorySegment m : mapped) {
+                    Memory.overlayAnonymous(m);
+                }
+            } else {
+                arena.close();
+            }
             throw e;
         }
     }
 
-    private static MemorySegment mapInto(Arena arena, int fd, long offset, long size) {
+    private static MemorySegment mapInto(Arena arena, boolean auto, java.util.List<MemorySegment> mapped, int fd,
+                                         long offset, long size) {
         MemorySegment m = Memory.mapShared(fd, offset, size);
-        // From now on the arena unmaps it, on close() or on a failed map().
-        return m.reinterpret(arena, Memory::unmap);
+        // From now on the arena unmaps it: on close() or a failed map() (shared), or through its
+        // cleaner once unreachable (automatic).
+        MemorySegment owned;
+        if (auto) {
+            PENDING_OVERLAYS.incrementAndGet();
+            owned = m.reinterpret(arena, s -> {
+                PENDING_OVERLAYS.decrementAndGet();
+                Memory.unmap(s);
+            });
+        } else {
+            owned = m.reinterpret(arena, Memory::unmap);
+        }
+        mapped.add(owned);
+        return owned;
     }
 
     /**
@@ -263,11 +308,13 @@ public final class Ring implements AutoCloseable {
 
     /** The SQE array: {@link #nextSqe()} returns offsets into it, {@link Sqe} writes at them. */
     public MemorySegment sqes() {
+        ensureOpen();
         return sqes;
     }
 
     /** The CQE array: {@link #peekCqe()} returns offsets into it, {@link Cqe} reads at them. */
     public MemorySegment cqes() {
+        ensureOpen();
         return cqes;
     }
 
@@ -279,6 +326,7 @@ public final class Ring implements AutoCloseable {
      * holds whatever its last use left: prepare it with a {@link Sqe} {@code prep*} method.
      */
     public long nextSqe() {
+        ensureOpen();
         int tail = sqeTail;
         if (tail - knownSqHead >= sqEntries) {
             knownSqHead = (int) INT.getAcquire(sqRing, sqHead);
@@ -298,6 +346,7 @@ public final class Ring implements AutoCloseable {
      * @return false if there was nothing unpublished to give back
      */
     public boolean unclaimLast() {
+        ensureOpen();
         if (sqeTail == publishedTail) {
             return false;
         }
@@ -307,6 +356,7 @@ public final class Ring implements AutoCloseable {
 
     /** The SQEs that {@link #nextSqe()} can still hand out. */
     public int sqSpace() {
+        ensureOpen();
         knownSqHead = (int) INT.getAcquire(sqRing, sqHead);
         return sqEntries - (sqeTail - knownSqHead);
     }
@@ -316,6 +366,7 @@ public final class Ring implements AutoCloseable {
      * {@link #submit()} offers it (after a batch that stopped early, the rest of the batch).
      */
     public int pending() {
+        ensureOpen();
         knownSqHead = (int) INT.getAcquire(sqRing, sqHead);
         return sqeTail - knownSqHead;
     }
@@ -331,6 +382,7 @@ public final class Ring implements AutoCloseable {
      *                         ring, {@code EEXIST} from a task that is not the single issuer...)
      */
     public int submit() {
+        ensureOpen();
         return enter(0, 0);
     }
 
@@ -340,6 +392,7 @@ public final class Ring implements AutoCloseable {
      * kernel's rule); call it again to submit the rest and wait.
      */
     public int submitAndWait(int minComplete) {
+        ensureOpen();
         return enter(minComplete, ENTER_GETEVENTS);
     }
 
@@ -398,6 +451,7 @@ public final class Ring implements AutoCloseable {
      * Retries on {@code EINTR}.
      */
     public void awaitCompletions(int minComplete) {
+        ensureOpen();
         while (cqReady() < minComplete) {
             long r = enterSyscall(0, minComplete, ENTER_GETEVENTS);
             if (r < 0 && r != -EINTR) {
@@ -410,6 +464,7 @@ public final class Ring implements AutoCloseable {
 
     /** Completions ready to reap in the CQ ring (not counting any in the kernel's overflow list). */
     public int cqReady() {
+        ensureOpen();
         return (int) INT.getAcquire(cqRing, cqTail) - cqHeadLocal;
     }
 
@@ -428,6 +483,7 @@ public final class Ring implements AutoCloseable {
 
     /** As {@link #reap(CompletionHandler)}, handling at most {@code max} completions. */
     public int reap(CompletionHandler handler, int max) {
+        ensureOpen();
         int n = 0;
         boolean flushed = false;
         while (n < max) {
@@ -466,6 +522,7 @@ public final class Ring implements AutoCloseable {
      * not free it (see {@link #advanceCq}) and does not flush the overflow list.
      */
     public long peekCqe() {
+        ensureOpen();
         int head = cqHeadLocal;
         if ((int) INT.getAcquire(cqRing, cqTail) == head) {
             return -1;
@@ -475,6 +532,7 @@ public final class Ring implements AutoCloseable {
 
     /** Frees the next {@code n} completions (after {@link #peekCqe()} and reading them). */
     public void advanceCq(int n) {
+        ensureOpen();
         if (n < 0 || n > cqReady()) {
             throw new IllegalArgumentException("cannot advance the CQ by " + n + " with " + cqReady() + " ready");
         }
@@ -484,11 +542,13 @@ public final class Ring implements AutoCloseable {
 
     /** True if the kernel holds completions in its overflow list or task work for this task. */
     public boolean needsFlush() {
+        ensureOpen();
         return ((int) INT.getAcquire(sqRing, sqFlags) & NEEDS_FLUSH) != 0;
     }
 
     /** Enters the kernel with {@code GETEVENTS} and nothing to submit: moves overflowed completions into the CQ and runs task work. */
     public void flush() {
+        ensureOpen();
         long r;
         do {
             r = enterSyscall(0, 0, ENTER_GETEVENTS);
@@ -500,16 +560,19 @@ public final class Ring implements AutoCloseable {
 
     /** The SQ ring's flags word ({@link #SQ_CQ_OVERFLOW}, {@link #SQ_TASKRUN}, {@code IORING_SQ_NEED_WAKEUP}). */
     public int sqFlags() {
+        ensureOpen();
         return (int) INT.getAcquire(sqRing, sqFlags);
     }
 
     /** The kernel's count of completions it dropped because the CQ was full (0 with {@code IORING_FEAT_NODROP} unless it ran out of memory). */
     public int cqOverflowCount() {
+        ensureOpen();
         return (int) INT.getAcquire(cqRing, cqOverflow);
     }
 
     /** The kernel's count of SQEs it skipped because their index was invalid. */
     public int sqDroppedCount() {
+        ensureOpen();
         return (int) INT.getAcquire(sqRing, sqDropped);
     }
 
@@ -523,7 +586,10 @@ public final class Ring implements AutoCloseable {
         return cqMask + 1;
     }
 
-    /** Unmaps the rings and closes the fd; idempotent. */
+    /**
+     * Unmaps the rings (shared arena) or overlays them with anonymous memory that the arena's
+     * cleaner unmaps later (automatic arena, see {@link #map}), and closes the fd; idempotent.
+     */
     @Override
     public void close() {
         if (closed) {
@@ -531,9 +597,23 @@ public final class Ring implements AutoCloseable {
         }
         closed = true;
         try {
-            arena.close();
+            if (overlayOnClose) {
+                Memory.overlayAnonymous(sqRing);
+                if (cqRing != sqRing) {
+                    Memory.overlayAnonymous(cqRing);
+                }
+                Memory.overlayAnonymous(sqes);
+            } else {
+                arena.close();
+            }
         } finally {
             Descriptors.close(fd);
+        }
+    }
+
+    private void ensureOpen() {
+        if (closed) {
+            throw new IllegalStateException("ring fd " + fd + " is closed");
         }
     }
 
