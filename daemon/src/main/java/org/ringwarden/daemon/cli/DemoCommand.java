@@ -176,7 +176,7 @@ public final class DemoCommand implements Callable<Integer> {
      * readable) so that the unprivileged client can load them wherever they live (a build tree
      * or ~/.m2 under a private home).
      */
-    static String readableClasspath(Path lib) throws IOException {
+    public static String readableClasspath(Path lib) throws IOException {
         List<String> out = new ArrayList<>();
         int i = 0;
         for (String entry : System.getProperty("java.class.path").split(java.io.File.pathSeparator)) {

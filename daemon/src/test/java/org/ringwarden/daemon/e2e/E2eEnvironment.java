@@ -194,40 +194,9 @@ final class E2eEnvironment implements AutoCloseable {
 
     private synchronized String clientClasspath() throws IOException {
         if (clientClasspath == null) {
-            List<String> out = new ArrayList<>();
-            int i = 0;
-            for (String entry : System.getProperty("java.class.path").split(java.io.File.pathSeparator)) {
-                Path src = Path.of(entry);
-                if (entry.isEmpty() || !Files.exists(src)) {
-                    continue;
-                }
-                Path dst = lib.resolve((i++) + "-" + src.getFileName());
-                copyReadable(src, dst);
-                out.add(dst.toString());
-            }
-            clientClasspath = String.join(java.io.File.pathSeparator, out);
+            clientClasspath = org.ringwarden.daemon.cli.DemoCommand.readableClasspath(lib);
         }
         return clientClasspath;
-    }
-
-    private static void copyReadable(Path src, Path dst) throws IOException {
-        if (Files.isDirectory(src)) {
-            try (Stream<Path> s = Files.walk(src)) {
-                for (Path p : (Iterable<Path>) s::iterator) {
-                    Path t = dst.resolve(src.relativize(p).toString());
-                    if (Files.isDirectory(p)) {
-                        Files.createDirectories(t);
-                        Files.setPosixFilePermissions(t, PosixFilePermissions.fromString("rwxr-xr-x"));
-                    } else {
-                        Files.copy(p, t);
-                        Files.setPosixFilePermissions(t, PosixFilePermissions.fromString("rw-r--r--"));
-                    }
-                }
-            }
-        } else {
-            Files.copy(src, dst);
-            Files.setPosixFilePermissions(dst, PosixFilePermissions.fromString("rw-r--r--"));
-        }
     }
 
     /** Descriptors open in the daemon. */
