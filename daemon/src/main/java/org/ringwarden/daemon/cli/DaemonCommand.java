@@ -72,8 +72,17 @@ public final class DaemonCommand implements Callable<Integer> {
             System.err.println(e.getMessage());
             return 1;
         }
+        // A supervisor may send SIGTERM as soon as the socket appears, before Daemon.start has
+        // returned: remember it rather than leave it to the JVM's default exit, which would race
+        // the start-up and skip the orderly stop (leases closed, sockets removed, STOPPING=1).
+        java.util.concurrent.atomic.AtomicBoolean stopEarly = new java.util.concurrent.atomic.AtomicBoolean();
+        sun.misc.Signal.handle(new sun.misc.Signal("TERM"), sig -> stopEarly.set(true));
+        sun.misc.Signal.handle(new sun.misc.Signal("INT"), sig -> stopEarly.set(true));
         try (Daemon d = Daemon.start(c, GrantBroker.create(store, c.limits(), new AuditLog()), env)) {
             d.installSignalHandlers();
+            if (stopEarly.get()) {
+                d.stop();
+            }
             d.awaitStop();
         } catch (IOException | RuntimeException e) {
             System.err.println("ringwarden daemon: " + e.getMessage());
