@@ -42,7 +42,8 @@ public final class ProtocolCodec {
     /** The deepest nesting any message needs is 3; anything far deeper is an attack on the parser. */
     static final int MAX_DEPTH = 16;
 
-    private static final ObjectMapper MAPPER = newMapper();
+    /** Shared with {@link HotMessages}, whose parsers and generators come from its factory and settings. */
+    static final ObjectMapper MAPPER = newMapper();
 
     private static final Map<String, Class<? extends Request>> REQUESTS = Map.of(
             "attach", Request.Attach.class,
@@ -102,22 +103,47 @@ public final class ProtocolCodec {
     /** The body of a request frame: {@code {"v":1,"op":...,fields}}. */
     public static byte[] encode(Request request) {
         requireNonNull(request, "request");
-        return write("op", request.op(), request);
+        byte[] hot = HotMessages.encode(MAPPER, request);
+        return hot != null ? hot : write("op", request.op(), request);
     }
 
     /** The body of a response frame: {@code {"v":1,"type":...,fields}}. */
     public static byte[] encode(Response response) {
         requireNonNull(response, "response");
-        return write("type", response.type(), response);
+        byte[] hot = HotMessages.encode(MAPPER, response);
+        return hot != null ? hot : write("type", response.type(), response);
     }
 
     /** Reads a request body; the daemon answers a {@link ProtocolException} with its code. */
     public static Request decodeRequest(byte[] body) throws ProtocolException {
-        return decode(body, "op", REQUESTS, "request");
+        requireNonNull(body, "body");
+        Request hot = HotMessages.decodeRequest(MAPPER, body);
+        return hot != null ? hot : decodeRequestWithDatabind(body);
     }
 
     /** Reads a response body. */
     public static Response decodeResponse(byte[] body) throws ProtocolException {
+        requireNonNull(body, "body");
+        Response hot = HotMessages.decodeResponse(MAPPER, body);
+        return hot != null ? hot : decodeResponseWithDatabind(body);
+    }
+
+    // The databind path: every kind that is not on the acquire path, and the reference the
+    // streaming path of HotMessages is compared with (ProtocolCodecDifferentialTest).
+
+    static byte[] encodeWithDatabind(Request request) {
+        return write("op", request.op(), request);
+    }
+
+    static byte[] encodeWithDatabind(Response response) {
+        return write("type", response.type(), response);
+    }
+
+    static Request decodeRequestWithDatabind(byte[] body) throws ProtocolException {
+        return decode(body, "op", REQUESTS, "request");
+    }
+
+    static Response decodeResponseWithDatabind(byte[] body) throws ProtocolException {
         return decode(body, "type", RESPONSES, "response");
     }
 
@@ -213,13 +239,18 @@ public final class ProtocolCodec {
         }
     }
 
-    private static String describe(JacksonException e) {
+    static String describe(JacksonException e) {
         Throwable cause = e.getCause();
         if (cause instanceof IllegalArgumentException || cause instanceof NullPointerException) {
-            return cause.getMessage() == null ? cause.toString() : cause.getMessage();
+            return messageOf(cause);
         }
         String m = e.getOriginalMessage();
         return m == null ? e.getClass().getSimpleName() : firstLine(m);
+    }
+
+    /** What a record constructor's refusal says. */
+    static String messageOf(Throwable e) {
+        return e.getMessage() == null ? e.toString() : e.getMessage();
     }
 
     private static String firstLine(String s) {
@@ -229,7 +260,7 @@ public final class ProtocolCodec {
     }
 
     /** A client-supplied string, shortened and stripped of control characters before it goes into a message. */
-    private static String printable(String s) {
+    static String printable(String s) {
         if (s == null) {
             return "null";
         }

@@ -1,0 +1,844 @@
+package org.ringwarden.client.protocol;
+
+import static com.fasterxml.jackson.core.JsonToken.END_ARRAY;
+import static com.fasterxml.jackson.core.JsonToken.START_ARRAY;
+import static com.fasterxml.jackson.core.JsonToken.START_OBJECT;
+import static com.fasterxml.jackson.core.JsonToken.VALUE_FALSE;
+import static com.fasterxml.jackson.core.JsonToken.VALUE_NULL;
+import static com.fasterxml.jackson.core.JsonToken.VALUE_NUMBER_INT;
+import static com.fasterxml.jackson.core.JsonToken.VALUE_STRING;
+import static com.fasterxml.jackson.core.JsonToken.VALUE_TRUE;
+
+import java.io.IOException;
+import java.util.ArrayList;
+import java.util.List;
+
+import com.fasterxml.jackson.core.JacksonException;
+import com.fasterxml.jackson.core.JsonEncoding;
+import com.fasterxml.jackson.core.JsonGenerator;
+import com.fasterxml.jackson.core.JsonParser;
+import com.fasterxml.jackson.core.JsonToken;
+import com.fasterxml.jackson.core.SerializableString;
+import com.fasterxml.jackson.core.io.SerializedString;
+import com.fasterxml.jackson.core.util.ByteArrayBuilder;
+import com.fasterxml.jackson.databind.ObjectMapper;
+
+import org.ringwarden.linux.uring.IoUringParams;
+
+/**
+ * Hand-written one-pass readers and writers, on Jackson's streaming API, for the messages of
+ * the acquire path: requests {@code acquire} and {@code release}; responses {@code grant},
+ * {@code released}, {@code error} and {@code send-fds}.
+ *
+ * <p>Why: a client spends its acquire cycle mostly in the codec when databind builds a tree,
+ * walks it for nulls and binds it again through record creators; with many short-lived client
+ * processes the code touched per message is what costs. These readers touch one parser pass
+ * and the records' constructors.
+ *
+ * <p>The contract is {@link ProtocolCodec}'s, result for result: for any input the reader
+ * returns the same record or a {@link ProtocolException} with the same {@link ErrorCode} as the
+ * databind path ({@code ProtocolCodecDifferentialTest} compares them). What that takes:
+ * <ul>
+ * <li>Fields come in any order, so {@code v} and the kind may come last. The reader reads every
+ *     field of every hot kind by its name alone (no name has two types among the hot kinds of a
+ *     direction) and checks which fields the kind allows once the kind is known.</li>
+ * <li>The databind path parses the whole document before it looks at {@code v}, and checks
+ *     {@code v} before anything else about the message: a syntax error anywhere is
+ *     {@code BAD_REQUEST}; otherwise an integer {@code v} other than 1 is
+ *     {@code UNSUPPORTED_VERSION} whatever else is wrong. So a refusal of a field's value is
+ *     thrown at once only when {@code v} was already seen to be 1 and the kind to be hot;
+ *     before that it is kept (the first one wins), the rest of the document is still read
+ *     (and syntax errors in it still thrown), and the kept refusal is thrown at the end.</li>
+ * <li>A kind that is not hot (or a kind field that is missing or not a string) makes the reader
+ *     return {@code null}: the caller then decodes the body on the databind path, which gives
+ *     the answer (including the refusal of an unknown kind).</li>
+ * <li>Every scalar the reader skips is still read the way a tree would read it (numbers parsed,
+ *     strings materialised), so that the stream limits apply the same way.</li>
+ * </ul>
+ */
+final class HotMessages {
+    private static final String NULL_REFUSED = "null is not a value in this protocol; leave an optional field out instead";
+
+    // One bit per field name of the hot kinds (both directions; a name has one type in each).
+    private static final int LEASE = 1;
+    private static final int POLICY = 1 << 1;
+    private static final int TICKET = 1 << 2;
+    private static final int FDS = 1 << 3;
+    private static final int RING = 1 << 4;
+    private static final int FILES = 1 << 5;
+    private static final int BUFFERS = 1 << 6;
+    private static final int ALLOWED = 1 << 7;
+    private static final int CODE = 1 << 8;
+    private static final int MESSAGE = 1 << 9;
+    private static final int COUNT = 1 << 10;
+    private static final int CLIENT_FDS = 1 << 11;
+    private static final String[] FIELD_NAMES = {"lease", "policy", "ticket", "fds", "ring", "files", "buffers",
+        "allowed", "code", "message", "count", "clientFds"};
+    private static final int REQUEST_FIELDS = POLICY | CLIENT_FDS | LEASE;
+    private static final int RESPONSE_FIELDS = LEASE | POLICY | TICKET | FDS | RING | FILES | BUFFERS | ALLOWED
+            | CODE | MESSAGE | COUNT;
+
+    /** The hot kinds with the fields each allows. */
+    private enum Kind {
+        ACQUIRE(POLICY | CLIENT_FDS),
+        RELEASE(LEASE),
+        GRANT(LEASE | POLICY | TICKET | FDS | RING | FILES | BUFFERS | ALLOWED),
+        RELEASED(LEASE),
+        ERROR(CODE | MESSAGE),
+        SEND_FDS(COUNT);
+
+        final int fields;
+
+        Kind(int fields) {
+            this.fields = fields;
+        }
+
+        static Kind request(String op) {
+            return switch (op) {
+                case "acquire" -> ACQUIRE;
+                case "release" -> RELEASE;
+                default -> null;
+            };
+        }
+
+        static Kind response(String type) {
+            return switch (type) {
+                case "grant" -> GRANT;
+                case "released" -> RELEASED;
+                case "error" -> ERROR;
+                case "send-fds" -> SEND_FDS;
+                default -> null;
+            };
+        }
+    }
+
+    private static final ErrorCode[] CODES = ErrorCode.values();
+
+    private HotMessages() {
+    }
+
+    // ---------------------------------------------------------------------------------- decoding
+
+    /** The request, or {@code null} if {@code body} is not a hot kind (decode it on the databind path). */
+    static Request decodeRequest(ObjectMapper mapper, byte[] body) throws ProtocolException {
+        return (Request) decode(mapper, body, false);
+    }
+
+    /** The response, or {@code null} if {@code body} is not a hot kind (decode it on the databind path). */
+    static Response decodeResponse(ObjectMapper mapper, byte[] body) throws ProtocolException {
+        return (Response) decode(mapper, body, true);
+    }
+
+    private static Object decode(ObjectMapper mapper, byte[] body, boolean response) throws ProtocolException {
+        String what = response ? "response" : "request";
+        try (JsonParser p = mapper.createParser(body)) {
+            return new Reading(p, response).message();
+        } catch (ProtocolException e) {
+            throw e;
+        } catch (JacksonException e) {
+            // Only the parser throws these here: a syntax or limit error, which the databind path
+            // meets while building its tree, before it looks at anything else.
+            throw bad(ProtocolCodec.describe(e));
+        } catch (IOException e) {
+            throw bad("unreadable " + what + ": " + e.getMessage());
+        } catch (RuntimeException | StackOverflowError e) {
+            // The contract is "a message or a ProtocolException", as on the databind path.
+            throw new ProtocolException(ErrorCode.BAD_REQUEST, "malformed " + what + ": " + e, e);
+        }
+    }
+
+    /** A field's value that the protocol refuses; caught inside {@link Reading}, never escapes. */
+    private static final class Refusal extends Exception {
+        Refusal(String message) {
+            super(message, null, false, false);
+        }
+    }
+
+    /** The state of one pass over one body. */
+    private static final class Reading {
+        private static final int V_MISSING = 0;
+        private static final int V_ONE = 1;
+        private static final int V_OTHER = 2;
+        private static final int V_NOT_INTEGER = 3;
+
+        private final JsonParser p;
+        private final boolean response;
+        private final String kindField;
+        private final int union;
+
+        private Kind kind;
+        private int version = V_MISSING;
+        private String versionText;
+        private String kept;
+        private int present;
+
+        private String lease;
+        private String policy;
+        private long ticket;
+        private int fds;
+        private Response.Ring ring;
+        private List<Response.FileSlot> files;
+        private List<Response.BufferSlot> buffers;
+        private Response.Allowed allowed;
+        private ErrorCode code;
+        private String message;
+        private int count;
+        private int clientFds;
+
+        Reading(JsonParser p, boolean response) {
+            this.p = p;
+            this.response = response;
+            this.kindField = response ? "type" : "op";
+            this.union = response ? RESPONSE_FIELDS : REQUEST_FIELDS;
+        }
+
+        /** The message, or null when the body is not of a hot kind. */
+        Object message() throws IOException, ProtocolException {
+            if (p.nextToken() != START_OBJECT) {
+                throw bad("a " + (response ? "response" : "request") + " must be one JSON object");
+            }
+            for (String name = p.nextFieldName(); name != null; name = p.nextFieldName()) {
+                JsonToken t = p.nextToken();
+                if (name.equals("v")) {
+                    version(t);
+                } else if (name.equals(kindField)) {
+                    kind = t == VALUE_STRING ? (response ? Kind.response(p.getText()) : Kind.request(p.getText())) : null;
+                    if (kind == null) {
+                        return null;
+                    }
+                } else {
+                    try {
+                        field(name, t);
+                    } catch (Refusal r) {
+                        refuse(r.getMessage());
+                        skipRestOfValue();
+                    } catch (IllegalArgumentException | NullPointerException e) {
+                        // a nested record's constructor refused what it was given
+                        refuse(ProtocolCodec.messageOf(e));
+                        skipRestOfValue();
+                    }
+                }
+            }
+            if (p.nextToken() != null) {
+                throw bad("a " + (response ? "response" : "request") + " must be one JSON object and nothing after it");
+            }
+            if (kind == null) {
+                return null;
+            }
+            switch (version) {
+                case V_MISSING -> throw bad("every message needs \"v\": " + ProtocolCodec.VERSION);
+                case V_NOT_INTEGER -> throw bad("\"v\" must be an integer");
+                case V_OTHER -> throw new ProtocolException(ErrorCode.UNSUPPORTED_VERSION, "protocol version "
+                        + versionText + " is not supported; this daemon speaks version " + ProtocolCodec.VERSION);
+                default -> {
+                    // version 1
+                }
+            }
+            if (kept != null) {
+                throw bad(kept);
+            }
+            int foreign = present & ~kind.fields;
+            if (foreign != 0) {
+                throw bad("unknown field \"" + FIELD_NAMES[Integer.numberOfTrailingZeros(foreign)] + "\"");
+            }
+            try {
+                return build();
+            } catch (IllegalArgumentException | NullPointerException e) {
+                throw bad(ProtocolCodec.messageOf(e));
+            }
+        }
+
+        private Object build() {
+            return switch (kind) {
+                case ACQUIRE -> new Request.Acquire(policy, clientFds);
+                case RELEASE -> new Request.Release(lease);
+                case GRANT -> new Response.Grant(lease, policy, ticket, fds, ring, files, buffers, allowed);
+                case RELEASED -> new Response.Released(lease);
+                case ERROR -> new Response.Error(code, message);
+                case SEND_FDS -> new Response.SendFds(count);
+            };
+        }
+
+        private void version(JsonToken t) throws IOException {
+            if (t == VALUE_NUMBER_INT) {
+                if (p.getNumberType() == JsonParser.NumberType.INT && p.getIntValue() == ProtocolCodec.VERSION) {
+                    version = V_ONE;
+                } else {
+                    version = V_OTHER;
+                    versionText = p.getNumberValue().toString();
+                }
+            } else {
+                version = V_NOT_INTEGER;
+                skipRestOfValue();
+            }
+        }
+
+        /**
+         * A refused value: thrown on when the answer can no longer be anything else; kept for the
+         * end while {@code v} or the kind are unknown (an unsupported version wins over it, a
+         * kind that is not hot hands the body to the databind path).
+         */
+        private void refuse(String why) throws ProtocolException {
+            if (version == V_ONE && kind != null) {
+                throw bad(why);
+            }
+            if (kept == null) {
+                kept = why;
+            }
+        }
+
+        /**
+         * Reads on from wherever a refusal left the parser inside a top-level field's value to
+         * that value's last token, reading each scalar as a tree would (so limits apply alike).
+         */
+        private void skipRestOfValue() throws IOException {
+            touch(p.currentToken());
+            while (p.getParsingContext().getNestingDepth() > 1) {
+                JsonToken t = p.nextToken();
+                if (t == null) {
+                    // the parser reports an unclosed object itself; this is only a guard
+                    throw new IOException("a message must be one complete JSON object");
+                }
+                touch(t);
+            }
+        }
+
+        private void touch(JsonToken t) throws IOException {
+            if (t == null) {
+                return;
+            }
+            switch (t) {
+                case VALUE_STRING -> p.getText();
+                case VALUE_NUMBER_INT, VALUE_NUMBER_FLOAT -> p.getNumberValue();
+                default -> {
+                    // structure and literals carry nothing more to read
+                }
+            }
+        }
+
+        private void field(String name, JsonToken t) throws IOException, Refusal {
+            int bit = bitOf(name) & union;
+            if (bit == 0) {
+                throw unknown(name);
+            }
+            present |= bit;
+            if (kind != null && (kind.fields & bit) == 0) {
+                throw unknown(name);
+            }
+            switch (bit) {
+                case LEASE -> lease = string(t, "lease");
+                case POLICY -> policy = string(t, "policy");
+                case TICKET -> ticket = longValue(t, "ticket");
+                case FDS -> fds = intValue(t, "fds");
+                case RING -> ring = ring(t);
+                case FILES -> files = files(t);
+                case BUFFERS -> buffers = buffers(t);
+                case ALLOWED -> allowed = allowed(t);
+                case CODE -> code = errorCode(t);
+                case MESSAGE -> message = string(t, "message");
+                case COUNT -> count = intValue(t, "count");
+                case CLIENT_FDS -> clientFds = intValue(t, "clientFds");
+                default -> throw new IllegalStateException("field bit " + bit);
+            }
+        }
+
+        private static int bitOf(String name) {
+            return switch (name) {
+                case "lease" -> LEASE;
+                case "policy" -> POLICY;
+                case "ticket" -> TICKET;
+                case "fds" -> FDS;
+                case "ring" -> RING;
+                case "files" -> FILES;
+                case "buffers" -> BUFFERS;
+                case "allowed" -> ALLOWED;
+                case "code" -> CODE;
+                case "message" -> MESSAGE;
+                case "count" -> COUNT;
+                case "clientFds" -> CLIENT_FDS;
+                default -> 0;
+            };
+        }
+
+        // --------------------------------------------------------------- nested values
+
+        private Response.Ring ring(JsonToken t) throws IOException, Refusal {
+            object(t, "ring");
+            int sqEntries = 0;
+            int cqEntries = 0;
+            int setupFlags = 0;
+            int features = 0;
+            boolean enabled = false;
+            IoUringParams.SqOffsets sqOff = null;
+            IoUringParams.CqOffsets cqOff = null;
+            for (String n = p.nextFieldName(); n != null; n = p.nextFieldName()) {
+                JsonToken v = p.nextToken();
+                switch (n) {
+                    case "sqEntries" -> sqEntries = intValue(v, "ring.sqEntries");
+                    case "cqEntries" -> cqEntries = intValue(v, "ring.cqEntries");
+                    case "setupFlags" -> setupFlags = intValue(v, "ring.setupFlags");
+                    case "features" -> features = intValue(v, "ring.features");
+                    case "enabled" -> enabled = booleanValue(v, "ring.enabled");
+                    case "sqOff" -> sqOff = sqOff(v);
+                    case "cqOff" -> cqOff = cqOff(v);
+                    default -> throw unknown(n);
+                }
+            }
+            return new Response.Ring(sqEntries, cqEntries, setupFlags, features, enabled, sqOff, cqOff);
+        }
+
+        private IoUringParams.SqOffsets sqOff(JsonToken t) throws IOException, Refusal {
+            object(t, "ring.sqOff");
+            int head = 0;
+            int tail = 0;
+            int ringMask = 0;
+            int ringEntries = 0;
+            int flags = 0;
+            int dropped = 0;
+            int array = 0;
+            for (String n = p.nextFieldName(); n != null; n = p.nextFieldName()) {
+                JsonToken v = p.nextToken();
+                switch (n) {
+                    case "head" -> head = intValue(v, "ring.sqOff.head");
+                    case "tail" -> tail = intValue(v, "ring.sqOff.tail");
+                    case "ringMask" -> ringMask = intValue(v, "ring.sqOff.ringMask");
+                    case "ringEntries" -> ringEntries = intValue(v, "ring.sqOff.ringEntries");
+                    case "flags" -> flags = intValue(v, "ring.sqOff.flags");
+                    case "dropped" -> dropped = intValue(v, "ring.sqOff.dropped");
+                    case "array" -> array = intValue(v, "ring.sqOff.array");
+                    default -> throw unknown(n);
+                }
+            }
+            return new IoUringParams.SqOffsets(head, tail, ringMask, ringEntries, flags, dropped, array);
+        }
+
+        private IoUringParams.CqOffsets cqOff(JsonToken t) throws IOException, Refusal {
+            object(t, "ring.cqOff");
+            int head = 0;
+            int tail = 0;
+            int ringMask = 0;
+            int ringEntries = 0;
+            int overflow = 0;
+            int cqes = 0;
+            int flags = 0;
+            for (String n = p.nextFieldName(); n != null; n = p.nextFieldName()) {
+                JsonToken v = p.nextToken();
+                switch (n) {
+                    case "head" -> head = intValue(v, "ring.cqOff.head");
+                    case "tail" -> tail = intValue(v, "ring.cqOff.tail");
+                    case "ringMask" -> ringMask = intValue(v, "ring.cqOff.ringMask");
+                    case "ringEntries" -> ringEntries = intValue(v, "ring.cqOff.ringEntries");
+                    case "overflow" -> overflow = intValue(v, "ring.cqOff.overflow");
+                    case "cqes" -> cqes = intValue(v, "ring.cqOff.cqes");
+                    case "flags" -> flags = intValue(v, "ring.cqOff.flags");
+                    default -> throw unknown(n);
+                }
+            }
+            return new IoUringParams.CqOffsets(head, tail, ringMask, ringEntries, overflow, cqes, flags);
+        }
+
+        private List<Response.FileSlot> files(JsonToken t) throws IOException, Refusal {
+            array(t, "files");
+            JsonToken e = p.nextToken();
+            if (e == END_ARRAY) {
+                return List.of();
+            }
+            List<Response.FileSlot> out = new ArrayList<>();
+            for (; e != END_ARRAY; e = p.nextToken()) {
+                object(e, "files[]");
+                int index = 0;
+                String name = null;
+                for (String n = p.nextFieldName(); n != null; n = p.nextFieldName()) {
+                    JsonToken v = p.nextToken();
+                    switch (n) {
+                        case "index" -> index = intValue(v, "files[].index");
+                        case "name" -> name = string(v, "files[].name");
+                        default -> throw unknown(n);
+                    }
+                }
+                out.add(new Response.FileSlot(index, name));
+            }
+            return out;
+        }
+
+        private List<Response.BufferSlot> buffers(JsonToken t) throws IOException, Refusal {
+            array(t, "buffers");
+            JsonToken e = p.nextToken();
+            if (e == END_ARRAY) {
+                return List.of();
+            }
+            List<Response.BufferSlot> out = new ArrayList<>();
+            for (; e != END_ARRAY; e = p.nextToken()) {
+                object(e, "buffers[]");
+                int index = 0;
+                String name = null;
+                int fd = 0;
+                long length = 0;
+                long address = 0;
+                for (String n = p.nextFieldName(); n != null; n = p.nextFieldName()) {
+                    JsonToken v = p.nextToken();
+                    switch (n) {
+                        case "index" -> index = intValue(v, "buffers[].index");
+                        case "name" -> name = string(v, "buffers[].name");
+                        case "fd" -> fd = intValue(v, "buffers[].fd");
+                        case "length" -> length = longValue(v, "buffers[].length");
+                        case "address" -> address = longValue(v, "buffers[].address");
+                        default -> throw unknown(n);
+                    }
+                }
+                out.add(new Response.BufferSlot(index, name, fd, length, address));
+            }
+            return out;
+        }
+
+        private Response.Allowed allowed(JsonToken t) throws IOException, Refusal {
+            object(t, "allowed");
+            List<String> sqeOps = null;
+            List<String> sqeFlagsAllowed = null;
+            List<String> sqeFlagsRequired = null;
+            List<String> registerOps = null;
+            for (String n = p.nextFieldName(); n != null; n = p.nextFieldName()) {
+                JsonToken v = p.nextToken();
+                switch (n) {
+                    case "sqeOps" -> sqeOps = strings(v, "allowed.sqeOps");
+                    case "sqeFlagsAllowed" -> sqeFlagsAllowed = strings(v, "allowed.sqeFlagsAllowed");
+                    case "sqeFlagsRequired" -> sqeFlagsRequired = strings(v, "allowed.sqeFlagsRequired");
+                    case "registerOps" -> registerOps = strings(v, "allowed.registerOps");
+                    default -> throw unknown(n);
+                }
+            }
+            return new Response.Allowed(sqeOps, sqeFlagsAllowed, sqeFlagsRequired, registerOps);
+        }
+
+        private List<String> strings(JsonToken t, String field) throws IOException, Refusal {
+            array(t, field);
+            JsonToken e = p.nextToken();
+            if (e == END_ARRAY) {
+                return List.of();
+            }
+            String first = string(e, field + "[]");
+            e = p.nextToken();
+            if (e == END_ARRAY) {
+                return List.of(first);
+            }
+            List<String> out = new ArrayList<>();
+            out.add(first);
+            for (; e != END_ARRAY; e = p.nextToken()) {
+                out.add(string(e, field + "[]"));
+            }
+            return out;
+        }
+
+        // --------------------------------------------------------------- scalars, no coercion
+
+        private String string(JsonToken t, String field) throws IOException, Refusal {
+            if (t == VALUE_STRING) {
+                return p.getText();
+            }
+            throw wrongType(t, field, "a string");
+        }
+
+        private int intValue(JsonToken t, String field) throws IOException, Refusal {
+            if (t == VALUE_NUMBER_INT) {
+                if (p.getNumberType() == JsonParser.NumberType.INT) {
+                    return p.getIntValue();
+                }
+                throw new Refusal("\"" + field + "\": " + p.getNumberValue() + " is out of range of int");
+            }
+            throw wrongType(t, field, "an integer");
+        }
+
+        private long longValue(JsonToken t, String field) throws IOException, Refusal {
+            if (t == VALUE_NUMBER_INT) {
+                JsonParser.NumberType n = p.getNumberType();
+                if (n == JsonParser.NumberType.INT || n == JsonParser.NumberType.LONG) {
+                    return p.getLongValue();
+                }
+                throw new Refusal("\"" + field + "\": " + p.getNumberValue() + " is out of range of long");
+            }
+            throw wrongType(t, field, "an integer");
+        }
+
+        private boolean booleanValue(JsonToken t, String field) throws Refusal {
+            if (t == VALUE_TRUE) {
+                return true;
+            }
+            if (t == VALUE_FALSE) {
+                return false;
+            }
+            throw wrongType(t, field, "true or false");
+        }
+
+        /** As Jackson's enum binding with these settings: the exact name, or the name with blanks trimmed. */
+        private ErrorCode errorCode(JsonToken t) throws IOException, Refusal {
+            String s = string(t, "code");
+            ErrorCode c = codeNamed(s);
+            if (c == null) {
+                String trimmed = s.trim();
+                c = trimmed.equals(s) ? null : codeNamed(trimmed);
+            }
+            if (c == null) {
+                throw new Refusal("\"code\": \"" + ProtocolCodec.printable(s) + "\" is not an error code");
+            }
+            return c;
+        }
+
+        private static ErrorCode codeNamed(String s) {
+            for (ErrorCode c : CODES) {
+                if (c.name().equals(s)) {
+                    return c;
+                }
+            }
+            return null;
+        }
+
+        private static void object(JsonToken t, String field) throws Refusal {
+            if (t != START_OBJECT) {
+                throw wrongType(t, field, "an object");
+            }
+        }
+
+        private static void array(JsonToken t, String field) throws Refusal {
+            if (t != START_ARRAY) {
+                throw wrongType(t, field, "an array");
+            }
+        }
+
+        private static Refusal wrongType(JsonToken t, String field, String expected) {
+            if (t == VALUE_NULL) {
+                return new Refusal(NULL_REFUSED);
+            }
+            return new Refusal("\"" + field + "\" must be " + expected + ", not " + shape(t));
+        }
+
+        private static String shape(JsonToken t) {
+            return switch (t) {
+                case START_OBJECT -> "an object";
+                case START_ARRAY -> "an array";
+                case VALUE_STRING -> "a string";
+                case VALUE_NUMBER_INT -> "an integer";
+                case VALUE_NUMBER_FLOAT -> "a floating-point number";
+                case VALUE_TRUE, VALUE_FALSE -> "a boolean";
+                default -> t.asString() == null ? t.name() : t.asString();
+            };
+        }
+
+        private static Refusal unknown(String name) {
+            return new Refusal("unknown field \"" + ProtocolCodec.printable(name) + "\"");
+        }
+    }
+
+    // ---------------------------------------------------------------------------------- encoding
+
+    private static final SerializedString V = new SerializedString("v");
+    private static final SerializedString OP = new SerializedString("op");
+    private static final SerializedString TYPE = new SerializedString("type");
+    private static final SerializedString F_LEASE = new SerializedString("lease");
+    private static final SerializedString F_POLICY = new SerializedString("policy");
+    private static final SerializedString F_CLIENT_FDS = new SerializedString("clientFds");
+    private static final SerializedString F_TICKET = new SerializedString("ticket");
+    private static final SerializedString F_FDS = new SerializedString("fds");
+    private static final SerializedString F_RING = new SerializedString("ring");
+    private static final SerializedString F_FILES = new SerializedString("files");
+    private static final SerializedString F_BUFFERS = new SerializedString("buffers");
+    private static final SerializedString F_ALLOWED = new SerializedString("allowed");
+    private static final SerializedString F_CODE = new SerializedString("code");
+    private static final SerializedString F_MESSAGE = new SerializedString("message");
+    private static final SerializedString F_COUNT = new SerializedString("count");
+    private static final SerializedString SQ_ENTRIES = new SerializedString("sqEntries");
+    private static final SerializedString CQ_ENTRIES = new SerializedString("cqEntries");
+    private static final SerializedString SETUP_FLAGS = new SerializedString("setupFlags");
+    private static final SerializedString FEATURES = new SerializedString("features");
+    private static final SerializedString ENABLED = new SerializedString("enabled");
+    private static final SerializedString SQ_OFF = new SerializedString("sqOff");
+    private static final SerializedString CQ_OFF = new SerializedString("cqOff");
+    private static final SerializedString HEAD = new SerializedString("head");
+    private static final SerializedString TAIL = new SerializedString("tail");
+    private static final SerializedString RING_MASK = new SerializedString("ringMask");
+    private static final SerializedString RING_ENTRIES = new SerializedString("ringEntries");
+    private static final SerializedString FLAGS = new SerializedString("flags");
+    private static final SerializedString DROPPED = new SerializedString("dropped");
+    private static final SerializedString ARRAY = new SerializedString("array");
+    private static final SerializedString OVERFLOW = new SerializedString("overflow");
+    private static final SerializedString CQES = new SerializedString("cqes");
+    private static final SerializedString INDEX = new SerializedString("index");
+    private static final SerializedString NAME = new SerializedString("name");
+    private static final SerializedString FD = new SerializedString("fd");
+    private static final SerializedString LENGTH = new SerializedString("length");
+    private static final SerializedString ADDRESS = new SerializedString("address");
+    private static final SerializedString SQE_OPS = new SerializedString("sqeOps");
+    private static final SerializedString SQE_FLAGS_ALLOWED = new SerializedString("sqeFlagsAllowed");
+    private static final SerializedString SQE_FLAGS_REQUIRED = new SerializedString("sqeFlagsRequired");
+    private static final SerializedString REGISTER_OPS = new SerializedString("registerOps");
+
+    /**
+     * The body of {@code request} if it is a hot kind, else {@code null}. The bytes are the
+     * databind path's: the head, then the record's fields in declaration order (hot messages
+     * have no null fields, their constructors see to it, so {@code NON_NULL} omits nothing).
+     */
+    static byte[] encode(ObjectMapper mapper, Request request) {
+        return switch (request) {
+            case Request.Acquire a -> write(mapper, OP, a.op(), a);
+            case Request.Release r -> write(mapper, OP, r.op(), r);
+            default -> null;
+        };
+    }
+
+    /** As {@link #encode(ObjectMapper, Request)}, for responses. */
+    static byte[] encode(ObjectMapper mapper, Response response) {
+        return switch (response) {
+            case Response.Grant g -> write(mapper, TYPE, g.type(), g);
+            case Response.Released r -> write(mapper, TYPE, r.type(), r);
+            case Response.Error e -> write(mapper, TYPE, e.type(), e);
+            case Response.SendFds s -> write(mapper, TYPE, s.type(), s);
+            default -> null;
+        };
+    }
+
+    private static byte[] write(ObjectMapper mapper, SerializableString kindField, String kind, Object message) {
+        ByteArrayBuilder out = new ByteArrayBuilder(message instanceof Response.Grant ? 1024 : 128);
+        try (JsonGenerator g = mapper.createGenerator(out, JsonEncoding.UTF8)) {
+            g.writeStartObject();
+            g.writeFieldName(V);
+            g.writeNumber(ProtocolCodec.VERSION);
+            g.writeFieldName(kindField);
+            g.writeString(kind);
+            switch (message) {
+                case Request.Acquire a -> {
+                    g.writeFieldName(F_POLICY);
+                    g.writeString(a.policy());
+                    g.writeFieldName(F_CLIENT_FDS);
+                    g.writeNumber(a.clientFds());
+                }
+                case Request.Release r -> {
+                    g.writeFieldName(F_LEASE);
+                    g.writeString(r.lease());
+                }
+                case Response.Grant gr -> grant(g, gr);
+                case Response.Released r -> {
+                    g.writeFieldName(F_LEASE);
+                    g.writeString(r.lease());
+                }
+                case Response.Error e -> {
+                    g.writeFieldName(F_CODE);
+                    g.writeString(e.code().name());
+                    g.writeFieldName(F_MESSAGE);
+                    g.writeString(e.message());
+                }
+                case Response.SendFds s -> {
+                    g.writeFieldName(F_COUNT);
+                    g.writeNumber(s.count());
+                }
+                default -> throw new IllegalStateException("not a hot message: " + kind);
+            }
+            g.writeEndObject();
+        } catch (JacksonException e) {
+            throw new IllegalStateException("cannot write " + kind + ": " + e.getOriginalMessage(), e);
+        } catch (IOException e) {
+            throw new IllegalStateException("cannot write " + kind + ": " + e.getMessage(), e);
+        }
+        return out.toByteArray();
+    }
+
+    private static void grant(JsonGenerator g, Response.Grant grant) throws IOException {
+        g.writeFieldName(F_LEASE);
+        g.writeString(grant.lease());
+        g.writeFieldName(F_POLICY);
+        g.writeString(grant.policy());
+        g.writeFieldName(F_TICKET);
+        g.writeNumber(grant.ticket());
+        g.writeFieldName(F_FDS);
+        g.writeNumber(grant.fds());
+
+        Response.Ring ring = grant.ring();
+        g.writeFieldName(F_RING);
+        g.writeStartObject();
+        g.writeFieldName(SQ_ENTRIES);
+        g.writeNumber(ring.sqEntries());
+        g.writeFieldName(CQ_ENTRIES);
+        g.writeNumber(ring.cqEntries());
+        g.writeFieldName(SETUP_FLAGS);
+        g.writeNumber(ring.setupFlags());
+        g.writeFieldName(FEATURES);
+        g.writeNumber(ring.features());
+        g.writeFieldName(ENABLED);
+        g.writeBoolean(ring.enabled());
+        IoUringParams.SqOffsets sq = ring.sqOff();
+        g.writeFieldName(SQ_OFF);
+        g.writeStartObject();
+        intField(g, HEAD, sq.head());
+        intField(g, TAIL, sq.tail());
+        intField(g, RING_MASK, sq.ringMask());
+        intField(g, RING_ENTRIES, sq.ringEntries());
+        intField(g, FLAGS, sq.flags());
+        intField(g, DROPPED, sq.dropped());
+        intField(g, ARRAY, sq.array());
+        g.writeEndObject();
+        IoUringParams.CqOffsets cq = ring.cqOff();
+        g.writeFieldName(CQ_OFF);
+        g.writeStartObject();
+        intField(g, HEAD, cq.head());
+        intField(g, TAIL, cq.tail());
+        intField(g, RING_MASK, cq.ringMask());
+        intField(g, RING_ENTRIES, cq.ringEntries());
+        intField(g, OVERFLOW, cq.overflow());
+        intField(g, CQES, cq.cqes());
+        intField(g, FLAGS, cq.flags());
+        g.writeEndObject();
+        g.writeEndObject();
+
+        g.writeFieldName(F_FILES);
+        g.writeStartArray();
+        for (Response.FileSlot f : grant.files()) {
+            g.writeStartObject();
+            intField(g, INDEX, f.index());
+            g.writeFieldName(NAME);
+            g.writeString(f.name());
+            g.writeEndObject();
+        }
+        g.writeEndArray();
+
+        g.writeFieldName(F_BUFFERS);
+        g.writeStartArray();
+        for (Response.BufferSlot b : grant.buffers()) {
+            g.writeStartObject();
+            intField(g, INDEX, b.index());
+            g.writeFieldName(NAME);
+            g.writeString(b.name());
+            intField(g, FD, b.fd());
+            g.writeFieldName(LENGTH);
+            g.writeNumber(b.length());
+            g.writeFieldName(ADDRESS);
+            g.writeNumber(b.address());
+            g.writeEndObject();
+        }
+        g.writeEndArray();
+
+        Response.Allowed allowed = grant.allowed();
+        g.writeFieldName(F_ALLOWED);
+        g.writeStartObject();
+        strings(g, SQE_OPS, allowed.sqeOps());
+        strings(g, SQE_FLAGS_ALLOWED, allowed.sqeFlagsAllowed());
+        strings(g, SQE_FLAGS_REQUIRED, allowed.sqeFlagsRequired());
+        strings(g, REGISTER_OPS, allowed.registerOps());
+        g.writeEndObject();
+    }
+
+    private static void intField(JsonGenerator g, SerializableString name, int value) throws IOException {
+        g.writeFieldName(name);
+        g.writeNumber(value);
+    }
+
+    private static void strings(JsonGenerator g, SerializableString name, List<String> values) throws IOException {
+        g.writeFieldName(name);
+        g.writeStartArray();
+        for (int i = 0, n = values.size(); i < n; i++) {
+            g.writeString(values.get(i));
+        }
+        g.writeEndArray();
+    }
+
+    private static ProtocolException bad(String message) {
+        return new ProtocolException(ErrorCode.BAD_REQUEST, message);
+    }
+}
