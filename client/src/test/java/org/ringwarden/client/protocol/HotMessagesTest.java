@@ -1,0 +1,225 @@
+package org.ringwarden.client.protocol;
+
+import static java.nio.charset.StandardCharsets.UTF_8;
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.catchThrowable;
+import static org.assertj.core.api.Assertions.catchThrowableOfType;
+
+import java.util.List;
+
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+import org.ringwarden.linux.uring.IoUringParams;
+
+/** The streaming path of the acquire-path messages, case by case (ProtocolCodecDifferentialTest generates the rest). */
+@Timeout(10)
+class HotMessagesTest {
+
+    /** What the benchmark daemon sends, byte for byte. */
+    static final String BENCH_GRANT = "{\"v\":1,\"type\":\"grant\",\"lease\":\"a979656aff5a9a7aad347446a76eff28\","
+            + "\"policy\":\"bench-nop\",\"ticket\":7683424845172460601,\"fds\":0,\"ring\":{\"sqEntries\":64,\"cqEntries\":128,"
+            + "\"setupFlags\":200,\"features\":262143,\"enabled\":true,\"sqOff\":{\"head\":0,\"tail\":4,\"ringMask\":16,"
+            + "\"ringEntries\":24,\"flags\":36,\"dropped\":32,\"array\":2112},\"cqOff\":{\"head\":8,\"tail\":12,\"ringMask\":20,"
+            + "\"ringEntries\":28,\"overflow\":44,\"cqes\":64,\"flags\":40}},\"files\":[],\"buffers\":[],"
+            + "\"allowed\":{\"sqeOps\":[\"NOP\"],\"sqeFlagsAllowed\":[],\"sqeFlagsRequired\":[],\"registerOps\":[\"PROBE\"]}}";
+
+    private static Request request(String json) throws ProtocolException {
+        Request r = HotMessages.decodeRequest(ProtocolCodec.MAPPER, json.getBytes(UTF_8));
+        assertThat(r).as("the streaming path decides %s", json).isNotNull();
+        return r;
+    }
+
+    private static Response response(String json) throws ProtocolException {
+        Response r = HotMessages.decodeResponse(ProtocolCodec.MAPPER, json.getBytes(UTF_8));
+        assertThat(r).as("the streaming path decides %s", json).isNotNull();
+        return r;
+    }
+
+    private static ProtocolException requestRefused(String json) {
+        ProtocolException e = catchThrowableOfType(ProtocolException.class,
+                () -> HotMessages.decodeRequest(ProtocolCodec.MAPPER, json.getBytes(UTF_8)));
+        assertThat(e).as("refused: %s", json).isNotNull();
+        ProtocolException reference = catchThrowableOfType(ProtocolException.class,
+                () -> ProtocolCodec.decodeRequestWithDatabind(json.getBytes(UTF_8)));
+        assertThat(reference).as("refused by the databind path too: %s", json).isNotNull();
+        assertThat(e.code()).as("same code as the databind path for %s", json).isEqualTo(reference.code());
+        return e;
+    }
+
+    private static ProtocolException responseRefused(String json) {
+        ProtocolException e = catchThrowableOfType(ProtocolException.class,
+                () -> HotMessages.decodeResponse(ProtocolCodec.MAPPER, json.getBytes(UTF_8)));
+        assertThat(e).as("refused: %s", json).isNotNull();
+        ProtocolException reference = catchThrowableOfType(ProtocolException.class,
+                () -> ProtocolCodec.decodeResponseWithDatabind(json.getBytes(UTF_8)));
+        assertThat(reference).as("refused by the databind path too: %s", json).isNotNull();
+        assertThat(e.code()).as("same code as the databind path for %s", json).isEqualTo(reference.code());
+        return e;
+    }
+
+    private static String grantWith(String from, String to) {
+        assertThat(BENCH_GRANT).as("the grant has %s", from).contains(from);
+        return BENCH_GRANT.replace(from, to);
+    }
+
+    @Test
+    void theBenchmarkGrantDecodesAndEncodesToTheSameBytes() throws Exception {
+        Response.Grant expected = new Response.Grant("a979656aff5a9a7aad347446a76eff28", "bench-nop", 7683424845172460601L, 0,
+                new Response.Ring(64, 128, 200, 262143, true, new IoUringParams.SqOffsets(0, 4, 16, 24, 36, 32, 2112),
+                        new IoUringParams.CqOffsets(8, 12, 20, 28, 44, 64, 40)),
+                List.of(), List.of(), new Response.Allowed(List.of("NOP"), List.of(), List.of(), List.of("PROBE")));
+        assertThat(response(BENCH_GRANT)).as("decoded grant").isEqualTo(expected);
+        assertThat(new String(ProtocolCodec.encode(expected), UTF_8)).as("encoded grant").isEqualTo(BENCH_GRANT);
+    }
+
+    @Test
+    void fieldsMayComeInAnyOrderWithTheHeadLast() throws Exception {
+        assertThat(request("{\"clientFds\":2,\"policy\":\"p\",\"op\":\"acquire\",\"v\":1}")).as("acquire, head last")
+                .isEqualTo(new Request.Acquire("p", 2));
+        assertThat(response("{\"message\":\"no\",\"type\":\"error\",\"code\":\"NOT_PERMITTED\",\"v\":1}"))
+                .as("error, head scattered").isEqualTo(new Response.Error(ErrorCode.NOT_PERMITTED, "no"));
+        assertThat(response(" {\n\"lease\" : \"l\" ,\t\"v\":1 , \"type\":\"released\" }\r\n")).as("released with whitespace")
+                .isEqualTo(new Response.Released("l"));
+    }
+
+    @Test
+    void absentOptionalNumbersAreZero() throws Exception {
+        assertThat(request("{\"v\":1,\"op\":\"acquire\",\"policy\":\"p\"}")).as("acquire without clientFds")
+                .isEqualTo(new Request.Acquire("p", 0));
+        assertThat(response(grantWith("\"setupFlags\":200,", ""))).as("grant without ring.setupFlags")
+                .extracting(r -> ((Response.Grant) r).ring().setupFlags()).isEqualTo(0);
+    }
+
+    @Test
+    void anUnsupportedVersionWinsOverAFieldRefusedBeforeIt() {
+        assertThat(requestRefused("{\"clientFds\":\"2\",\"policy\":\"p\",\"v\":2,\"op\":\"acquire\"}").code())
+                .as("bad clientFds before v:2").isEqualTo(ErrorCode.UNSUPPORTED_VERSION);
+        assertThat(responseRefused("{\"ticket\":null,\"x\":1,\"type\":\"grant\",\"v\":99999999999}").code())
+                .as("null and unknown field before a huge v").isEqualTo(ErrorCode.UNSUPPORTED_VERSION);
+        assertThat(responseRefused(grantWith("\"v\":1", "\"v\":3").replace("\"sqEntries\":64", "\"sqEntries\":6.4")).code())
+                .as("v:3 before a float ring.sqEntries").isEqualTo(ErrorCode.UNSUPPORTED_VERSION);
+    }
+
+    @Test
+    void aSyntaxErrorWinsOverAnUnsupportedVersion() {
+        assertThat(requestRefused("{\"v\":2,\"op\":\"acquire\",\"policy\":\"p\"").code()).as("truncated after v:2")
+                .isEqualTo(ErrorCode.BAD_REQUEST);
+        assertThat(requestRefused("{\"v\":2,\"op\":\"release\",\"lease\":\"l\",\"lease\":\"m\"}").code())
+                .as("duplicate after v:2").isEqualTo(ErrorCode.BAD_REQUEST);
+        assertThat(responseRefused("{\"v\":2,\"type\":\"released\",\"lease\":\"l\"} x").code()).as("garbage after v:2")
+                .isEqualTo(ErrorCode.BAD_REQUEST);
+        assertThat(responseRefused("{\"v\":2,\"type\":\"released\",\"x\":" + "[".repeat(40) + "]".repeat(40) + "}").code())
+                .as("too deep after v:2").isEqualTo(ErrorCode.BAD_REQUEST);
+    }
+
+    @Test
+    void aVersionThatIsNotAnIntegerIsBadRequest() {
+        for (String v : List.of("1.0", "\"1\"", "null", "true", "[1]", "{\"v\":1}")) {
+            assertThat(requestRefused("{\"v\":" + v + ",\"op\":\"release\",\"lease\":\"l\"}").getMessage())
+                    .as("v: %s", v).contains("\"v\"");
+        }
+        assertThat(requestRefused("{\"op\":\"release\",\"lease\":\"l\"}").getMessage()).as("no v").contains("\"v\"");
+    }
+
+    @Test
+    void unknownFieldsAreRefusedByNameWhereverTheyAre() {
+        assertThat(requestRefused("{\"v\":1,\"op\":\"release\",\"lease\":\"l\",\"extra\":1}").getMessage())
+                .as("after the fields").isEqualTo("unknown field \"extra\"");
+        assertThat(requestRefused("{\"extra\":[1,{}],\"v\":1,\"op\":\"release\",\"lease\":\"l\"}").getMessage())
+                .as("before the head").isEqualTo("unknown field \"extra\"");
+        assertThat(responseRefused("{\"v\":1,\"type\":\"released\",\"lease\":\"l\",\"ticket\":1}").getMessage())
+                .as("a grant field on released").isEqualTo("unknown field \"ticket\"");
+        assertThat(responseRefused("{\"ticket\":1,\"v\":1,\"type\":\"released\",\"lease\":\"l\"}").getMessage())
+                .as("a grant field on released, before the head").isEqualTo("unknown field \"ticket\"");
+        assertThat(responseRefused(grantWith("\"array\":2112", "\"array\":2112,\"bogus\":0")).getMessage())
+                .as("inside ring.sqOff").isEqualTo("unknown field \"bogus\"");
+    }
+
+    @Test
+    void nullIsRefusedWithTheSameMessageAsBefore() {
+        String message = "null is not a value in this protocol; leave an optional field out instead";
+        assertThat(requestRefused("{\"v\":1,\"op\":\"release\",\"lease\":null}").getMessage()).as("top level").isEqualTo(message);
+        assertThat(responseRefused(grantWith("[\"NOP\"]", "[\"NOP\",null]")).getMessage()).as("in allowed.sqeOps")
+                .isEqualTo(message);
+        assertThat(responseRefused(grantWith("\"cqOff\":{", "\"cqOff\":null,\"x\":{")).getMessage()).as("ring.cqOff")
+                .isEqualTo(message);
+    }
+
+    @Test
+    void valuesOfTheWrongShapeAreRefusedNamingTheField() {
+        assertThat(requestRefused("{\"v\":1,\"op\":\"acquire\",\"policy\":\"p\",\"clientFds\":2.5}").getMessage())
+                .as("float clientFds").contains("clientFds");
+        assertThat(requestRefused("{\"v\":1,\"op\":\"acquire\",\"policy\":true}").getMessage()).as("boolean policy")
+                .contains("policy");
+        assertThat(responseRefused(grantWith("\"sqEntries\":64", "\"sqEntries\":\"64\"")).getMessage())
+                .as("string ring.sqEntries").contains("sqEntries");
+        assertThat(responseRefused(grantWith("\"sqEntries\":64", "\"sqEntries\":2147483648")).getMessage())
+                .as("ring.sqEntries beyond int").contains("sqEntries");
+        assertThat(responseRefused(grantWith("\"ticket\":7683424845172460601", "\"ticket\":9223372036854775808"))
+                .getMessage()).as("ticket beyond long").contains("ticket");
+        assertThat(responseRefused(grantWith("\"enabled\":true", "\"enabled\":1")).getMessage()).as("number enabled")
+                .contains("enabled");
+        assertThat(responseRefused(grantWith("\"files\":[]", "\"files\":{}")).getMessage()).as("object files")
+                .contains("files");
+        assertThat(responseRefused(grantWith("\"registerOps\":[\"PROBE\"]", "\"registerOps\":\"PROBE\"")).getMessage())
+                .as("string registerOps").contains("registerOps");
+        assertThat(responseRefused("{\"v\":1,\"type\":\"send-fds\",\"count\":1e0}").getMessage()).as("float count")
+                .contains("count");
+    }
+
+    @Test
+    void theRecordsOwnChecksStillApply() {
+        assertThat(requestRefused("{\"v\":1,\"op\":\"acquire\",\"policy\":\"\"}").getMessage()).as("empty policy")
+                .isEqualTo("acquire: policy must not be empty");
+        assertThat(requestRefused("{\"v\":1,\"op\":\"acquire\"}").getMessage()).as("no policy")
+                .isEqualTo("acquire needs a policy");
+        assertThat(responseRefused("{\"v\":1,\"type\":\"send-fds\"}").getMessage()).as("count absent, so 0")
+                .contains("send-fds count");
+        assertThat(responseRefused(grantWith("\"buffers\":[]",
+                "\"buffers\":[{\"index\":0,\"name\":\"io\",\"fd\":0,\"length\":1,\"address\":2}]")).getMessage())
+                .as("a buffer naming a descriptor the grant does not send").contains("names descriptor 0 of 0");
+        assertThat(responseRefused(grantWith(",\"cqOff\":{\"head\":8,\"tail\":12,\"ringMask\":20,\"ringEntries\":28,"
+                + "\"overflow\":44,\"cqes\":64,\"flags\":40}", "")).getMessage()).as("ring without cqOff").isEqualTo("cqOff");
+        assertThat(responseRefused(grantWith("\"files\":[]", "\"files\":[{\"index\":0}]")).getMessage())
+                .as("file without name").isEqualTo("name");
+    }
+
+    @Test
+    void errorCodesAreReadAsTheDatabindPathReadsThem() throws Exception {
+        assertThat(response("{\"v\":1,\"type\":\"error\",\"code\":\" NOT_PERMITTED \",\"message\":\"m\"}"))
+                .as("code with blanks around it").isEqualTo(new Response.Error(ErrorCode.NOT_PERMITTED, "m"));
+        for (String code : List.of("\"not_permitted\"", "\"\"", "\"0\"", "0", "[\"BUSY\"]")) {
+            assertThat(responseRefused("{\"v\":1,\"type\":\"error\",\"code\":" + code + ",\"message\":\"m\"}").getMessage())
+                    .as("code %s", code).contains("code");
+        }
+    }
+
+    @Test
+    void otherKindsAreLeftToTheDatabindPath() throws Exception {
+        for (String json : List.of("{\"v\":1,\"type\":\"attached\"}", "{\"v\":1,\"type\":\"fly\"}", "{\"type\":7,\"v\":1}",
+                "{\"lease\":\"l\",\"v\":1}", "{\"lease\":1,\"v\":2,\"type\":\"status\"}")) {
+            assertThat(HotMessages.decodeResponse(ProtocolCodec.MAPPER, json.getBytes(UTF_8))).as("handed on: %s", json)
+                    .isNull();
+        }
+        assertThat(ProtocolCodec.decodeResponse("{\"v\":1,\"type\":\"attached\"}".getBytes(UTF_8))).as("attached")
+                .isEqualTo(new Response.Attached());
+        assertThat(catchThrowableOfType(ProtocolException.class,
+                () -> ProtocolCodec.decodeRequest("{\"policy\":\"p\",\"op\":\"fly\",\"v\":1}".getBytes(UTF_8))).getMessage())
+                .as("unknown op, after a hot field").contains("unknown op \"fly\"");
+    }
+
+    @Test
+    void stringsJacksonCannotWriteFailTheSameWayOnBothPaths() {
+        Response.Released loneSurrogate = new Response.Released("a\uD800b");
+        Throwable streaming = catchThrowable(() -> ProtocolCodec.encode(loneSurrogate));
+        Throwable databind = catchThrowable(() -> ProtocolCodec.encodeWithDatabind(loneSurrogate));
+        if (databind == null) {
+            assertThat(streaming).as("streaming writes it too").isNull();
+            assertThat(ProtocolCodec.encode(loneSurrogate)).as("same bytes")
+                    .isEqualTo(ProtocolCodec.encodeWithDatabind(loneSurrogate));
+        } else {
+            assertThat(streaming).as("streaming refuses it as databind does (%s)", databind)
+                    .isInstanceOf(databind.getClass());
+        }
+    }
+}
