@@ -74,9 +74,6 @@ final class HotMessages {
     private static final int CLIENT_FDS = 1 << 11;
     private static final String[] FIELD_NAMES = {"lease", "policy", "ticket", "fds", "ring", "files", "buffers",
         "allowed", "code", "message", "count", "clientFds"};
-    private static final int REQUEST_FIELDS = POLICY | CLIENT_FDS | LEASE;
-    private static final int RESPONSE_FIELDS = LEASE | POLICY | TICKET | FDS | RING | FILES | BUFFERS | ALLOWED
-            | CODE | MESSAGE | COUNT;
 
     /** The hot kinds with the fields each allows. */
     private enum Kind {
@@ -156,6 +153,31 @@ final class HotMessages {
 
     /** The state of one pass over one body. */
     private static final class Reading {
+        private static final int END = -1;
+        private static final int UNKNOWN = -2;
+        // Field names in the order the records declare them (the order the encoders write); for
+        // the top level, v and the kind come first, then the direction's fields with their bits.
+        private static final SerializedString[] REQUEST_NAMES = names("v", "op", "policy", "clientFds", "lease");
+        private static final int[] REQUEST_BITS = {0, 0, POLICY, CLIENT_FDS, LEASE};
+        private static final SerializedString[] RESPONSE_NAMES = names("v", "type", "lease", "policy", "ticket", "fds",
+                "ring", "files", "buffers", "allowed", "code", "message", "count");
+        private static final int[] RESPONSE_BITS = {0, 0, LEASE, POLICY, TICKET, FDS, RING, FILES, BUFFERS, ALLOWED, CODE,
+            MESSAGE, COUNT};
+        private static final SerializedString[] RING_NAMES = names("sqEntries", "cqEntries", "setupFlags", "features", "enabled", "sqOff", "cqOff");
+        private static final SerializedString[] SQ_OFF_NAMES = names("head", "tail", "ringMask", "ringEntries", "flags", "dropped", "array");
+        private static final SerializedString[] CQ_OFF_NAMES = names("head", "tail", "ringMask", "ringEntries", "overflow", "cqes", "flags");
+        private static final SerializedString[] FILE_NAMES = names("index", "name");
+        private static final SerializedString[] BUFFER_NAMES = names("index", "name", "fd", "length", "address");
+        private static final SerializedString[] ALLOWED_NAMES = names("sqeOps", "sqeFlagsAllowed", "sqeFlagsRequired", "registerOps");
+
+        private static SerializedString[] names(String... names) {
+            SerializedString[] out = new SerializedString[names.length];
+            for (int i = 0; i < names.length; i++) {
+                out[i] = new SerializedString(names[i]);
+            }
+            return out;
+        }
+
         private static final int V_MISSING = 0;
         private static final int V_ONE = 1;
         private static final int V_OTHER = 2;
@@ -163,8 +185,6 @@ final class HotMessages {
 
         private final JsonParser p;
         private final boolean response;
-        private final String kindField;
-        private final int union;
 
         private Kind kind;
         private int version = V_MISSING;
@@ -188,8 +208,6 @@ final class HotMessages {
         Reading(JsonParser p, boolean response) {
             this.p = p;
             this.response = response;
-            this.kindField = response ? "type" : "op";
-            this.union = response ? RESPONSE_FIELDS : REQUEST_FIELDS;
         }
 
         /** The message, or null when the body is not of a hot kind. */
@@ -197,18 +215,19 @@ final class HotMessages {
             if (p.nextToken() != START_OBJECT) {
                 throw bad("a " + (response ? "response" : "request") + " must be one JSON object");
             }
-            for (String name = p.nextFieldName(); name != null; name = p.nextFieldName()) {
+            SerializedString[] names = response ? RESPONSE_NAMES : REQUEST_NAMES;
+            for (int k, expect = 0; (k = nextField(names, expect)) != END; expect = k + 1) {
                 JsonToken t = p.nextToken();
-                if (name.equals("v")) {
+                if (k == 0) {
                     version(t);
-                } else if (name.equals(kindField)) {
+                } else if (k == 1) {
                     kind = t == VALUE_STRING ? (response ? Kind.response(p.getText()) : Kind.request(p.getText())) : null;
                     if (kind == null) {
                         return null;
                     }
                 } else {
                     try {
-                        field(name, t);
+                        field(k, t);
                     } catch (Refusal r) {
                         refuse(r.getMessage());
                         skipRestOfValue();
@@ -316,14 +335,15 @@ final class HotMessages {
             }
         }
 
-        private void field(String name, JsonToken t) throws IOException, Refusal {
-            int bit = bitOf(name) & union;
-            if (bit == 0) {
-                throw unknown(name);
+        /** Reads the value of top-level field {@code k} (an index into the direction's names, or UNKNOWN). */
+        private void field(int k, JsonToken t) throws IOException, Refusal {
+            if (k == UNKNOWN) {
+                throw unknown(p.currentName());
             }
+            int bit = (response ? RESPONSE_BITS : REQUEST_BITS)[k];
             present |= bit;
             if (kind != null && (kind.fields & bit) == 0) {
-                throw unknown(name);
+                throw unknown(p.currentName());
             }
             switch (bit) {
                 case LEASE -> lease = string(t, "lease");
@@ -342,22 +362,31 @@ final class HotMessages {
             }
         }
 
-        private static int bitOf(String name) {
-            return switch (name) {
-                case "lease" -> LEASE;
-                case "policy" -> POLICY;
-                case "ticket" -> TICKET;
-                case "fds" -> FDS;
-                case "ring" -> RING;
-                case "files" -> FILES;
-                case "buffers" -> BUFFERS;
-                case "allowed" -> ALLOWED;
-                case "code" -> CODE;
-                case "message" -> MESSAGE;
-                case "count" -> COUNT;
-                case "clientFds" -> CLIENT_FDS;
-                default -> 0;
-            };
+        /**
+         * Moves to the next field of the current object and says which of {@code names} it is:
+         * its index, {@link #UNKNOWN} for another name ({@code p.currentName()}), or {@link #END}
+         * at the object's end. Tries {@code names[expect]} first: peers write fields in the
+         * order of {@code names}, and the parser then compares the name's bytes in place instead
+         * of looking the name up in its symbol table (duplicate detection applies either way).
+         */
+        private int nextField(SerializedString[] names, int expect) throws IOException {
+            if (expect >= 0 && expect < names.length) { // after an UNKNOWN (-2) expect is -1
+                if (p.nextFieldName(names[expect])) {
+                    return expect;
+                }
+            } else {
+                p.nextToken();
+            }
+            if (p.currentToken() != JsonToken.FIELD_NAME) {
+                return END;
+            }
+            String n = p.currentName();
+            for (int i = 0; i < names.length; i++) {
+                if (names[i].getValue().equals(n)) {
+                    return i;
+                }
+            }
+            return UNKNOWN;
         }
 
         // --------------------------------------------------------------- nested values
@@ -371,17 +400,17 @@ final class HotMessages {
             boolean enabled = false;
             IoUringParams.SqOffsets sqOff = null;
             IoUringParams.CqOffsets cqOff = null;
-            for (String n = p.nextFieldName(); n != null; n = p.nextFieldName()) {
+            for (int k, expect = 0; (k = nextField(RING_NAMES, expect)) != END; expect = k + 1) {
                 JsonToken v = p.nextToken();
-                switch (n) {
-                    case "sqEntries" -> sqEntries = intValue(v, "ring.sqEntries");
-                    case "cqEntries" -> cqEntries = intValue(v, "ring.cqEntries");
-                    case "setupFlags" -> setupFlags = intValue(v, "ring.setupFlags");
-                    case "features" -> features = intValue(v, "ring.features");
-                    case "enabled" -> enabled = booleanValue(v, "ring.enabled");
-                    case "sqOff" -> sqOff = sqOff(v);
-                    case "cqOff" -> cqOff = cqOff(v);
-                    default -> throw unknown(n);
+                switch (k) {
+                    case 0 -> sqEntries = intValue(v, "ring.sqEntries");
+                    case 1 -> cqEntries = intValue(v, "ring.cqEntries");
+                    case 2 -> setupFlags = intValue(v, "ring.setupFlags");
+                    case 3 -> features = intValue(v, "ring.features");
+                    case 4 -> enabled = booleanValue(v, "ring.enabled");
+                    case 5 -> sqOff = sqOff(v);
+                    case 6 -> cqOff = cqOff(v);
+                    default -> throw unknown(p.currentName());
                 }
             }
             return new Response.Ring(sqEntries, cqEntries, setupFlags, features, enabled, sqOff, cqOff);
@@ -396,17 +425,17 @@ final class HotMessages {
             int flags = 0;
             int dropped = 0;
             int array = 0;
-            for (String n = p.nextFieldName(); n != null; n = p.nextFieldName()) {
+            for (int k, expect = 0; (k = nextField(SQ_OFF_NAMES, expect)) != END; expect = k + 1) {
                 JsonToken v = p.nextToken();
-                switch (n) {
-                    case "head" -> head = intValue(v, "ring.sqOff.head");
-                    case "tail" -> tail = intValue(v, "ring.sqOff.tail");
-                    case "ringMask" -> ringMask = intValue(v, "ring.sqOff.ringMask");
-                    case "ringEntries" -> ringEntries = intValue(v, "ring.sqOff.ringEntries");
-                    case "flags" -> flags = intValue(v, "ring.sqOff.flags");
-                    case "dropped" -> dropped = intValue(v, "ring.sqOff.dropped");
-                    case "array" -> array = intValue(v, "ring.sqOff.array");
-                    default -> throw unknown(n);
+                switch (k) {
+                    case 0 -> head = intValue(v, "ring.sqOff.head");
+                    case 1 -> tail = intValue(v, "ring.sqOff.tail");
+                    case 2 -> ringMask = intValue(v, "ring.sqOff.ringMask");
+                    case 3 -> ringEntries = intValue(v, "ring.sqOff.ringEntries");
+                    case 4 -> flags = intValue(v, "ring.sqOff.flags");
+                    case 5 -> dropped = intValue(v, "ring.sqOff.dropped");
+                    case 6 -> array = intValue(v, "ring.sqOff.array");
+                    default -> throw unknown(p.currentName());
                 }
             }
             return new IoUringParams.SqOffsets(head, tail, ringMask, ringEntries, flags, dropped, array);
@@ -421,17 +450,17 @@ final class HotMessages {
             int overflow = 0;
             int cqes = 0;
             int flags = 0;
-            for (String n = p.nextFieldName(); n != null; n = p.nextFieldName()) {
+            for (int k, expect = 0; (k = nextField(CQ_OFF_NAMES, expect)) != END; expect = k + 1) {
                 JsonToken v = p.nextToken();
-                switch (n) {
-                    case "head" -> head = intValue(v, "ring.cqOff.head");
-                    case "tail" -> tail = intValue(v, "ring.cqOff.tail");
-                    case "ringMask" -> ringMask = intValue(v, "ring.cqOff.ringMask");
-                    case "ringEntries" -> ringEntries = intValue(v, "ring.cqOff.ringEntries");
-                    case "overflow" -> overflow = intValue(v, "ring.cqOff.overflow");
-                    case "cqes" -> cqes = intValue(v, "ring.cqOff.cqes");
-                    case "flags" -> flags = intValue(v, "ring.cqOff.flags");
-                    default -> throw unknown(n);
+                switch (k) {
+                    case 0 -> head = intValue(v, "ring.cqOff.head");
+                    case 1 -> tail = intValue(v, "ring.cqOff.tail");
+                    case 2 -> ringMask = intValue(v, "ring.cqOff.ringMask");
+                    case 3 -> ringEntries = intValue(v, "ring.cqOff.ringEntries");
+                    case 4 -> overflow = intValue(v, "ring.cqOff.overflow");
+                    case 5 -> cqes = intValue(v, "ring.cqOff.cqes");
+                    case 6 -> flags = intValue(v, "ring.cqOff.flags");
+                    default -> throw unknown(p.currentName());
                 }
             }
             return new IoUringParams.CqOffsets(head, tail, ringMask, ringEntries, overflow, cqes, flags);
@@ -448,12 +477,12 @@ final class HotMessages {
                 object(e, "files[]");
                 int index = 0;
                 String name = null;
-                for (String n = p.nextFieldName(); n != null; n = p.nextFieldName()) {
+                for (int k, expect = 0; (k = nextField(FILE_NAMES, expect)) != END; expect = k + 1) {
                     JsonToken v = p.nextToken();
-                    switch (n) {
-                        case "index" -> index = intValue(v, "files[].index");
-                        case "name" -> name = string(v, "files[].name");
-                        default -> throw unknown(n);
+                    switch (k) {
+                        case 0 -> index = intValue(v, "files[].index");
+                        case 1 -> name = string(v, "files[].name");
+                        default -> throw unknown(p.currentName());
                     }
                 }
                 out.add(new Response.FileSlot(index, name));
@@ -475,15 +504,15 @@ final class HotMessages {
                 int fd = 0;
                 long length = 0;
                 long address = 0;
-                for (String n = p.nextFieldName(); n != null; n = p.nextFieldName()) {
+                for (int k, expect = 0; (k = nextField(BUFFER_NAMES, expect)) != END; expect = k + 1) {
                     JsonToken v = p.nextToken();
-                    switch (n) {
-                        case "index" -> index = intValue(v, "buffers[].index");
-                        case "name" -> name = string(v, "buffers[].name");
-                        case "fd" -> fd = intValue(v, "buffers[].fd");
-                        case "length" -> length = longValue(v, "buffers[].length");
-                        case "address" -> address = longValue(v, "buffers[].address");
-                        default -> throw unknown(n);
+                    switch (k) {
+                        case 0 -> index = intValue(v, "buffers[].index");
+                        case 1 -> name = string(v, "buffers[].name");
+                        case 2 -> fd = intValue(v, "buffers[].fd");
+                        case 3 -> length = longValue(v, "buffers[].length");
+                        case 4 -> address = longValue(v, "buffers[].address");
+                        default -> throw unknown(p.currentName());
                     }
                 }
                 out.add(new Response.BufferSlot(index, name, fd, length, address));
@@ -497,14 +526,14 @@ final class HotMessages {
             List<String> sqeFlagsAllowed = null;
             List<String> sqeFlagsRequired = null;
             List<String> registerOps = null;
-            for (String n = p.nextFieldName(); n != null; n = p.nextFieldName()) {
+            for (int k, expect = 0; (k = nextField(ALLOWED_NAMES, expect)) != END; expect = k + 1) {
                 JsonToken v = p.nextToken();
-                switch (n) {
-                    case "sqeOps" -> sqeOps = strings(v, "allowed.sqeOps");
-                    case "sqeFlagsAllowed" -> sqeFlagsAllowed = strings(v, "allowed.sqeFlagsAllowed");
-                    case "sqeFlagsRequired" -> sqeFlagsRequired = strings(v, "allowed.sqeFlagsRequired");
-                    case "registerOps" -> registerOps = strings(v, "allowed.registerOps");
-                    default -> throw unknown(n);
+                switch (k) {
+                    case 0 -> sqeOps = strings(v, "allowed.sqeOps");
+                    case 1 -> sqeFlagsAllowed = strings(v, "allowed.sqeFlagsAllowed");
+                    case 2 -> sqeFlagsRequired = strings(v, "allowed.sqeFlagsRequired");
+                    case 3 -> registerOps = strings(v, "allowed.registerOps");
+                    default -> throw unknown(p.currentName());
                 }
             }
             return new Response.Allowed(sqeOps, sqeFlagsAllowed, sqeFlagsRequired, registerOps);

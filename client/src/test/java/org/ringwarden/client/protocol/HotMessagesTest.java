@@ -106,6 +106,10 @@ class HotMessagesTest {
                 .isEqualTo(ErrorCode.BAD_REQUEST);
         assertThat(requestRefused("{\"v\":2,\"op\":\"release\",\"lease\":\"l\",\"lease\":\"m\"}").code())
                 .as("duplicate after v:2").isEqualTo(ErrorCode.BAD_REQUEST);
+        assertThat(requestRefused("{\"policy\":\"p\",\"v\":2,\"op\":\"acquire\",\"policy\":\"q\"}").code())
+                .as("duplicate where the reader expects that name next").isEqualTo(ErrorCode.BAD_REQUEST);
+        assertThat(responseRefused(grantWith("\"tail\":4,", "\"tail\":4,\"head\":0,")).getMessage())
+                .as("duplicate in ring.sqOff").contains("head");
         assertThat(responseRefused("{\"v\":2,\"type\":\"released\",\"lease\":\"l\"} x").code()).as("garbage after v:2")
                 .isEqualTo(ErrorCode.BAD_REQUEST);
         assertThat(responseRefused("{\"v\":2,\"type\":\"released\",\"x\":" + "[".repeat(40) + "]".repeat(40) + "}").code())
