@@ -545,7 +545,7 @@ final class HotMessages {
             if (e == END_ARRAY) {
                 return List.of();
             }
-            String first = string(e, field + "[]");
+            String first = element(e, field);
             e = p.nextToken();
             if (e == END_ARRAY) {
                 return List.of(first);
@@ -553,12 +553,20 @@ final class HotMessages {
             List<String> out = new ArrayList<>();
             out.add(first);
             for (; e != END_ARRAY; e = p.nextToken()) {
-                out.add(string(e, field + "[]"));
+                out.add(element(e, field));
             }
             return out;
         }
 
         // --------------------------------------------------------------- scalars, no coercion
+
+        /** A string element of list {@code field} (its name is only put together for a refusal). */
+        private String element(JsonToken t, String field) throws IOException, Refusal {
+            if (t == VALUE_STRING) {
+                return p.getText();
+            }
+            throw wrongType(t, field + "[]", "a string");
+        }
 
         private String string(JsonToken t, String field) throws IOException, Refusal {
             if (t == VALUE_STRING) {

@@ -31,6 +31,11 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
  * input, decoding either returns a message or throws {@link ProtocolException}; nothing else
  * escapes (the decoder is fuzzed).
  *
+ * <p>The messages of the acquire path ({@code acquire}, {@code release}, {@code grant},
+ * {@code released}, {@code error}, {@code send-fds}) are read and written in one streaming pass
+ * by {@link HotMessages}, with the same parser settings and the same results as the databind
+ * path that handles every other kind (a differential test holds the two together).
+ *
  * <pre>{@code
  * byte[] body = ProtocolCodec.encode(new Request.Acquire("reader", 0));
  * Request r = ProtocolCodec.decodeRequest(body);   // Acquire[policy=reader, clientFds=0]
