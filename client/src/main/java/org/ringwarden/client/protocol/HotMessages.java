@@ -163,12 +163,16 @@ final class HotMessages {
                 "ring", "files", "buffers", "allowed", "code", "message", "count");
         private static final int[] RESPONSE_BITS = {0, 0, LEASE, POLICY, TICKET, FDS, RING, FILES, BUFFERS, ALLOWED, CODE,
             MESSAGE, COUNT};
-        private static final SerializedString[] RING_NAMES = names("sqEntries", "cqEntries", "setupFlags", "features", "enabled", "sqOff", "cqOff");
-        private static final SerializedString[] SQ_OFF_NAMES = names("head", "tail", "ringMask", "ringEntries", "flags", "dropped", "array");
-        private static final SerializedString[] CQ_OFF_NAMES = names("head", "tail", "ringMask", "ringEntries", "overflow", "cqes", "flags");
+        private static final SerializedString[] RING_NAMES =
+                names("sqEntries", "cqEntries", "setupFlags", "features", "enabled", "sqOff", "cqOff");
+        private static final SerializedString[] SQ_OFF_NAMES =
+                names("head", "tail", "ringMask", "ringEntries", "flags", "dropped", "array");
+        private static final SerializedString[] CQ_OFF_NAMES =
+                names("head", "tail", "ringMask", "ringEntries", "overflow", "cqes", "flags");
         private static final SerializedString[] FILE_NAMES = names("index", "name");
         private static final SerializedString[] BUFFER_NAMES = names("index", "name", "fd", "length", "address");
-        private static final SerializedString[] ALLOWED_NAMES = names("sqeOps", "sqeFlagsAllowed", "sqeFlagsRequired", "registerOps");
+        private static final SerializedString[] ALLOWED_NAMES =
+                names("sqeOps", "sqeFlagsAllowed", "sqeFlagsRequired", "registerOps");
 
         private static SerializedString[] names(String... names) {
             SerializedString[] out = new SerializedString[names.length];

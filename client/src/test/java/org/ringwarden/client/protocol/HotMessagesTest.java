@@ -117,6 +117,33 @@ class HotMessagesTest {
     }
 
     @Test
+    void invalidUtf8InAValueTheReaderRefusesIsStillASyntaxError() throws Exception {
+        // v:2 would win over the refused ticket, but the tree the databind path builds first
+        // cannot hold the broken string: BAD_REQUEST on both paths.
+        byte[] head = "{\"v\":2,\"type\":\"grant\",\"ticket\":\"".getBytes(UTF_8);
+        byte[] body = new byte[head.length + 4];
+        System.arraycopy(head, 0, body, 0, head.length);
+        body[head.length] = (byte) 0xC3;
+        body[head.length + 1] = (byte) 0x28;
+        body[head.length + 2] = '"';
+        body[head.length + 3] = '}';
+        ProtocolException streaming = catchThrowableOfType(ProtocolException.class,
+                () -> HotMessages.decodeResponse(ProtocolCodec.MAPPER, body));
+        ProtocolException databind = catchThrowableOfType(ProtocolException.class,
+                () -> ProtocolCodec.decodeResponseWithDatabind(body));
+        assertThat(databind).as("databind refuses it").isNotNull();
+        assertThat(streaming).as("streaming refuses it").isNotNull();
+        assertThat(streaming.code()).as("same code").isEqualTo(databind.code()).isEqualTo(ErrorCode.BAD_REQUEST);
+    }
+
+    @Test
+    void aBodyInAnotherUnicodeEncodingIsReadAsTheDatabindPathReadsIt() throws Exception {
+        byte[] utf16 = "{\"v\":1,\"op\":\"release\",\"lease\":\"l\u00e9\"}".getBytes(java.nio.charset.StandardCharsets.UTF_16);
+        assertThat(ProtocolCodec.decodeRequest(utf16)).as("UTF-16 with a byte order mark, streaming")
+                .isEqualTo(ProtocolCodec.decodeRequestWithDatabind(utf16)).isEqualTo(new Request.Release("l\u00e9"));
+    }
+
+    @Test
     void aVersionThatIsNotAnIntegerIsBadRequest() {
         for (String v : List.of("1.0", "\"1\"", "null", "true", "[1]", "{\"v\":1}")) {
             assertThat(requestRefused("{\"v\":" + v + ",\"op\":\"release\",\"lease\":\"l\"}").getMessage())
