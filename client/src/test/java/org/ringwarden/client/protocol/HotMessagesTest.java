@@ -78,6 +78,12 @@ class HotMessagesTest {
                 .isEqualTo(new Request.Acquire("p", 2));
         assertThat(response("{\"message\":\"no\",\"type\":\"error\",\"code\":\"NOT_PERMITTED\",\"v\":1}"))
                 .as("error, head scattered").isEqualTo(new Response.Error(ErrorCode.NOT_PERMITTED, "no"));
+        assertThat(request("{\"v\":1,\"op\":\"rel\\u0065ase\",\"le\\u0061se\":\"l\"}")).as("escaped names and kind")
+                .isEqualTo(new Request.Release("l"));
+        assertThat(response("{\"v\":1,\"type\":\"released\",\"le\\u0061se\":\"l\"}")).as("escaped name where expected")
+                .isEqualTo(new Response.Released("l"));
+        assertThat(responseRefused("{\"v\":1,\"type\":\"released\",\"lease\":\"l\",\"le\\u0061se\":\"m\"}").getMessage())
+                .as("escaped duplicate").contains("lease");
         assertThat(response(" {\n\"lease\" : \"l\" ,\t\"v\":1 , \"type\":\"released\" }\r\n")).as("released with whitespace")
                 .isEqualTo(new Response.Released("l"));
     }
