@@ -17,7 +17,7 @@ import org.slf4j.Logger;
 final class AuditWriter {
     private static final int BATCH = 256;
     /** How long the writer lets records gather after writing a batch that was not full. */
-    private static final long COALESCE_NANOS = 1_000_000;
+    private static final long COALESCE_NANOS = 5_000_000;
     private final Logger logger;
     private final ArrayBlockingQueue<AuditRecord> queue;
     /** Records handed over, and records written (or failed to write): flush waits for the second to reach the first. */
