@@ -69,6 +69,7 @@ final class ConnectionHandler extends ChannelInboundHandlerAdapter {
     /** Queued frames from which reading is paused until the queue drains (a client pipelining requests). */
     private static final int PAUSE_AT_QUEUED = 2;
     private static final int[] NO_FDS = new int[0];
+    private static final Runnable NOTHING = () -> { };
     private static final int MAX_MESSAGE = 1024;
 
     private final ServerContext sc;
@@ -81,6 +82,12 @@ final class ConnectionHandler extends ChannelInboundHandlerAdapter {
     private PeerIdentity peer;
     private boolean slotTaken;
     private boolean busy;
+    /**
+     * Set by the event loop when a frame arrives while a request is in flight; read by the
+     * thread that sent a grant and handed its bookkeeping over without waking the loop (see
+     * {@link #submit(Callable, int[], Executor, Predicate, Consumer, Consumer)}).
+     */
+    private volatile boolean framesWaiting;
     private boolean attached;
     private boolean closing;
     private ScheduledFuture<?> idle;
@@ -177,6 +184,7 @@ final class ConnectionHandler extends ChannelInboundHandlerAdapter {
                 return;
             }
             queued.add(body);
+            framesWaiting = true;
             if (queued.size() >= PAUSE_AT_QUEUED) {
                 pauseReading();
             }
@@ -212,6 +220,7 @@ final class ConnectionHandler extends ChannelInboundHandlerAdapter {
 
     private void handle(ByteBuf body) {
         busy = true;
+        framesWaiting = false;
         byte[] bytes = ByteBufUtil.getBytes(body);
         body.release();
         if (bytes.length == 0) {
@@ -586,6 +595,14 @@ final class ConnectionHandler extends ChannelInboundHandlerAdapter {
                 Runnable then = () -> onSuccess.accept(result);
                 if (canWait.test(result) && ctx.executor() instanceof AbstractEventExecutor loop) {
                     loop.lazyExecute(then);
+                    // The client may have answered already, and the loop may have read its frame
+                    // (queued: this request is not finished) and gone back to sleep before the
+                    // task above was in its queue: then wake it. Either it sets framesWaiting
+                    // before polling its tasks, or this sees the flag (both volatile): one of the
+                    // two always happens, so the frame never waits for the loop's next timeout.
+                    if (framesWaiting) {
+                        loop.execute(NOTHING);
+                    }
                 } else {
                     ctx.executor().execute(then);
                 }
