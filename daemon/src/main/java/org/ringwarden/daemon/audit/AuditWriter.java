@@ -25,9 +25,13 @@ final class AuditWriter {
     private long written; // guarded by this
     private Thread thread; // guarded by this
 
-    AuditWriter(Logger logger, int capacity) {
+    /** Runs after each batch: pushes what the batch wrote out of the destination's buffer. */
+    private final Runnable afterBatch;
+
+    AuditWriter(Logger logger, int capacity, Runnable afterBatch) {
         this.logger = logger;
         this.queue = new ArrayBlockingQueue<>(capacity);
+        this.afterBatch = afterBatch;
     }
 
     void add(AuditRecord r) {
@@ -93,6 +97,11 @@ final class AuditWriter {
                 } catch (RuntimeException | Error e) {
                     // Logback reports appender failures in its status; a bad record must not stop the others.
                 }
+            }
+            try {
+                afterBatch.run(); // one write(2) per batch, not one per record
+            } catch (RuntimeException | Error e) {
+                // as above: reported by Logback's status
             }
             synchronized (this) {
                 written += batch.size();
