@@ -38,6 +38,7 @@ public final class Syscall {
     public static final long SYS_DUP = 32;
     public static final long SYS_GETPID = 39;
     public static final long SYS_SOCKET = 41;
+    public static final long SYS_SENDTO = 44;
     public static final long SYS_SENDMSG = 46;
     public static final long SYS_RECVMSG = 47;
     public static final long SYS_SOCKETPAIR = 53;

@@ -30,9 +30,10 @@ import org.ringwarden.linux.uring.CompletionHandler;
  *     the same loops in bench/read-fixed.c (liburing, a ring it created itself), in alternating
  *     slices in this process so that both meet the same load. The C ring is made before the
  *     client connects (afterwards this process's io_uring_setup belongs to the daemon).
- * <li>{@code acquire SOCKET SECONDS OUT [START]}: attach once, then acquire + collect + map + one
- *     NOP + close in a loop; latencies in microseconds to OUT. With START, waits for that file to
- *     exist first (bench/run-client starts 32 of these together).
+ * <li>{@code acquire SOCKET SECONDS OUT [START]}: attach once, run {@code -Dringwarden.bench.warmup}
+ *     (default 2,000) warm-up cycles, then acquire + collect + map + one NOP + close in a loop;
+ *     latencies in microseconds to OUT. With START, waits for that file to exist after the
+ *     warm-up (bench/run-client starts 32 of these together).
  * <li>{@code aggregate SECONDS FILES...}: rate and p50/p99 over the files.
  * </ul>
  */
@@ -183,11 +184,20 @@ public final class ClientBenchmark {
 
     // ------------------------------------------------------------------ acquire cost
 
+    /**
+     * Cycles each client runs before the clock starts: its JIT must have compiled the cycle's
+     * code first. With 32 client JVMs (C1 only) on 2 CPUs, the compile thresholds grow with the
+     * compile queue and 200 cycles left the library's methods interpreted well into the
+     * measurement (-XX:+PrintCompilation showed them compiled tens of seconds late).
+     */
+    private static final int WARM_UP_CYCLES = Integer.getInteger("ringwarden.bench.warmup", 2_000);
+
     static void acquire(Path socket, double seconds, Path out, Path start) throws Exception {
-        List<Long> lat = new ArrayList<>(1 << 16);
+        long[] lat = new long[1 << 16];
+        int n = 0;
         try (RingwardenClient client = RingwardenClient.connect(socket)) {
-            for (int i = 0; i < 200; i++) {
-                cycle(client); // warm-up
+            for (int i = 0; i < WARM_UP_CYCLES; i++) {
+                cycle(client);
             }
             if (start != null) {
                 Files.createFile(start.resolveSibling(start.getFileName() + ".ready-" + ProcessHandle.current().pid()));
@@ -199,12 +209,15 @@ public final class ClientBenchmark {
             long t;
             while ((t = System.nanoTime()) < end) {
                 cycle(client);
-                lat.add((System.nanoTime() - t) / 1000);
+                if (n == lat.length) {
+                    lat = Arrays.copyOf(lat, n * 2);
+                }
+                lat[n++] = (System.nanoTime() - t) / 1000;
             }
         }
         StringBuilder b = new StringBuilder();
-        for (long l : lat) {
-            b.append(l).append('\n');
+        for (int i = 0; i < n; i++) {
+            b.append(lat[i]).append('\n');
         }
         Files.writeString(out, b);
     }

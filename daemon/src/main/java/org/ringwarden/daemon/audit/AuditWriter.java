@@ -17,7 +17,7 @@ import org.slf4j.Logger;
 final class AuditWriter {
     private static final int BATCH = 256;
     /** How long the writer lets records gather after writing a batch that was not full. */
-    private static final long COALESCE_NANOS = 1_000_000;
+    private static final long COALESCE_NANOS = 5_000_000;
     private final Logger logger;
     private final ArrayBlockingQueue<AuditRecord> queue;
     /** Records handed over, and records written (or failed to write): flush waits for the second to reach the first. */
@@ -25,9 +25,13 @@ final class AuditWriter {
     private long written; // guarded by this
     private Thread thread; // guarded by this
 
-    AuditWriter(Logger logger, int capacity) {
+    /** Runs after each batch: pushes what the batch wrote out of the destination's buffer. */
+    private final Runnable afterBatch;
+
+    AuditWriter(Logger logger, int capacity, Runnable afterBatch) {
         this.logger = logger;
         this.queue = new ArrayBlockingQueue<>(capacity);
+        this.afterBatch = afterBatch;
     }
 
     void add(AuditRecord r) {
@@ -93,6 +97,11 @@ final class AuditWriter {
                 } catch (RuntimeException | Error e) {
                     // Logback reports appender failures in its status; a bad record must not stop the others.
                 }
+            }
+            try {
+                afterBatch.run(); // one write(2) per batch, not one per record
+            } catch (RuntimeException | Error e) {
+                // as above: reported by Logback's status
             }
             synchronized (this) {
                 written += batch.size();

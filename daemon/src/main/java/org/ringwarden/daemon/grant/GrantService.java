@@ -87,7 +87,13 @@ public final class GrantService implements AutoCloseable {
         this.registry = new LeaseRegistry(limits, new TicketIssuer(), clock);
         this.expiryTimer = new ScheduledThreadPoolExecutor(1,
                 Thread.ofPlatform().daemon().name("ringwarden-ticket-expiry").factory());
-        expiryTimer.setRemoveOnCancelPolicy(true);
+        // One sweep every tenth of the expiry (10 ms..1 s), not a timer per grant: scheduling a
+        // task that becomes the queue's head wakes the timer thread, once per acquire, and that
+        // wake-up cost more than the rest of the bookkeeping. A ticket lives at most
+        // ticketExpiry plus one period.
+        long expiryNanos = limits.ticketExpiry().toNanos();
+        long period = Math.clamp(expiryNanos / 10, TimeUnit.MILLISECONDS.toNanos(10), TimeUnit.SECONDS.toNanos(1));
+        expiryTimer.scheduleWithFixedDelay(() -> expireDue(expiryNanos), period, period, TimeUnit.NANOSECONDS);
         java.util.concurrent.ThreadFactory builderThreads = Thread.ofPlatform().daemon()
                 .name("ringwarden-ring-builder-", 0).factory();
         this.ringBuilders = Executors.newFixedThreadPool(2, r -> builderThreads.newThread(() -> {
@@ -252,14 +258,6 @@ public final class GrantService implements AutoCloseable {
                 ring.close();
                 throw new GrantException(ErrorCode.NOT_ATTACHED, "the connection closed while its ring was built");
             }
-            try {
-                lease.expiry = expiryTimer.schedule(() -> expire(lease), limits.ticketExpiry().toMillis(),
-                        TimeUnit.MILLISECONDS);
-            } catch (java.util.concurrent.RejectedExecutionException e) {
-                registry.end(lease);
-                ring.close();
-                throw new GrantException(ErrorCode.BUSY, "the daemon is shutting down");
-            }
             Grant grant = new Grant(lease.id, policy.name(), lease.ticket, ring.params(), ring.enabled(), ring.files(),
                     ring.buffers().stream().map(PreparedRing.Buffer::toGrant).toList(), policy.allowed());
             counters.granted.increment();
@@ -368,12 +366,16 @@ public final class GrantService implements AutoCloseable {
         }
     }
 
-    private void expire(Lease lease) {
-        if (registry.expire(lease)) {
-            closeLease(lease);
-            counters.expired.increment();
-            audit(new AuditEvent(AuditEvent.Kind.EXPIRE, clock.instant(), lease.peer, lease.policy, lease.id, null,
-                    "ticket not collected within " + limits.ticketExpiry() + "; ring destroyed"));
+    private void expireDue(long expiryNanos) {
+        try {
+            for (Lease lease : registry.expireDue(System.nanoTime(), expiryNanos)) {
+                closeLease(lease);
+                counters.expired.increment();
+                audit(new AuditEvent(AuditEvent.Kind.EXPIRE, clock.instant(), lease.peer, lease.policy, lease.id, null,
+                        "ticket not collected within " + limits.ticketExpiry() + "; ring destroyed"));
+            }
+        } catch (RuntimeException | Error e) {
+            // A periodic task that throws is never run again: that would leave tickets unexpired.
         }
     }
 

@@ -3,7 +3,6 @@ package org.ringwarden.daemon.grant;
 import static java.util.Objects.requireNonNull;
 
 import java.time.Instant;
-import java.util.concurrent.Future;
 
 /**
  * One grant held by one connection: the quota it counts against, its single-use ticket, and
@@ -32,7 +31,8 @@ final class Lease {
     State state = State.RESERVED;
     PreparedRing ring;
     Instant delivered;
-    Future<?> expiry;
+    /** {@link System#nanoTime()} when the ticket became collectable (PENDING). */
+    long pendingSinceNanos;
 
     Lease(String id, Peer peer, String policy, long ticket, long bufferBytes, Instant created) {
         this.id = requireNonNull(id, "id");
@@ -43,12 +43,8 @@ final class Lease {
         this.created = requireNonNull(created, "created");
     }
 
-    /** Closes the daemon's copies of the ring and buffers, and cancels the expiry timer. Idempotent. */
+    /** Closes the daemon's copies of the ring and buffers. Idempotent. */
     void closeResources() {
-        Future<?> f = expiry;
-        if (f != null) {
-            f.cancel(false);
-        }
         PreparedRing r = ring;
         if (r != null) {
             r.close();

@@ -5,6 +5,8 @@ import static java.util.Objects.requireNonNull;
 import java.time.Clock;
 import java.util.ArrayList;
 import java.util.HashMap;
+import java.util.Iterator;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 
@@ -27,7 +29,8 @@ final class LeaseRegistry {
     private final Clock clock;
 
     private final Map<String, Lease> byId = new HashMap<>();
-    private final Map<Long, Lease> byTicket = new HashMap<>();
+    /** Pending leases by ticket, in the order they became pending: the oldest ticket first (see {@link #expireDue}). */
+    private final Map<Long, Lease> byTicket = new LinkedHashMap<>();
     private final Map<Long, List<Lease>> byConnection = new HashMap<>();
     private final Map<Integer, Usage> perUid = new HashMap<>();
     private final Map<UidPolicy, Usage> perUidPolicy = new HashMap<>();
@@ -122,6 +125,7 @@ final class LeaseRegistry {
         }
         lease.ring = ring;
         lease.state = Lease.State.PENDING;
+        lease.pendingSinceNanos = System.nanoTime();
         byTicket.put(lease.ticket, lease);
         return true;
     }
@@ -161,13 +165,31 @@ final class LeaseRegistry {
         return true;
     }
 
-    /** Ends {@code lease} if its ticket is still uncollected; false otherwise. */
-    synchronized boolean expire(Lease lease) {
-        if (lease.state != Lease.State.PENDING) {
-            return false;
+    /**
+     * Ends every lease whose ticket has waited {@code expiryNanos} or more uncollected, and
+     * returns them. Tickets are kept in the order they became pending and all wait the same
+     * time, so the scan stops at the first one that is not due: a sweep costs one look when
+     * nothing is due, however many tickets are pending.
+     */
+    synchronized List<Lease> expireDue(long nowNanos, long expiryNanos) {
+        List<Lease> due = null;
+        for (Iterator<Lease> it = byTicket.values().iterator(); it.hasNext(); ) {
+            Lease lease = it.next();
+            if (nowNanos - lease.pendingSinceNanos < expiryNanos) {
+                break;
+            }
+            if (due == null) {
+                due = new ArrayList<>();
+            }
+            due.add(lease);
         }
-        remove(lease);
-        return true;
+        if (due == null) {
+            return List.of();
+        }
+        for (Lease lease : due) {
+            remove(lease);
+        }
+        return due;
     }
 
     /** Ends every lease of a connection. */

@@ -71,7 +71,27 @@ class LeaseRegistryTest {
         assertThat(r.claim(BOB.connectionId(), l.ticket)).as("foreign").isNull();
         assertThat(r.claim(ALICE.connectionId(), l.ticket)).as("owner").isSameAs(l);
         assertThat(r.claim(ALICE.connectionId(), l.ticket)).as("used").isNull();
-        assertThat(r.expire(l)).as("a delivered lease does not expire").isFalse();
+        assertThat(r.expireDue(System.nanoTime() + 1_000_000_000L, 1)).as("a delivered lease does not expire").isEmpty();
+        assertThat(r.usageOf(1000)).as("still counted").containsExactly(1, 0);
+    }
+
+    @Test
+    void onlyTicketsThatWaitedTheExpiryExpireOldestFirst() throws Exception {
+        LeaseRegistry r = registry(10, 10, 0, 0);
+        Lease first = r.reserve(ALICE, "p", 10, 0, 0);
+        Lease second = r.reserve(ALICE, "p", 10, 0, 0);
+        Lease third = r.reserve(ALICE, "p", 10, 0, 0);
+        r.activate(first, null);
+        r.activate(second, null);
+        r.activate(third, null);
+        assertThat(r.claim(ALICE.connectionId(), second.ticket)).as("collected").isSameAs(second);
+        long expiry = 5_000_000_000L;
+        assertThat(r.expireDue(third.pendingSinceNanos + expiry - 1, expiry)).as("first is due, third is not")
+                .containsExactly(first);
+        assertThat(r.claim(ALICE.connectionId(), first.ticket)).as("an expired ticket").isNull();
+        assertThat(r.expireDue(third.pendingSinceNanos + expiry, expiry)).as("now third").containsExactly(third);
+        assertThat(r.usageOf(1000)).as("only the collected lease is still counted").containsExactly(1, 0);
+        assertThat(r.pendingTickets()).isZero();
     }
 
     @Test

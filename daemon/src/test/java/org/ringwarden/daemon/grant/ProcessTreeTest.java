@@ -35,7 +35,7 @@ class ProcessTreeTest {
         started.await();
         int pidfd = (int) Syscall.checked("pidfd_open", Syscall.SYS_PIDFD_OPEN, SELF, 0);
         try {
-            assertThat(ProcessTree.isThreadOf(SELF, tid.get())).as("a thread of this process, by /proc/PID/task/TID").isTrue();
+            assertThat(ProcessTree.isThreadOf(SELF, tid.get())).as("a thread of this process, found by tgkill(pid, tid, 0)").isTrue();
             assertThat(ProcessTree.contains(SELF, pidfd, tid.get())).as("a thread of the peer is in its tree").isTrue();
             assertThat(ProcessTree.isThreadOf(1, tid.get())).as("not a thread of init").isFalse();
         } finally {

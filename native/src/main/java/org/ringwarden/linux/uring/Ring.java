@@ -140,24 +140,75 @@ public final class Ring implements AutoCloseable {
     /** Our CQ head: the next CQE to read; stored to the ring after reading. */
     private int cqHeadLocal;
     private boolean closed;
-    /** True when the mappings live in an automatic arena and close() overlays them (see close()). */
-    private final boolean overlayOnClose;
+    /** The shared arena generation the mappings belong to, or null for an automatic arena (see {@link #map}). */
+    private final Generation generation;
 
     /**
      * Mappings closed by overlay and not yet unmapped by the garbage collector's cleaner. Each is a
      * kernel VMA of the process (vm.max_map_count, 65530 by default, counts them), so past
-     * {@link #PENDING_OVERLAY_LIMIT} new rings use a shared arena, closed explicitly, instead.
+     * {@link #PENDING_OVERLAY_LIMIT} new rings go into a {@link Generation} instead.
      */
     private static final java.util.concurrent.atomic.AtomicInteger PENDING_OVERLAYS =
             new java.util.concurrent.atomic.AtomicInteger();
     private static final int PENDING_OVERLAY_LIMIT = 4096;
+    private static volatile int overlayLimit = PENDING_OVERLAY_LIMIT;
 
-    private Ring(int fd, IoUringParams params, Arena arena, boolean overlayOnClose, MemorySegment sqRing,
+    /** For tests: the pending-overlay limit past which new rings go into generations; a new generation starts. */
+    static void overlayLimitForTests(int limit) {
+        overlayLimit = limit;
+        synchronized (Generation.class) {
+            Generation.current = null;
+        }
+    }
+
+    /**
+     * A shared arena for the mappings of up to {@link #RINGS} rings, made while too many overlaid
+     * mappings await the cleaner, and closed (unmapping them all) when the last of them closes:
+     * one shared-arena handshake per {@value #RINGS} rings instead of one per ring. With a large
+     * heap, young collections are rare enough that a process acquiring rings in a loop reaches
+     * the overlay limit between two of them; a shared arena per ring then made the JVM handshake
+     * with every thread on each close (the VM thread woke for about two thirds of the cycles of
+     * the acquire benchmark). A generation keeps at most {@value #RINGS} rings' overlaid mappings.
+     */
+    private static final class Generation {
+        static final int RINGS = 64;
+        private static Generation current; // guarded by Generation.class
+
+        final Arena arena = Arena.ofShared();
+        private int joined; // guarded by Generation.class
+        private int open; // guarded by Generation.class
+
+        /** The generation a new ring's mappings go into. */
+        static Generation join() {
+            synchronized (Generation.class) {
+                if (current == null || current.joined == RINGS) {
+                    current = new Generation();
+                }
+                current.joined++;
+                current.open++;
+                return current;
+            }
+        }
+
+        /** A ring of this generation closed (its mappings already overlaid); the last one closes the arena. */
+        void leave() {
+            boolean last;
+            synchronized (Generation.class) {
+                open--;
+                last = open == 0 && joined == RINGS;
+            }
+            if (last) {
+                arena.close();
+            }
+        }
+    }
+
+    private Ring(int fd, IoUringParams params, Arena arena, Generation generation, MemorySegment sqRing,
                  MemorySegment cqRing, MemorySegment sqes) {
         this.fd = fd;
         this.params = params;
         this.arena = arena;
-        this.overlayOnClose = overlayOnClose;
+        this.generation = generation;
         this.sqRing = sqRing;
         this.cqRing = cqRing;
         this.sqes = sqes;
@@ -232,9 +283,11 @@ public final class Ring implements AutoCloseable {
         // IllegalStateException (ensureOpen); a segment obtained earlier (sqes(), cqes()) and used
         // after close(), or a racing thread that breaks the one-thread-at-a-time rule, reads and
         // writes harmless zeros, never unmapped memory or a range reused by another mapping.
-        // Past PENDING_OVERLAY_LIMIT overlaid mappings awaiting the cleaner, a shared arena again.
-        boolean auto = PENDING_OVERLAYS.get() < PENDING_OVERLAY_LIMIT;
-        Arena arena = auto ? Arena.ofAuto() : Arena.ofShared();
+        // Past PENDING_OVERLAY_LIMIT overlaid mappings awaiting the cleaner, a Generation: a shared
+        // arena closed once all of its rings are closed (overlaid meanwhile, like the others).
+        boolean auto = PENDING_OVERLAYS.get() < overlayLimit;
+        Generation generation = auto ? null : Generation.join();
+        Arena arena = auto ? Arena.ofAuto() : generation.arena;
         java.util.List<MemorySegment> mapped = new java.util.ArrayList<>(3);
         try {
             MemorySegment sqRing;
@@ -248,14 +301,13 @@ public final class Ring implements AutoCloseable {
             }
             MemorySegment sqes = mapInto(arena, auto, mapped, fd, IoUringCalls.OFF_SQES,
                     (long) params.sqEntries() << SQE_SHIFT);
-            return new Ring(fd, params, arena, auto, sqRing, cqRing, sqes);
+            return new Ring(fd, params, arena, generation, sqRing, cqRing, sqes);
         } catch (RuntimeException | Error e) {
-            if (auto) {
-                for (MemorySegment m : mapped) {
-                    Memory.overlayAnonymous(m);
-                }
-            } else {
-                arena.close();
+            for (MemorySegment m : mapped) {
+                Memory.overlayAnonymous(m);
+            }
+            if (generation != null) {
+                generation.leave();
             }
             throw e;
         }
@@ -587,8 +639,9 @@ public final class Ring implements AutoCloseable {
     }
 
     /**
-     * Unmaps the rings (shared arena) or overlays them with anonymous memory that the arena's
-     * cleaner unmaps later (automatic arena, see {@link #map}), and closes the fd; idempotent.
+     * Overlays the rings with anonymous memory, which the arena unmaps later (the cleaner of an
+     * automatic arena, or the close of the ring's {@link Generation}; see {@link #map}), and
+     * closes the fd; idempotent.
      */
     @Override
     public void close() {
@@ -597,14 +650,13 @@ public final class Ring implements AutoCloseable {
         }
         closed = true;
         try {
-            if (overlayOnClose) {
-                Memory.overlayAnonymous(sqRing);
-                if (cqRing != sqRing) {
-                    Memory.overlayAnonymous(cqRing);
-                }
-                Memory.overlayAnonymous(sqes);
-            } else {
-                arena.close();
+            Memory.overlayAnonymous(sqRing);
+            if (cqRing != sqRing) {
+                Memory.overlayAnonymous(cqRing);
+            }
+            Memory.overlayAnonymous(sqes);
+            if (generation != null) {
+                generation.leave();
             }
         } finally {
             Descriptors.close(fd);

@@ -237,4 +237,45 @@ class RingTest {
             assertThat(Descriptors.isOpen(plain.fd())).as("fd after a refused map").isTrue();
         }
     }
+
+    @Test
+    void ringsPastTheOverlayLimitAreUnmappedTogetherWhenTheLastOfTheirGenerationCloses() throws Exception {
+        Ring.overlayLimitForTests(0); // every ring into a generation of 64, as past 4,096 pending overlays
+        java.util.List<Ring> rings = new java.util.ArrayList<>();
+        try {
+            for (int i = 0; i < 64; i++) {
+                rings.add(Ring.create(4, 0));
+            }
+            java.lang.foreign.MemorySegment firstSqes = rings.get(0).sqes();
+            long firstAddress = firstSqes.address();
+            assertThat(mapsContain(firstAddress)).as("the first ring's SQEs are mapped").isTrue();
+            for (int i = 0; i < 63; i++) {
+                rings.get(i).close();
+            }
+            assertThat(firstSqes.get(java.lang.foreign.ValueLayout.JAVA_LONG, 0))
+                    .as("a closed ring's segment, its generation still open: blank memory, not the ring").isZero();
+            assertThat(mapsContain(firstAddress)).as("still reserved (overlaid) while the generation is open").isTrue();
+            rings.get(63).close();
+            assertThatThrownBy(() -> firstSqes.get(java.lang.foreign.ValueLayout.JAVA_LONG, 0))
+                    .as("the generation closed with its last ring: the segment is dead")
+                    .isInstanceOf(IllegalStateException.class);
+            // (Its range is unmapped with the arena; not asserted through /proc/self/maps, where
+            // the next mmap of any JVM thread may already have taken the same addresses.)
+        } finally {
+            Ring.overlayLimitForTests(4096);
+            for (Ring r : rings) {
+                r.close();
+            }
+        }
+    }
+
+    private static boolean mapsContain(long address) throws java.io.IOException {
+        for (String line : java.nio.file.Files.readAllLines(java.nio.file.Path.of("/proc/self/maps"))) {
+            String[] range = line.substring(0, line.indexOf(' ')).split("-");
+            if (Long.parseUnsignedLong(range[0], 16) <= address && address < Long.parseUnsignedLong(range[1], 16)) {
+                return true;
+            }
+        }
+        return false;
+    }
 }
