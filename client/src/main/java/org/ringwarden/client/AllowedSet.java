@@ -1,7 +1,10 @@
 package org.ringwarden.client;
 
 import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.List;
+import java.util.Map;
+import java.util.function.Function;
 
 import org.ringwarden.client.protocol.Response;
 import org.ringwarden.linux.uring.IoUringOp;
@@ -14,46 +17,55 @@ import org.ringwarden.linux.uring.SqeFlag;
  * Names the kernel does not know (a newer daemon) are ignored here: the kernel still enforces them.
  */
 final class AllowedSet {
+    private static final Map<String, IoUringOp> OPS_BY_NAME = byName(IoUringOp.values(), IoUringOp::kernelName);
+    private static final Map<String, SqeFlag> FLAGS_BY_NAME = byName(SqeFlag.values(), SqeFlag::kernelName);
+
     private final String policy;
     private final long[] ops = new long[4]; // 256 opcodes
     private final int flagsAllowed;
     private final int flagsRequired;
-    private final String opNames;
 
+    /** Built once per grant, on the acquire path: table lookups, nothing formatted until a check fails. */
     AllowedSet(String policy, Response.Allowed allowed) {
         this.policy = policy;
-        List<String> names = new ArrayList<>();
         for (String name : allowed.sqeOps()) {
-            IoUringOp op = op(name);
+            IoUringOp op = OPS_BY_NAME.get(name);
             if (op != null) {
                 ops[op.number() >>> 6] |= 1L << (op.number() & 63);
-                names.add(name);
             }
         }
-        this.opNames = names.isEmpty() ? "none" : String.join(", ", names);
         this.flagsAllowed = flags(allowed.sqeFlagsAllowed());
         this.flagsRequired = flags(allowed.sqeFlagsRequired());
     }
 
-    private static IoUringOp op(String name) {
-        for (IoUringOp op : IoUringOp.values()) {
-            if (op.kernelName().equals(name)) {
-                return op;
-            }
+    private static <T> Map<String, T> byName(T[] values, Function<T, String> name) {
+        Map<String, T> m = new HashMap<>();
+        for (T v : values) {
+            m.put(name.apply(v), v);
         }
-        return null;
+        return Map.copyOf(m);
     }
 
     private static int flags(List<String> names) {
         int m = 0;
         for (String name : names) {
-            for (SqeFlag f : SqeFlag.values()) {
-                if (f.kernelName().equals(name)) {
-                    m |= (int) f.abi();
-                }
+            SqeFlag f = FLAGS_BY_NAME.get(name);
+            if (f != null) {
+                m |= (int) f.abi();
             }
         }
         return m;
+    }
+
+    /** The allowed opcodes' names in opcode order, for messages. */
+    private String opNames() {
+        List<String> names = new ArrayList<>();
+        for (IoUringOp op : IoUringOp.values()) {
+            if (allowsOp(op.number())) {
+                names.add(op.kernelName());
+            }
+        }
+        return names.isEmpty() ? "none" : String.join(", ", names);
     }
 
     boolean allowsOp(int opcode) {
@@ -65,7 +77,7 @@ final class AllowedSet {
         if (!allowsOp(opcode)) {
             String name = IoUringOp.of(opcode).kernelName();
             throw new PolicyViolationException(policy, name, name + " is not allowed by policy '" + policy
-                    + "'; allowed: " + opNames);
+                    + "'; allowed: " + opNames());
         }
     }
 

@@ -2,6 +2,7 @@ package org.ringwarden.client;
 
 import static java.util.Objects.requireNonNull;
 
+import java.io.DataInputStream;
 import java.io.EOFException;
 import java.io.FileDescriptor;
 import java.io.IOException;
@@ -42,6 +43,8 @@ import org.ringwarden.linux.Descriptors;
 final class ControlChannel implements AutoCloseable {
     private final AFUNIXSocket socket;
     private final InputStream in;
+    /** Over {@link #in}, kept: exact-length reads, no buffering (see the class comment). */
+    private final DataInputStream frames;
     private final OutputStream out;
     private final Path path;
 
@@ -49,6 +52,7 @@ final class ControlChannel implements AutoCloseable {
         this.socket = socket;
         this.path = path;
         this.in = socket.getInputStream();
+        this.frames = new DataInputStream(in);
         this.out = socket.getOutputStream();
     }
 
@@ -81,7 +85,7 @@ final class ControlChannel implements AutoCloseable {
     Response receive() throws IOException {
         byte[] body;
         try {
-            body = Frames.read(in);
+            body = Frames.read(frames);
         } catch (EOFException e) {
             throw new EOFException("the daemon at " + path + " closed the connection");
         } catch (ProtocolException e) {

@@ -46,7 +46,7 @@ public final class Frames {
      * @throws ProtocolException if the length is out of range
      */
     public static byte[] read(InputStream in) throws IOException, ProtocolException {
-        DataInputStream data = new DataInputStream(in);
+        DataInputStream data = in instanceof DataInputStream d ? d : new DataInputStream(in);
         long n = Integer.toUnsignedLong(data.readInt());
         if (n < 1 || n > MAX_LENGTH) {
             throw new ProtocolException(ErrorCode.BAD_REQUEST, "frame length " + n + " is outside 1.." + MAX_LENGTH);
