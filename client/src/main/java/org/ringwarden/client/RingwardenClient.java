@@ -58,6 +58,11 @@ public final class RingwardenClient implements AutoCloseable {
     private boolean closed; // guarded by this
     /** Releases sent whose answers are still on the socket, ahead of any later answer (see {@link #answer}). */
     private int unansweredReleases; // guarded by this
+    /**
+     * At most this many releases go unanswered: with the next request that is five frames in
+     * flight, well inside what the daemon queues for a connection (docs/protocol.md, "Pipelining").
+     */
+    private static final int MAX_UNANSWERED_RELEASES = 4;
 
     private RingwardenClient(ControlChannel channel) {
         this.channel = channel;
@@ -253,6 +258,9 @@ public final class RingwardenClient implements AutoCloseable {
             return; // the lease ended with the connection
         }
         try {
+            if (unansweredReleases == MAX_UNANSWERED_RELEASES) {
+                drainReleaseAnswers();
+            }
             channel.send(new Request.Release(lease));
             unansweredReleases++;
         } catch (IOException | RuntimeException e) {
@@ -269,6 +277,11 @@ public final class RingwardenClient implements AutoCloseable {
      *                     nothing later on this connection can be trusted
      */
     private Response answer() throws IOException {
+        drainReleaseAnswers();
+        return channel.receive();
+    }
+
+    private void drainReleaseAnswers() throws IOException {
         while (unansweredReleases > 0) {
             Response r;
             try {
@@ -283,7 +296,6 @@ public final class RingwardenClient implements AutoCloseable {
                 throw new IOException("release: the daemon answered '" + r.type() + "', which this client did not expect");
             }
         }
-        return channel.receive();
     }
 
     private static IOException unexpected(String what, Response r) {

@@ -204,7 +204,7 @@ public final class SandboxFilter {
     static long collect(int sqEntries, long ticket) {
         try (Arena arena = Arena.ofConfined()) {
             MemorySegment params = arena.allocate(IoUringLayout.PARAMS.byteSize(), 8);
-            MemorySegment capture = Syscall.newCaptureState();
+            MemorySegment capture = Syscall.threadCaptureState();
             long r;
             do {
                 r = Syscall.raw(capture, Syscall.SYS_IO_URING_SETUP, sqEntries, params.address(), TICKET_MAGIC,

@@ -97,6 +97,19 @@ public final class Syscall {
     }
 
     /**
+     * A capture segment allocated in {@code arena} (for an object that already owns an arena:
+     * no automatic arena, and no cleaner, of its own).
+     */
+    public static MemorySegment newCaptureState(Arena arena) {
+        return arena.allocate(CAPTURE_LAYOUT);
+    }
+
+    /** The calling thread's own capture segment (the one {@link #checked} uses). */
+    public static MemorySegment threadCaptureState() {
+        return CAPTURE.get();
+    }
+
+    /**
      * The call itself: returns the kernel's result, or {@code -errno} on failure. Allocates
      * nothing; {@code capture} must not be shared between threads.
      */

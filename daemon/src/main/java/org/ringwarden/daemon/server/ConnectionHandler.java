@@ -66,8 +66,12 @@ final class ConnectionHandler extends ChannelInboundHandlerAdapter {
     private static final Logger LOG = LoggerFactory.getLogger(ConnectionHandler.class);
     /** Frames a well-behaved client has in flight is 1; a few more is tolerated, not unbounded. */
     private static final int MAX_QUEUED_FRAMES = 8;
-    /** Queued frames from which reading is paused until the queue drains (a client pipelining requests). */
-    private static final int PAUSE_AT_QUEUED = 2;
+    /**
+     * Queued frames from which reading is paused until the queue drains: a client pipelining
+     * requests (the Java client sends up to four releases ahead of its next request) keeps
+     * reading on; more than this waits in the socket.
+     */
+    private static final int PAUSE_AT_QUEUED = 6;
     private static final int[] NO_FDS = new int[0];
     private static final Runnable NOTHING = () -> { };
     private static final int MAX_MESSAGE = 1024;
@@ -88,6 +92,8 @@ final class ConnectionHandler extends ChannelInboundHandlerAdapter {
      * {@link #submit(Callable, int[], Executor, Predicate, Consumer, Consumer)}).
      */
     private volatile boolean framesWaiting;
+    /** Reading is paused ({@code autoRead} off): the loop will not wake for this connection's next frame. */
+    private volatile boolean readingPaused;
     private boolean attached;
     private boolean closing;
     private ScheduledFuture<?> idle;
@@ -522,6 +528,7 @@ final class ConnectionHandler extends ChannelInboundHandlerAdapter {
             return;
         }
         if (!ctx.channel().config().isAutoRead()) {
+            readingPaused = false;
             ctx.channel().config().setAutoRead(true);
         }
         armIdle();
@@ -529,6 +536,7 @@ final class ConnectionHandler extends ChannelInboundHandlerAdapter {
 
     private void pauseReading() {
         if (ctx.channel().config().isAutoRead()) {
+            readingPaused = true;
             ctx.channel().config().setAutoRead(false);
         }
     }
@@ -593,14 +601,17 @@ final class ConnectionHandler extends ChannelInboundHandlerAdapter {
                     return;
                 }
                 Runnable then = () -> onSuccess.accept(result);
-                if (canWait.test(result) && ctx.executor() instanceof AbstractEventExecutor loop) {
+                // Not while reading is paused: then nothing but this task would resume it, and
+                // the loop, not woken, would not see the client's next frame until its timeout.
+                if (canWait.test(result) && !readingPaused && ctx.executor() instanceof AbstractEventExecutor loop) {
                     loop.lazyExecute(then);
                     // The client may have answered already, and the loop may have read its frame
                     // (queued: this request is not finished) and gone back to sleep before the
                     // task above was in its queue: then wake it. Either it sets framesWaiting
-                    // before polling its tasks, or this sees the flag (both volatile): one of the
-                    // two always happens, so the frame never waits for the loop's next timeout.
-                    if (framesWaiting) {
+                    // (or pauses reading) before polling its tasks, or this sees the flag (all
+                    // volatile): one of the two always happens, so the frame never waits for
+                    // the loop's next timeout.
+                    if (framesWaiting || readingPaused) {
                         loop.execute(NOTHING);
                     }
                 } else {

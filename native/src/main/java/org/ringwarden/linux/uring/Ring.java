@@ -233,7 +233,8 @@ public final class Ring implements AutoCloseable {
                     + params.cqEntries() + " mask " + cqMask);
         }
         this.cqes = cqRing.asSlice(co.cqes(), (long) cqEntries << CQE_SHIFT);
-        this.capture = Syscall.newCaptureState();
+        // In the mappings' arena: an automatic arena of its own would be one more cleaner per ring.
+        this.capture = Syscall.newCaptureState(arena);
         // A ring received from elsewhere may already have been used: continue where it stands.
         this.sqeTail = (int) INT.getAcquire(sqRing, sqTail);
         this.publishedTail = sqeTail;
