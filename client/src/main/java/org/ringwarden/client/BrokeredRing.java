@@ -135,7 +135,7 @@ public final class BrokeredRing implements AutoCloseable {
             RegisteredBuffer[] buffers = new RegisteredBuffer[grant.buffers().size()];
             for (int i = 0; i < buffers.length; i++) {
                 Response.BufferSlot b = grant.buffers().get(i);
-                MemorySegment m = Memory.mapShared(memfds[b.fd()], 0, b.length()).reinterpret(arena, Memory::unmap);
+                MemorySegment m = Memory.mapShared(memfds[b.fd()], 0, b.length(), arena, Memory::unmap);
                 buffers[i] = new RegisteredBuffer(b.index(), b.name(), m, b.address());
             }
             return new BrokeredRing(client, grant, ring, arena, buffers, memfds.clone(), clientFdCount);

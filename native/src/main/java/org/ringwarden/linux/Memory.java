@@ -40,6 +40,24 @@ public final class Memory {
         return map(length, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_POPULATE, fd, offset);
     }
 
+    /**
+     * {@code mmap(MAP_SHARED, PROT_READ|PROT_WRITE)} of {@code fd} at {@code offset}, owned by
+     * {@code arena}, which runs {@code cleanup} (normally an {@link #unmap}) when it frees the
+     * segment. One restricted call ({@code reinterpret}, which walks the stack to check native
+     * access) instead of two for a {@link #mapShared} segment handed to an arena afterwards.
+     */
+    public static MemorySegment mapShared(int fd, long offset, long length, Arena arena,
+                                          java.util.function.Consumer<MemorySegment> cleanup) {
+        long addr = Syscall.checked("mmap", Syscall.SYS_MMAP, 0, length, PROT_READ | PROT_WRITE,
+                MAP_SHARED | MAP_POPULATE, fd, offset);
+        try {
+            return MemorySegment.ofAddress(addr).reinterpret(length, arena, cleanup);
+        } catch (RuntimeException | Error e) {
+            Syscall.checked("munmap", Syscall.SYS_MUNMAP, addr, length);
+            throw e;
+        }
+    }
+
     /** {@code munmap} of exactly the range {@code segment} covers. */
     public static void unmap(MemorySegment segment) {
         Syscall.checked("munmap", Syscall.SYS_MUNMAP, segment.address(), segment.byteSize());

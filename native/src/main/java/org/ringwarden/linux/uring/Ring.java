@@ -316,18 +316,22 @@ public final class Ring implements AutoCloseable {
 
     private static MemorySegment mapInto(Arena arena, boolean auto, java.util.List<MemorySegment> mapped, int fd,
                                          long offset, long size) {
-        MemorySegment m = Memory.mapShared(fd, offset, size);
-        // From now on the arena unmaps it: on close() or a failed map() (shared), or through its
-        // cleaner once unreachable (automatic).
+        // From now on the arena unmaps it: through its cleaner once unreachable (automatic), or
+        // when its generation closes.
         MemorySegment owned;
         if (auto) {
             PENDING_OVERLAYS.incrementAndGet();
-            owned = m.reinterpret(arena, s -> {
+            try {
+                owned = Memory.mapShared(fd, offset, size, arena, s -> {
+                    PENDING_OVERLAYS.decrementAndGet();
+                    Memory.unmap(s);
+                });
+            } catch (RuntimeException | Error e) {
                 PENDING_OVERLAYS.decrementAndGet();
-                Memory.unmap(s);
-            });
+                throw e;
+            }
         } else {
-            owned = m.reinterpret(arena, Memory::unmap);
+            owned = Memory.mapShared(fd, offset, size, arena, Memory::unmap);
         }
         mapped.add(owned);
         return owned;
