@@ -197,7 +197,7 @@ public final class ClientBenchmark {
         int n = 0;
         try (RingwardenClient client = RingwardenClient.connect(socket)) {
             for (int i = 0; i < WARM_UP_CYCLES; i++) {
-                cycle(client);
+                timedCycle(client);
             }
             if (start != null) {
                 Files.createFile(start.resolveSibling(start.getFileName() + ".ready-" + ProcessHandle.current().pid()));
@@ -205,14 +205,14 @@ public final class ClientBenchmark {
                     Thread.sleep(1);
                 }
             }
+            // This loop runs too few times to be compiled (an OSR compile needs tens of thousands
+            // of iterations): keep its body one call to a method the warm-up compiled.
             long end = System.nanoTime() + (long) (seconds * 1e9);
-            long t;
-            while ((t = System.nanoTime()) < end) {
-                cycle(client);
+            while (System.nanoTime() < end) {
                 if (n == lat.length) {
                     lat = Arrays.copyOf(lat, n * 2);
                 }
-                lat[n++] = (System.nanoTime() - t) / 1000;
+                lat[n++] = timedCycle(client);
             }
         }
         StringBuilder b = new StringBuilder();
@@ -220,6 +220,13 @@ public final class ClientBenchmark {
             b.append(lat[i]).append('\n');
         }
         Files.writeString(out, b);
+    }
+
+    /** One cycle's latency in microseconds. */
+    private static long timedCycle(RingwardenClient client) throws IOException {
+        long t = System.nanoTime();
+        cycle(client);
+        return (System.nanoTime() - t) / 1000;
     }
 
     private static void cycle(RingwardenClient client) throws IOException {
