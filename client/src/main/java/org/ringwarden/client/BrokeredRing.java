@@ -392,9 +392,9 @@ public final class BrokeredRing implements AutoCloseable {
 
     /**
      * Unmaps the ring and the buffers, closes the ring fd and the buffer memfds, and releases
-     * the lease (if the connection is still open). Idempotent. The release is sent, not waited
-     * for: the daemon ends the lease before it answers anything this client asks next, and the
-     * client reads the release's answer then.
+     * the lease (if the connection is still open), waiting for the daemon's answer: then the
+     * daemon's copy of the ring is closed too, and operations still in flight are being
+     * cancelled. Idempotent.
      */
     @Override
     public void close() {

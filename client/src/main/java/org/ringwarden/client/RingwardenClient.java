@@ -56,13 +56,6 @@ public final class RingwardenClient implements AutoCloseable {
 
     private final ControlChannel channel;
     private boolean closed; // guarded by this
-    /** Releases sent whose answers are still on the socket, ahead of any later answer (see {@link #answer}). */
-    private int unansweredReleases; // guarded by this
-    /**
-     * At most this many releases go unanswered: with the next request that is five frames in
-     * flight, well inside what the daemon queues for a connection (docs/protocol.md, "Pipelining").
-     */
-    private static final int MAX_UNANSWERED_RELEASES = 4;
 
     private RingwardenClient(ControlChannel channel) {
         this.channel = channel;
@@ -139,7 +132,7 @@ public final class RingwardenClient implements AutoCloseable {
     public synchronized List<PolicyInfo> policies() throws IOException {
         ensureOpen();
         channel.send(new Request.ListPolicies());
-        Response r = answer();
+        Response r = channel.receive();
         if (r instanceof Response.Error e) {
             throw DaemonErrorException.of(e.code(), "policies", e.message());
         }
@@ -187,7 +180,7 @@ public final class RingwardenClient implements AutoCloseable {
         int[] memfds;
         try {
             channel.send(new Request.Acquire(policy, clientFds.length));
-            Response r = answer();
+            Response r = channel.receive();
             if (r instanceof Response.SendFds s) {
                 if (s.count() != clientFds.length) {
                     throw unexpected(what, r);
@@ -247,54 +240,24 @@ public final class RingwardenClient implements AutoCloseable {
     }
 
     /**
-     * Sends {@code release} and returns without waiting for the answer: the daemon handles a
-     * connection's requests in order, so the lease has ended before anything this client asks
-     * next is answered, and the answer is read then ({@link #answer}). Waiting for it here cost
-     * every {@link BrokeredRing#close()} a round trip to the daemon (two thread wake-ups), a
-     * third of an acquire-to-close cycle's.
+     * Sends {@code release} and waits for the answer. Not pipelined: until the daemon has closed
+     * its copy of the ring, the ring lives on, and so do operations still in flight on it (a
+     * pending RECV would still take the next bytes of its socket); a program that closed a ring
+     * must be able to rely on that being over (ClientEndToEndTest's in-flight scenario).
      */
     private synchronized void releaseQuietly(String lease) {
         if (closed) {
             return; // the lease ended with the connection
         }
         try {
-            if (unansweredReleases == MAX_UNANSWERED_RELEASES) {
-                drainReleaseAnswers();
-            }
             channel.send(new Request.Release(lease));
-            unansweredReleases++;
+            Response r = channel.receive();
+            if (!(r instanceof Response.Released) && !(r instanceof Response.Error)) {
+                // Out of step with the daemon: nothing later on this connection can be trusted.
+                closeLocked();
+            }
         } catch (IOException | RuntimeException e) {
             closeLocked();
-        }
-    }
-
-    /**
-     * The answer to the request just sent: first the answers of earlier releases still on the
-     * socket ({@code released}, or an {@code error} such as a lease the daemon had already
-     * ended, which changes nothing here), then this one.
-     *
-     * @throws IOException if a release's answer is anything else: out of step with the daemon,
-     *                     nothing later on this connection can be trusted
-     */
-    private Response answer() throws IOException {
-        drainReleaseAnswers();
-        return channel.receive();
-    }
-
-    private void drainReleaseAnswers() throws IOException {
-        while (unansweredReleases > 0) {
-            Response r;
-            try {
-                r = channel.receive();
-            } catch (IOException | RuntimeException e) {
-                closeLocked();
-                throw e;
-            }
-            unansweredReleases--;
-            if (!(r instanceof Response.Released) && !(r instanceof Response.Error)) {
-                closeLocked();
-                throw new IOException("release: the daemon answered '" + r.type() + "', which this client did not expect");
-            }
         }
     }
 

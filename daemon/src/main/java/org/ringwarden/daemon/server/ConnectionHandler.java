@@ -67,9 +67,9 @@ final class ConnectionHandler extends ChannelInboundHandlerAdapter {
     /** Frames a well-behaved client has in flight is 1; a few more is tolerated, not unbounded. */
     private static final int MAX_QUEUED_FRAMES = 8;
     /**
-     * Queued frames from which reading is paused until the queue drains: a client pipelining
-     * requests (the Java client sends up to four releases ahead of its next request) keeps
-     * reading on; more than this waits in the socket.
+     * Queued frames from which reading is paused until the queue drains: a client pipelining a
+     * few requests (docs/protocol.md, "Order and pipelining") keeps reading on; more than this
+     * waits in the socket.
      */
     private static final int PAUSE_AT_QUEUED = 6;
     private static final int[] NO_FDS = new int[0];
