@@ -3,6 +3,7 @@ package org.ringwarden.daemon.server;
 import java.io.IOException;
 import java.time.Instant;
 import java.util.ArrayDeque;
+import java.util.Arrays;
 import java.util.HashSet;
 import java.util.Set;
 import java.util.concurrent.Callable;
@@ -319,7 +320,7 @@ final class ConnectionHandler extends ChannelInboundHandlerAdapter {
     }
 
     private static int[] append(int[] fds, int fd) {
-        int[] out = java.util.Arrays.copyOf(fds, fds.length + 1);
+        int[] out = Arrays.copyOf(fds, fds.length + 1);
         out[fds.length] = fd;
         return out;
     }

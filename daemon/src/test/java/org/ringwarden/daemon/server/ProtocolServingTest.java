@@ -2,8 +2,10 @@ package org.ringwarden.daemon.server;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import java.io.ByteArrayOutputStream;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
+import java.util.ArrayList;
 import java.util.List;
 
 import org.junit.jupiter.api.AfterEach;
@@ -11,6 +13,8 @@ import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 import org.ringwarden.client.protocol.ErrorCode;
+import org.ringwarden.client.protocol.Frames;
+import org.ringwarden.client.protocol.ProtocolCodec;
 import org.ringwarden.client.protocol.Request;
 import org.ringwarden.client.protocol.Response;
 import org.ringwarden.linux.Descriptors;
@@ -44,9 +48,52 @@ class ProtocolServingTest {
         }
     }
 
+    private static byte[] frame(Request r) {
+        return Frames.frame(ProtocolCodec.encode(r));
+    }
+
     private static Response.Error error(Response r) {
         assertThat(r).as("answer").isInstanceOf(Response.Error.class);
         return (Response.Error) r;
+    }
+
+    /**
+     * Pipelined frames are answered in order, and none waits for the event loop's idle timeout:
+     * a grant sent by the acquiring thread leaves its bookkeeping to the event loop without
+     * waking it, and twice that lost a wake-up (the client's next frame read and queued before
+     * the hand-off, and reading paused behind a full queue), each time a one-second stall.
+     * Odd cycles pipeline seven frames, so reading pauses (from six queued) and resumes.
+     */
+    @Test
+    void pipelinedFramesAreAnsweredInOrderWithoutWaitingForTheEventLoopsTimeout() throws Exception {
+        Duration prompt = Duration.ofMillis(700); // the lost wake-ups waited 1 s
+        try (RawClient c = attached()) {
+            String lease = null;
+            for (int cycle = 0; cycle < 60; cycle++) {
+                ByteArrayOutputStream frames = new ByteArrayOutputStream();
+                List<Class<? extends Response>> expected = new ArrayList<>();
+                if (lease != null) {
+                    frames.write(frame(new Request.Release(lease)));
+                    expected.add(Response.Released.class);
+                }
+                for (int i = 0; i < (cycle % 2 == 1 ? 5 : 0); i++) {
+                    frames.write(frame(new Request.ListPolicies()));
+                    expected.add(Response.Policies.class);
+                }
+                frames.write(frame(new Request.Acquire("secret", 0)));
+                expected.add(Response.Grant.class);
+                c.writeRaw(frames.toByteArray());
+                for (Class<? extends Response> type : expected) {
+                    Response r = c.read(prompt);
+                    assertThat(r).as("cycle %d: the answers in request order, each within %s", cycle, prompt)
+                            .isInstanceOf(type);
+                    if (r instanceof Response.Grant g) {
+                        lease = g.lease();
+                    }
+                }
+            }
+            assertThat(d.daemon.admin().leases().leases()).as("only the last grant's lease is left").hasSize(1);
+        }
     }
 
     @Test
