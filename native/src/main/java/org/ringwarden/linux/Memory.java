@@ -48,12 +48,18 @@ public final class Memory {
      */
     public static MemorySegment mapShared(int fd, long offset, long length, Arena arena,
                                           java.util.function.Consumer<MemorySegment> cleanup) {
-        long addr = Syscall.checked("mmap", Syscall.SYS_MMAP, 0, length, PROT_READ | PROT_WRITE,
+        return mapShared(fd, offset, length, arena, cleanup, Syscall.threadCaptureState());
+    }
+
+    /** As {@link #mapShared(int, long, long, Arena, java.util.function.Consumer)}, with the caller's errno {@code capture}. */
+    public static MemorySegment mapShared(int fd, long offset, long length, Arena arena,
+                                          java.util.function.Consumer<MemorySegment> cleanup, MemorySegment capture) {
+        long addr = Syscall.checked(capture, "mmap", Syscall.SYS_MMAP, 0, length, PROT_READ | PROT_WRITE,
                 MAP_SHARED | MAP_POPULATE, fd, offset);
         try {
             return MemorySegment.ofAddress(addr).reinterpret(length, arena, cleanup);
         } catch (RuntimeException | Error e) {
-            Syscall.checked("munmap", Syscall.SYS_MUNMAP, addr, length);
+            Syscall.checked(capture, "munmap", Syscall.SYS_MUNMAP, addr, length, 0, 0, 0, 0);
             throw e;
         }
     }
@@ -71,8 +77,13 @@ public final class Memory {
      * {@link #unmap}ped eventually.
      */
     public static void overlayAnonymous(MemorySegment segment) {
-        Syscall.checked("mmap", Syscall.SYS_MMAP, segment.address(), segment.byteSize(), PROT_READ | PROT_WRITE,
-                MAP_FIXED | MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+        overlayAnonymous(segment, Syscall.threadCaptureState());
+    }
+
+    /** As {@link #overlayAnonymous(MemorySegment)}, with the caller's errno {@code capture}. */
+    public static void overlayAnonymous(MemorySegment segment, MemorySegment capture) {
+        Syscall.checked(capture, "mmap", Syscall.SYS_MMAP, segment.address(), segment.byteSize(),
+                PROT_READ | PROT_WRITE, MAP_FIXED | MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
     }
 
     /** {@code memfd_create(name, flags)}. */

@@ -134,7 +134,17 @@ public final class Syscall {
 
     /** Calls, retries on {@code EINTR}, and throws {@link KernelException} naming {@code call} on failure. */
     public static long checked(String call, long nr, long a0, long a1, long a2, long a3, long a4, long a5) {
-        long r = rawRetrying(CAPTURE.get(), nr, a0, a1, a2, a3, a4, a5);
+        return checked(CAPTURE.get(), call, nr, a0, a1, a2, a3, a4, a5);
+    }
+
+    /**
+     * As {@link #checked(String, long, long, long, long, long, long, long)} with the caller's own
+     * {@code capture} segment (see {@link #raw}) instead of this thread's: no thread-local lookup,
+     * which under C1 is a native call (Reference.refersTo) per system call.
+     */
+    public static long checked(MemorySegment capture, String call, long nr, long a0, long a1, long a2, long a3,
+                               long a4, long a5) {
+        long r = rawRetrying(capture, nr, a0, a1, a2, a3, a4, a5);
         if (r < 0 && r >= -4095) {
             throw new KernelException(call, (int) -r);
         }

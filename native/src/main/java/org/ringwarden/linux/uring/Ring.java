@@ -140,35 +140,29 @@ public final class Ring implements AutoCloseable {
     /** Our CQ head: the next CQE to read; stored to the ring after reading. */
     private int cqHeadLocal;
     private boolean closed;
-    /** The shared arena generation the mappings belong to, or null for an automatic arena (see {@link #map}). */
+    /** The shared arena generation the mappings belong to (see {@link #map}). */
     private final Generation generation;
 
-    /**
-     * Mappings closed by overlay and not yet unmapped by the garbage collector's cleaner. Each is a
-     * kernel VMA of the process (vm.max_map_count, 65530 by default, counts them), so past
-     * {@link #PENDING_OVERLAY_LIMIT} new rings go into a {@link Generation} instead.
-     */
-    private static final java.util.concurrent.atomic.AtomicInteger PENDING_OVERLAYS =
-            new java.util.concurrent.atomic.AtomicInteger();
-    private static final int PENDING_OVERLAY_LIMIT = 4096;
-    private static volatile int overlayLimit = PENDING_OVERLAY_LIMIT;
-
-    /** For tests: the pending-overlay limit past which new rings go into generations; a new generation starts. */
-    static void overlayLimitForTests(int limit) {
-        overlayLimit = limit;
+    /** For tests: the next ring starts a new generation. */
+    static void newGenerationForTests() {
         synchronized (Generation.class) {
             Generation.current = null;
         }
     }
 
     /**
-     * A shared arena for the mappings of up to {@link #RINGS} rings, made while too many overlaid
-     * mappings await the cleaner, and closed (unmapping them all) when the last of them closes:
-     * one shared-arena handshake per {@value #RINGS} rings instead of one per ring. With a large
-     * heap, young collections are rare enough that a process acquiring rings in a loop reaches
-     * the overlay limit between two of them; a shared arena per ring then made the JVM handshake
-     * with every thread on each close (the VM thread woke for about two thirds of the cycles of
-     * the acquire benchmark). A generation keeps at most {@value #RINGS} rings' overlaid mappings.
+     * A shared arena for the mappings of up to {@link #RINGS} rings, closed (unmapping them all)
+     * when the last of them closes: one shared-arena handshake per {@value #RINGS} rings instead
+     * of one per ring. Until then a closed ring's ranges stay overlaid with anonymous memory
+     * (virtual address space only: nothing touches those pages), so a stale segment reads zeros.
+     *
+     * <p>Why not an automatic arena per ring, closed by the garbage collector's cleaner: per ring
+     * that is a session, a cleaner registration, a wake-up of the cleaner thread and a munmap per
+     * mapping on it, and the overlaid mappings pile up between two collections (each one a
+     * kernel VMA; vm.max_map_count is 65530 by default). With one ring per acquire, that was about
+     * a tenth of a client's CPU per cycle in the acquire benchmark. And why not a shared arena
+     * per ring: its close is a handshake with every thread of the JVM (the VM thread woke for two
+     * thirds of that benchmark's cycles).
      */
     private static final class Generation {
         static final int RINGS = 64;
@@ -203,8 +197,8 @@ public final class Ring implements AutoCloseable {
         }
     }
 
-    private Ring(int fd, IoUringParams params, Arena arena, Generation generation, MemorySegment sqRing,
-                 MemorySegment cqRing, MemorySegment sqes) {
+    private Ring(int fd, IoUringParams params, Arena arena, Generation generation, MemorySegment capture,
+                 MemorySegment sqRing, MemorySegment cqRing, MemorySegment sqes) {
         this.fd = fd;
         this.params = params;
         this.arena = arena;
@@ -233,8 +227,7 @@ public final class Ring implements AutoCloseable {
                     + params.cqEntries() + " mask " + cqMask);
         }
         this.cqes = cqRing.asSlice(co.cqes(), (long) cqEntries << CQE_SHIFT);
-        // In the mappings' arena: an automatic arena of its own would be one more cleaner per ring.
-        this.capture = Syscall.newCaptureState(arena);
+        this.capture = capture;
         // A ring received from elsewhere may already have been used: continue where it stands.
         this.sqeTail = (int) INT.getAcquire(sqRing, sqTail);
         this.publishedTail = sqeTail;
@@ -274,65 +267,45 @@ public final class Ring implements AutoCloseable {
                         Math.max(so.flags(), so.dropped()))
                 : so.array() + 4L * params.sqEntries();
         long cqSize = params.cqOff().cqes() + ((long) params.cqEntries() << CQE_SHIFT);
-        // An explicit close() of a shared arena is a handshake with every thread of the JVM: tens of
-        // µs, and two context switches through the VM thread that on a loaded machine wait for a
-        // time slice; with one ring per acquire that was a large part of the acquire cycle. So
-        // the mappings normally live in an automatic arena, which is never closed explicitly:
-        // close() replaces them with anonymous memory (Memory.overlayAnonymous: the ring's pages
-        // and its file reference are gone at once) and the arena's cleaner munmaps the ranges once
-        // no segment of them is reachable. Every method refuses use after close() with
-        // IllegalStateException (ensureOpen); a segment obtained earlier (sqes(), cqes()) and used
-        // after close(), or a racing thread that breaks the one-thread-at-a-time rule, reads and
-        // writes harmless zeros, never unmapped memory or a range reused by another mapping.
-        // Past PENDING_OVERLAY_LIMIT overlaid mappings awaiting the cleaner, a Generation: a shared
-        // arena closed once all of its rings are closed (overlaid meanwhile, like the others).
-        boolean auto = PENDING_OVERLAYS.get() < overlayLimit;
-        Generation generation = auto ? null : Generation.join();
-        Arena arena = auto ? Arena.ofAuto() : generation.arena;
+        // The mappings live in a Generation's shared arena; close() replaces them with anonymous
+        // memory (Memory.overlayAnonymous: the ring's pages and its file reference are gone at
+        // once) and the generation's close unmaps them. Every method refuses use after close()
+        // with IllegalStateException (ensureOpen); a segment obtained earlier (sqes(), cqes()) and
+        // used after close(), or a racing thread that breaks the one-thread-at-a-time rule, reads
+        // and writes harmless zeros until the generation closes and then gets
+        // IllegalStateException: never unmapped memory or a range reused by another mapping.
+        Generation generation = Generation.join();
+        Arena arena = generation.arena;
+        // The ring's errno capture, in the generation's arena (malloc'd, freed with it); also for
+        // the mmap calls here: no thread-local lookup per call.
+        MemorySegment capture = Syscall.newCaptureState(arena);
         java.util.List<MemorySegment> mapped = new java.util.ArrayList<>(3);
         try {
             MemorySegment sqRing;
             MemorySegment cqRing;
             if (params.singleMmap()) {
-                sqRing = mapInto(arena, auto, mapped, fd, IoUringCalls.OFF_SQ_RING, Math.max(sqSize, cqSize));
+                sqRing = mapInto(arena, capture, mapped, fd, IoUringCalls.OFF_SQ_RING, Math.max(sqSize, cqSize));
                 cqRing = sqRing;
             } else {
-                sqRing = mapInto(arena, auto, mapped, fd, IoUringCalls.OFF_SQ_RING, sqSize);
-                cqRing = mapInto(arena, auto, mapped, fd, IoUringCalls.OFF_CQ_RING, cqSize);
+                sqRing = mapInto(arena, capture, mapped, fd, IoUringCalls.OFF_SQ_RING, sqSize);
+                cqRing = mapInto(arena, capture, mapped, fd, IoUringCalls.OFF_CQ_RING, cqSize);
             }
-            MemorySegment sqes = mapInto(arena, auto, mapped, fd, IoUringCalls.OFF_SQES,
+            MemorySegment sqes = mapInto(arena, capture, mapped, fd, IoUringCalls.OFF_SQES,
                     (long) params.sqEntries() << SQE_SHIFT);
-            return new Ring(fd, params, arena, generation, sqRing, cqRing, sqes);
+            return new Ring(fd, params, arena, generation, capture, sqRing, cqRing, sqes);
         } catch (RuntimeException | Error e) {
             for (MemorySegment m : mapped) {
-                Memory.overlayAnonymous(m);
+                Memory.overlayAnonymous(m, capture);
             }
-            if (generation != null) {
-                generation.leave();
-            }
+            generation.leave();
             throw e;
         }
     }
 
-    private static MemorySegment mapInto(Arena arena, boolean auto, java.util.List<MemorySegment> mapped, int fd,
-                                         long offset, long size) {
-        // From now on the arena unmaps it: through its cleaner once unreachable (automatic), or
-        // when its generation closes.
-        MemorySegment owned;
-        if (auto) {
-            PENDING_OVERLAYS.incrementAndGet();
-            try {
-                owned = Memory.mapShared(fd, offset, size, arena, s -> {
-                    PENDING_OVERLAYS.decrementAndGet();
-                    Memory.unmap(s);
-                });
-            } catch (RuntimeException | Error e) {
-                PENDING_OVERLAYS.decrementAndGet();
-                throw e;
-            }
-        } else {
-            owned = Memory.mapShared(fd, offset, size, arena, Memory::unmap);
-        }
+    private static MemorySegment mapInto(Arena arena, MemorySegment capture, java.util.List<MemorySegment> mapped,
+                                         int fd, long offset, long size) {
+        // From now on the arena unmaps it, when its generation closes.
+        MemorySegment owned = Memory.mapShared(fd, offset, size, arena, Memory::unmap, capture);
         mapped.add(owned);
         return owned;
     }
@@ -644,9 +617,8 @@ public final class Ring implements AutoCloseable {
     }
 
     /**
-     * Overlays the rings with anonymous memory, which the arena unmaps later (the cleaner of an
-     * automatic arena, or the close of the ring's {@link Generation}; see {@link #map}), and
-     * closes the fd; idempotent.
+     * Overlays the rings with anonymous memory, which the close of the ring's {@link Generation}
+     * unmaps later (see {@link #map}), and closes the fd; idempotent.
      */
     @Override
     public void close() {
@@ -655,14 +627,12 @@ public final class Ring implements AutoCloseable {
         }
         closed = true;
         try {
-            Memory.overlayAnonymous(sqRing);
+            Memory.overlayAnonymous(sqRing, capture);
             if (cqRing != sqRing) {
-                Memory.overlayAnonymous(cqRing);
+                Memory.overlayAnonymous(cqRing, capture);
             }
-            Memory.overlayAnonymous(sqes);
-            if (generation != null) {
-                generation.leave();
-            }
+            Memory.overlayAnonymous(sqes, capture);
+            generation.leave();
         } finally {
             Descriptors.close(fd);
         }

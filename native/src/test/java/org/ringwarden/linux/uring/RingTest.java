@@ -239,8 +239,8 @@ class RingTest {
     }
 
     @Test
-    void ringsPastTheOverlayLimitAreUnmappedTogetherWhenTheLastOfTheirGenerationCloses() throws Exception {
-        Ring.overlayLimitForTests(0); // every ring into a generation of 64, as past 4,096 pending overlays
+    void ringsAreUnmappedTogetherWhenTheLastOfTheirGenerationCloses() throws Exception {
+        Ring.newGenerationForTests(); // these 64 rings make one generation
         java.util.List<Ring> rings = new java.util.ArrayList<>();
         try {
             for (int i = 0; i < 64; i++) {
@@ -262,7 +262,6 @@ class RingTest {
             // (Its range is unmapped with the arena; not asserted through /proc/self/maps, where
             // the next mmap of any JVM thread may already have taken the same addresses.)
         } finally {
-            Ring.overlayLimitForTests(4096);
             for (Ring r : rings) {
                 r.close();
             }
