@@ -97,7 +97,7 @@ public final class BrokeredRing implements AutoCloseable {
         for (Response.FileSlot f : grant.files()) {
             names.add(f.name());
         }
-        this.fileNames = List.copyOf(names);
+        this.fileNames = names.isEmpty() ? List.of() : List.copyOf(names);
         this.allowed = new AllowedSet(grant.policy(), grant.allowed());
         this.requiredFlags = allowed.requiredFlags();
         this.entry = new SubmissionEntry(this, ring);

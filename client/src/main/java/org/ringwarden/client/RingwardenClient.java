@@ -55,6 +55,8 @@ public final class RingwardenClient implements AutoCloseable {
     private static final AtomicReference<RingwardenClient> OPEN = new AtomicReference<>();
 
     private final ControlChannel channel;
+    /** For {@link SandboxFilter#collect}, under this client's lock (acquire is synchronized). */
+    private final SandboxFilter.CollectScratch collectScratch = SandboxFilter.CollectScratch.allocate();
     private boolean closed; // guarded by this
 
     private RingwardenClient(ControlChannel channel) {
@@ -175,7 +177,6 @@ public final class RingwardenClient implements AutoCloseable {
         requireNonNull(policy, "policy");
         requireNonNull(clientFds, "clientFds");
         ensureOpen();
-        String what = "acquire '" + policy + "'";
         Response.Grant grant;
         int[] memfds;
         try {
@@ -183,16 +184,16 @@ public final class RingwardenClient implements AutoCloseable {
             Response r = channel.receive();
             if (r instanceof Response.SendFds s) {
                 if (s.count() != clientFds.length) {
-                    throw unexpected(what, r);
+                    throw unexpected(what(policy), r);
                 }
                 channel.sendDescriptors(clientFds);
                 r = channel.receive();
             }
             if (r instanceof Response.Error e) {
-                throw DaemonErrorException.of(e.code(), what, e.message());
+                throw DaemonErrorException.of(e.code(), what(policy), e.message());
             }
             if (!(r instanceof Response.Grant g)) {
-                throw unexpected(what, r);
+                throw unexpected(what(policy), r);
             }
             grant = g;
             memfds = grant.fds() == 0 ? new int[0] : channel.receiveDescriptors(grant.fds());
@@ -203,12 +204,12 @@ public final class RingwardenClient implements AutoCloseable {
             closeLocked();
             throw e;
         }
-        long fd = SandboxFilter.collect(grant.ring().sqEntries(), grant.ticket());
+        long fd = SandboxFilter.collect(grant.ring().sqEntries(), grant.ticket(), collectScratch);
         if (fd < 0) {
             closeAll(memfds);
             releaseQuietly(grant.lease());
             int errno = (int) -fd;
-            throw new RingCollectionException(what + ": the ticketed io_uring_setup failed with " + Errno.nameOf(errno)
+            throw new RingCollectionException(what(policy) + ": the ticketed io_uring_setup failed with " + Errno.nameOf(errno)
                     + collectHint(errno), errno);
         }
         try {
@@ -216,8 +217,13 @@ public final class RingwardenClient implements AutoCloseable {
         } catch (RuntimeException e) {
             closeAll(memfds);
             releaseQuietly(grant.lease());
-            throw new RingCollectionException(what + ": the delivered ring could not be mapped: " + e.getMessage(), 0, e);
+            throw new RingCollectionException(what(policy) + ": the delivered ring could not be mapped: " + e.getMessage(), 0, e);
         }
+    }
+
+    /** How an acquire names itself in exceptions (built only on their paths). */
+    private static String what(String policy) {
+        return "acquire '" + policy + "'";
     }
 
     private static String collectHint(int errno) {

@@ -199,18 +199,27 @@ public final class SandboxFilter {
     /**
      * The ticketed {@code io_uring_setup(sqEntries, &params, MAGIC, ticket)}: the daemon answers it
      * with the granted ring's fd. Retries {@code EINTR} (the ticket is spent only when the daemon
-     * answers). Returns the fd or {@code -errno}.
+     * answers). Returns the fd or {@code -errno}. {@code scratch} is the caller's
+     * {@link CollectScratch}, used by one thread at a time.
      */
-    static long collect(int sqEntries, long ticket) {
-        try (Arena arena = Arena.ofConfined()) {
-            MemorySegment params = arena.allocate(IoUringLayout.PARAMS.byteSize(), 8);
-            MemorySegment capture = Syscall.threadCaptureState();
-            long r;
-            do {
-                r = Syscall.raw(capture, Syscall.SYS_IO_URING_SETUP, sqEntries, params.address(), TICKET_MAGIC,
-                        ticket, 0, 0);
-            } while (r == -Errno.EINTR.number());
-            return r;
+    static long collect(int sqEntries, long ticket, CollectScratch scratch) {
+        long r;
+        do {
+            r = Syscall.raw(scratch.capture(), Syscall.SYS_IO_URING_SETUP, sqEntries, scratch.params().address(),
+                    TICKET_MAGIC, ticket, 0, 0);
+        } while (r == -Errno.EINTR.number());
+        return r;
+    }
+
+    /**
+     * The memory a {@link #collect} call needs (a {@code struct io_uring_params} and an errno
+     * capture), made once per client rather than per call: a confined arena per call was a
+     * malloc, a free and a session per acquire.
+     */
+    record CollectScratch(MemorySegment params, MemorySegment capture) {
+        static CollectScratch allocate() {
+            Arena arena = Arena.ofAuto();
+            return new CollectScratch(arena.allocate(IoUringLayout.PARAMS.byteSize(), 8), Syscall.newCaptureState(arena));
         }
     }
 }
