@@ -6,14 +6,12 @@ import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.format.DateTimeFormatter;
-import java.util.LinkedHashMap;
-import java.util.Map;
 
 import org.ringwarden.daemon.config.AuditSettings;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
-import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.core.JsonGenerator;
 import com.fasterxml.jackson.databind.ObjectMapper;
 
 import ch.qos.logback.classic.LoggerContext;
@@ -104,36 +102,41 @@ public final class AuditLog {
 
     /** The record as the JSON line the log holds; absent fields are left out. */
     public static String toJson(AuditRecord r) {
-        Map<String, Object> m = new LinkedHashMap<>();
-        m.put("time", DateTimeFormatter.ISO_INSTANT.format(r.time()));
-        m.put("event", r.event());
-        if (r.pid() > 0) {
-            m.put("pid", r.pid());
-        }
-        if (r.uid() >= 0) {
-            m.put("uid", r.uid());
-        }
-        if (r.gid() >= 0) {
-            m.put("gid", r.gid());
-        }
-        putIfPresent(m, "exe", r.exe());
-        putIfPresent(m, "policy", r.policy());
-        putIfPresent(m, "lease", r.lease());
-        m.put("outcome", r.outcome());
-        if (r.code() != null) {
-            m.put("code", r.code().name());
-        }
-        putIfPresent(m, "detail", r.detail());
-        try {
-            return JSON.writeValueAsString(m);
-        } catch (JsonProcessingException e) {
+        // Streamed field by field (a map and databind's map serializer per record cost the audit
+        // thread about twice as much, three records per acquire cycle); same fields, same order,
+        // same escaping as that serializer.
+        java.io.StringWriter out = new java.io.StringWriter(256);
+        try (JsonGenerator g = JSON.getFactory().createGenerator(out)) {
+            g.writeStartObject();
+            g.writeStringField("time", DateTimeFormatter.ISO_INSTANT.format(r.time()));
+            g.writeStringField("event", r.event());
+            if (r.pid() > 0) {
+                g.writeNumberField("pid", r.pid());
+            }
+            if (r.uid() >= 0) {
+                g.writeNumberField("uid", r.uid());
+            }
+            if (r.gid() >= 0) {
+                g.writeNumberField("gid", r.gid());
+            }
+            writeIfPresent(g, "exe", r.exe());
+            writeIfPresent(g, "policy", r.policy());
+            writeIfPresent(g, "lease", r.lease());
+            g.writeStringField("outcome", r.outcome());
+            if (r.code() != null) {
+                g.writeStringField("code", r.code().name());
+            }
+            writeIfPresent(g, "detail", r.detail());
+            g.writeEndObject();
+        } catch (IOException e) {
             throw new IllegalStateException("audit record cannot be written as JSON", e);
         }
+        return out.toString();
     }
 
-    private static void putIfPresent(Map<String, Object> m, String k, Object v) {
+    private static void writeIfPresent(JsonGenerator g, String k, String v) throws IOException {
         if (v != null) {
-            m.put(k, v);
+            g.writeStringField(k, v);
         }
     }
 

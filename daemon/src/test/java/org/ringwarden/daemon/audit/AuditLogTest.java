@@ -40,6 +40,31 @@ class AuditLogTest {
     }
 
     @Test
+    void aRecordsLineIsWhatDatabindMakesOfItsFieldsInOrder() throws Exception {
+        // toJson streams the fields; the line must stay what a map of them serialised to before:
+        // same order, same escaping (quotes, backslashes, control and non-ASCII characters).
+        String nasty = "q\"b\\s\u0001\t\u2028é🙂</script>";
+        AuditRecord full = new AuditRecord(Instant.parse("2026-11-29T17:00:00.123456789Z"), "grant", 42, 0, 7, nasty,
+                "reader", "abc", "ok", ErrorCode.QUOTA_EXCEEDED, nasty);
+        java.util.Map<String, Object> m = new java.util.LinkedHashMap<>();
+        m.put("time", "2026-11-29T17:00:00.123456789Z");
+        m.put("event", "grant");
+        m.put("pid", 42);
+        m.put("uid", 0);
+        m.put("gid", 7);
+        m.put("exe", nasty);
+        m.put("policy", "reader");
+        m.put("lease", "abc");
+        m.put("outcome", "ok");
+        m.put("code", "QUOTA_EXCEEDED");
+        m.put("detail", nasty);
+        assertThat(AuditLog.toJson(full)).as("every field").isEqualTo(new ObjectMapper().writeValueAsString(m));
+        AuditRecord sparse = new AuditRecord(Instant.EPOCH, "detach", 0, -1, -1, null, null, null, "ok", null, null);
+        assertThat(AuditLog.toJson(sparse)).as("absent fields left out")
+                .isEqualTo("{\"time\":\"1970-01-01T00:00:00Z\",\"event\":\"detach\",\"outcome\":\"ok\"}");
+    }
+
+    @Test
     void recordsFromManyThreadsAreAllWrittenInEachThreadsOrderByFlush(@TempDir Path dir) throws Exception {
         Path file = dir.resolve("audit.jsonl");
         AuditLog.configure(new AuditSettings(AuditSettings.Destination.FILE, file));
