@@ -25,7 +25,28 @@ final class AllowedSet {
     private final int flagsAllowed;
     private final int flagsRequired;
 
-    /** Built once per grant, on the acquire path: table lookups, nothing formatted until a check fails. */
+    /** The last set made by {@link #of}, with what it was made from. */
+    private record Made(String policy, Response.Allowed allowed, AllowedSet set) {
+    }
+
+    private static volatile Made last;
+
+    /**
+     * The set for a grant: the one made for the previous grant when policy and {@code allowed}
+     * are the same (a program acquiring rings in a loop gets the same answer every time: a
+     * comparison of a few short lists instead of a name lookup per entry), else a new one.
+     */
+    static AllowedSet of(String policy, Response.Allowed allowed) {
+        Made m = last;
+        if (m != null && m.policy.equals(policy) && m.allowed.equals(allowed)) {
+            return m.set;
+        }
+        AllowedSet set = new AllowedSet(policy, allowed);
+        last = new Made(policy, allowed, set);
+        return set;
+    }
+
+    /** Table lookups, nothing formatted until a check fails. */
     AllowedSet(String policy, Response.Allowed allowed) {
         this.policy = policy;
         for (String name : allowed.sqeOps()) {
