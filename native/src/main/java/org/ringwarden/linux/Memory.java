@@ -64,6 +64,11 @@ public final class Memory {
         }
     }
 
+    /** {@code munmap(address, length)} with the caller's errno {@code capture}. */
+    public static void unmap(long address, long length, MemorySegment capture) {
+        Syscall.checked(capture, "munmap", Syscall.SYS_MUNMAP, address, length, 0, 0, 0, 0);
+    }
+
     /** {@code munmap} of exactly the range {@code segment} covers. */
     public static void unmap(MemorySegment segment) {
         Syscall.checked("munmap", Syscall.SYS_MUNMAP, segment.address(), segment.byteSize());
@@ -82,8 +87,16 @@ public final class Memory {
 
     /** As {@link #overlayAnonymous(MemorySegment)}, with the caller's errno {@code capture}. */
     public static void overlayAnonymous(MemorySegment segment, MemorySegment capture) {
-        Syscall.checked(capture, "mmap", Syscall.SYS_MMAP, segment.address(), segment.byteSize(),
-                PROT_READ | PROT_WRITE, MAP_FIXED | MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+        overlayAnonymous(segment.address(), segment.byteSize(), capture);
+    }
+
+    /**
+     * As {@link #overlayAnonymous(MemorySegment)}, for {@code [address, address + length)}: a
+     * range the caller mapped (for example two adjacent mappings of its own, in one call).
+     */
+    public static void overlayAnonymous(long address, long length, MemorySegment capture) {
+        Syscall.checked(capture, "mmap", Syscall.SYS_MMAP, address, length, PROT_READ | PROT_WRITE,
+                MAP_FIXED | MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
     }
 
     /** {@code memfd_create(name, flags)}. */

@@ -171,6 +171,9 @@ public final class Ring implements AutoCloseable {
         final Arena arena = Arena.ofShared();
         private int joined; // guarded by Generation.class
         private int open; // guarded by Generation.class
+        /** The generation's mappings as (address, page-aligned length) pairs; guarded by Generation.class. */
+        private long[] ranges = new long[RINGS * 2 * 2];
+        private int rangeCount; // guarded by Generation.class
 
         /** The generation a new ring's mappings go into. */
         static Generation join() {
@@ -184,7 +187,24 @@ public final class Ring implements AutoCloseable {
             }
         }
 
-        /** A ring of this generation closed (its mappings already overlaid); the last one closes the arena. */
+        /** A mapping made for a ring of this generation, to be unmapped when the generation closes. */
+        void record(MemorySegment mapping) {
+            synchronized (Generation.class) {
+                if (2 * rangeCount + 2 > ranges.length) {
+                    ranges = java.util.Arrays.copyOf(ranges, ranges.length * 2);
+                }
+                ranges[2 * rangeCount] = mapping.address();
+                ranges[2 * rangeCount + 1] = pageAligned(mapping.byteSize());
+                rangeCount++;
+            }
+        }
+
+        /**
+         * A ring of this generation closed (its mappings already overlaid); the last one closes the
+         * arena, which ends every segment of the generation, and then unmaps its ranges: adjacent
+         * ones together (successive mmaps mostly land next to each other), so a generation costs a
+         * few munmap calls rather than one per mapping.
+         */
         void leave() {
             boolean last;
             synchronized (Generation.class) {
@@ -193,6 +213,27 @@ public final class Ring implements AutoCloseable {
             }
             if (last) {
                 arena.close();
+                unmapAll(); // with this thread's capture: the rings' own died with the arena
+            }
+        }
+
+        private void unmapAll() {
+            MemorySegment capture = Syscall.threadCaptureState();
+            long[][] pairs = new long[rangeCount][];
+            for (int i = 0; i < rangeCount; i++) {
+                pairs[i] = new long[] {ranges[2 * i], ranges[2 * i + 1]};
+            }
+            java.util.Arrays.sort(pairs, (a, b) -> Long.compare(a[0], b[0]));
+            for (int i = 0; i < pairs.length;) {
+                long start = pairs[i][0];
+                long end = start + pairs[i][1];
+                int j = i + 1;
+                while (j < pairs.length && pairs[j][0] == end) {
+                    end += pairs[j][1];
+                    j++;
+                }
+                Memory.unmap(start, end - start, capture);
+                i = j;
             }
         }
     }
@@ -284,13 +325,13 @@ public final class Ring implements AutoCloseable {
             MemorySegment sqRing;
             MemorySegment cqRing;
             if (params.singleMmap()) {
-                sqRing = mapInto(arena, capture, mapped, fd, IoUringCalls.OFF_SQ_RING, Math.max(sqSize, cqSize));
+                sqRing = mapInto(generation, capture, mapped, fd, IoUringCalls.OFF_SQ_RING, Math.max(sqSize, cqSize));
                 cqRing = sqRing;
             } else {
-                sqRing = mapInto(arena, capture, mapped, fd, IoUringCalls.OFF_SQ_RING, sqSize);
-                cqRing = mapInto(arena, capture, mapped, fd, IoUringCalls.OFF_CQ_RING, cqSize);
+                sqRing = mapInto(generation, capture, mapped, fd, IoUringCalls.OFF_SQ_RING, sqSize);
+                cqRing = mapInto(generation, capture, mapped, fd, IoUringCalls.OFF_CQ_RING, cqSize);
             }
-            MemorySegment sqes = mapInto(arena, capture, mapped, fd, IoUringCalls.OFF_SQES,
+            MemorySegment sqes = mapInto(generation, capture, mapped, fd, IoUringCalls.OFF_SQES,
                     (long) params.sqEntries() << SQE_SHIFT);
             return new Ring(fd, params, arena, generation, capture, sqRing, cqRing, sqes);
         } catch (RuntimeException | Error e) {
@@ -302,12 +343,19 @@ public final class Ring implements AutoCloseable {
         }
     }
 
-    private static MemorySegment mapInto(Arena arena, MemorySegment capture, java.util.List<MemorySegment> mapped,
-                                         int fd, long offset, long size) {
-        // From now on the arena unmaps it, when its generation closes.
-        MemorySegment owned = Memory.mapShared(fd, offset, size, arena, Memory::unmap, capture);
+    private static MemorySegment mapInto(Generation generation, MemorySegment capture,
+                                         java.util.List<MemorySegment> mapped, int fd, long offset, long size) {
+        // From now on the generation unmaps it, when it closes.
+        MemorySegment owned = Memory.mapShared(fd, offset, size, generation.arena, null, capture);
+        generation.record(owned);
         mapped.add(owned);
         return owned;
+    }
+
+    private static final long PAGE = 4096; // x86_64 (Syscall refuses other architectures)
+
+    private static long pageAligned(long bytes) {
+        return (bytes + PAGE - 1) & -PAGE;
     }
 
     /**
@@ -627,15 +675,32 @@ public final class Ring implements AutoCloseable {
         }
         closed = true;
         try {
-            Memory.overlayAnonymous(sqRing, capture);
-            if (cqRing != sqRing) {
-                Memory.overlayAnonymous(cqRing, capture);
+            try {
+                overlay();
+            } finally {
+                generation.leave();
             }
-            Memory.overlayAnonymous(sqes, capture);
-            generation.leave();
         } finally {
             Descriptors.close(fd);
         }
+    }
+
+    /** The mappings replaced by anonymous memory: the two of a single-mmap ring in one call when adjacent. */
+    private void overlay() {
+        long ringStart = sqRing.address();
+        long ringEnd = ringStart + pageAligned(sqRing.byteSize());
+        long sqesStart = sqes.address();
+        long sqesEnd = sqesStart + pageAligned(sqes.byteSize());
+        if (cqRing == sqRing && (sqesEnd == ringStart || ringEnd == sqesStart)) {
+            long start = Math.min(ringStart, sqesStart);
+            Memory.overlayAnonymous(start, Math.max(ringEnd, sqesEnd) - start, capture);
+            return;
+        }
+        Memory.overlayAnonymous(sqRing, capture);
+        if (cqRing != sqRing) {
+            Memory.overlayAnonymous(cqRing, capture);
+        }
+        Memory.overlayAnonymous(sqes, capture);
     }
 
     private void ensureOpen() {
