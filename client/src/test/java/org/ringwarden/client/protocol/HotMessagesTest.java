@@ -322,4 +322,23 @@ class HotMessagesTest {
                     .isInstanceOf(databind.getClass());
         }
     }
+
+    @Test
+    void requestsWithSurrogatesAndControlsAreWrittenAsTheDatabindPathWritesThem() {
+        for (String s : List.of("a\uD800b", "\uDC00", "x\uD83D\uDE00y", "\uD83D", "\u0000\u001f\u007f\"\\/\u2028\u00e9\uffff")) {
+            for (Request r : List.of(new Request.Acquire(s, 3), new Request.Release(s))) {
+                Throwable databind = catchThrowable(() -> ProtocolCodec.encodeWithDatabind(r));
+                Throwable streaming = catchThrowable(() -> ProtocolCodec.encode(r));
+                if (databind == null) {
+                    assertThat(streaming).as("streaming writes %s too", r).isNull();
+                    assertThat(new String(ProtocolCodec.encode(r), UTF_8)).as("bytes of %s", r)
+                            .isEqualTo(new String(ProtocolCodec.encodeWithDatabind(r), UTF_8));
+                    assertThat(ProtocolCodec.encode(r)).as("raw bytes of %s", r).isEqualTo(ProtocolCodec.encodeWithDatabind(r));
+                } else {
+                    assertThat(streaming).as("streaming refuses %s as databind does (%s)", r, databind)
+                            .isInstanceOf(databind.getClass());
+                }
+            }
+        }
+    }
 }
