@@ -41,7 +41,11 @@ import org.ringwarden.linux.uring.IoUringParams;
  * <p>Why: a client spends its acquire cycle mostly in the codec when databind builds a tree,
  * walks it for nulls and binds it again through record creators; with many short-lived client
  * processes the code touched per message is what costs. These readers touch one parser pass
- * and the records' constructors.
+ * and the records' constructors. The client's two requests are not even given a generator:
+ * {@code acquire} and {@code release} are constant bytes around the string as Jackson's
+ * {@link JsonStringEncoder} escapes it and the number as its {@link NumberOutput} writes it
+ * (the generator's bytes; a string with a UTF-16 surrogate, which the two write differently,
+ * goes through the generator).
  *
  * <p>The contract is {@link ProtocolCodec}'s, result for result: for any input the reader
  * returns the same record or a {@link ProtocolException} with the same {@link ErrorCode} as the
@@ -68,11 +72,11 @@ import org.ringwarden.linux.uring.IoUringParams;
  *     off and the reader does it: a bit per known name in each object it reads (the top level,
  *     {@code ring}, {@code sqOff}, {@code cqOff}, {@code allowed}, each file and buffer slot), a
  *     set for top-level names no hot kind of the direction has, thrown at the point and with the
- *     message of the parser's check. Names inside a value skipped after a refusal are not
- *     checked; a duplicate among them could only turn an unsupported version (every other
- *     outcome after a refusal is {@code BAD_REQUEST} already) into {@code BAD_REQUEST}, so
- *     when the answer would be an unsupported version after such a skip the reader returns
- *     {@code null} and the databind path decides.</li>
+ *     message of the parser's check. Names inside a value the reader skips (after a refusal,
+ *     or a {@code v} that is not an integer) are not checked; a duplicate among them could only
+ *     turn an unsupported version (every other outcome after a skip is {@code BAD_REQUEST}
+ *     already) into {@code BAD_REQUEST}, so when the answer would be an unsupported version
+ *     after such a skip the reader returns {@code null} and the databind path decides.</li>
  * </ul>
  */
 final class HotMessages {
