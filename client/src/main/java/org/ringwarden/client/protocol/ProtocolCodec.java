@@ -33,8 +33,9 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
  *
  * <p>The messages of the acquire path ({@code acquire}, {@code release}, {@code grant},
  * {@code released}, {@code error}, {@code send-fds}) are read and written in one streaming pass
- * by {@link HotMessages}, with the same parser settings and the same results as the databind
- * path that handles every other kind (a differential test holds the two together).
+ * by {@link HotMessages}, with the same parser limits and the same results as the databind
+ * path that handles every other kind (a differential test holds the two together; the
+ * streaming path finds duplicate names itself instead of through the parser).
  *
  * <pre>{@code
  * byte[] body = ProtocolCodec.encode(new Request.Acquire("reader", 0));
