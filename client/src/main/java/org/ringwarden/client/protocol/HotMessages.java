@@ -29,7 +29,6 @@ import com.fasterxml.jackson.core.io.JsonStringEncoder;
 import com.fasterxml.jackson.core.io.NumberOutput;
 import com.fasterxml.jackson.core.io.SerializedString;
 import com.fasterxml.jackson.core.util.ByteArrayBuilder;
-import com.fasterxml.jackson.core.util.JsonRecyclerPools;
 
 import org.ringwarden.linux.uring.IoUringParams;
 
@@ -140,13 +139,10 @@ final class HotMessages {
     /**
      * The parsers and generators of this class: {@link ProtocolCodec}'s factory with the same
      * limits and features, less STRICT_DUPLICATE_DETECTION (the readers find duplicates
-     * themselves, see {@code Reading.once}), with its own buffer pool.
+     * themselves, see {@code Reading.once}).
      */
     private static final JsonFactory FACTORY = ProtocolCodec.MAPPER.getFactory().rebuild()
             .disable(StreamReadFeature.STRICT_DUPLICATE_DETECTION)
-            // Not the default ThreadLocal pool: its lookup costs a native call per parser under C1
-            // (Reference.refersTo), and cold clients measured a little faster with this one.
-            .recyclerPool(JsonRecyclerPools.newLockFreePool())
             .build();
 
     private HotMessages() {
