@@ -10,18 +10,25 @@ import static com.fasterxml.jackson.core.JsonToken.VALUE_STRING;
 import static com.fasterxml.jackson.core.JsonToken.VALUE_TRUE;
 
 import java.io.IOException;
+import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
+import java.util.HashSet;
 import java.util.List;
+import java.util.Set;
 
 import com.fasterxml.jackson.core.JacksonException;
 import com.fasterxml.jackson.core.JsonEncoding;
 import com.fasterxml.jackson.core.JsonGenerator;
+import com.fasterxml.jackson.core.JsonFactory;
+import com.fasterxml.jackson.core.JsonParseException;
 import com.fasterxml.jackson.core.JsonParser;
 import com.fasterxml.jackson.core.JsonToken;
 import com.fasterxml.jackson.core.SerializableString;
+import com.fasterxml.jackson.core.StreamReadFeature;
+import com.fasterxml.jackson.core.io.JsonStringEncoder;
+import com.fasterxml.jackson.core.io.NumberOutput;
 import com.fasterxml.jackson.core.io.SerializedString;
 import com.fasterxml.jackson.core.util.ByteArrayBuilder;
-import com.fasterxml.jackson.databind.ObjectMapper;
 
 import org.ringwarden.linux.uring.IoUringParams;
 
@@ -33,7 +40,11 @@ import org.ringwarden.linux.uring.IoUringParams;
  * <p>Why: a client spends its acquire cycle mostly in the codec when databind builds a tree,
  * walks it for nulls and binds it again through record creators; with many short-lived client
  * processes the code touched per message is what costs. These readers touch one parser pass
- * and the records' constructors.
+ * and the records' constructors. The client's two requests are not even given a generator:
+ * {@code acquire} and {@code release} are constant bytes around the string as Jackson's
+ * {@link JsonStringEncoder} escapes it and the number as its {@link NumberOutput} writes it
+ * (the generator's bytes; a string with a UTF-16 surrogate, which the two write differently,
+ * goes through the generator).
  *
  * <p>The contract is {@link ProtocolCodec}'s, result for result: for any input the reader
  * returns the same record or a {@link ProtocolException} with the same {@link ErrorCode} as the
@@ -54,6 +65,17 @@ import org.ringwarden.linux.uring.IoUringParams;
  *     the answer (including the refusal of an unknown kind).</li>
  * <li>Every scalar the reader skips is still read the way a tree would read it (numbers parsed,
  *     strings materialised), so that the stream limits apply the same way.</li>
+ * <li>Duplicate names: the databind path's parser refuses them anywhere in the document (a
+ *     syntax error, so {@code BAD_REQUEST} even with an unsupported version). Its per-object hash
+ *     sets cost a cold client a good part of its codec time, so this path's parser has that check
+ *     off and the reader does it: a bit per known name in each object it reads (the top level,
+ *     {@code ring}, {@code sqOff}, {@code cqOff}, {@code allowed}, each file and buffer slot), a
+ *     set for top-level names no hot kind of the direction has, thrown at the point and with the
+ *     message of the parser's check. Names inside a value the reader skips (after a refusal,
+ *     or a {@code v} that is not an integer) are not checked; a duplicate among them could only
+ *     turn an unsupported version (every other outcome after a skip is {@code BAD_REQUEST}
+ *     already) into {@code BAD_REQUEST}, so when the answer would be an unsupported version
+ *     after such a skip the reader returns {@code null} and the databind path decides.</li>
  * </ul>
  */
 final class HotMessages {
@@ -72,6 +94,9 @@ final class HotMessages {
     private static final int MESSAGE = 1 << 9;
     private static final int COUNT = 1 << 10;
     private static final int CLIENT_FDS = 1 << 11;
+    // and for the head, which every kind has: only for finding duplicates
+    private static final int V_FIELD = 1 << 12;
+    private static final int KIND_FIELD = 1 << 13;
     private static final String[] FIELD_NAMES = {"lease", "policy", "ticket", "fds", "ring", "files", "buffers",
         "allowed", "code", "message", "count", "clientFds"};
 
@@ -111,24 +136,33 @@ final class HotMessages {
 
     private static final ErrorCode[] CODES = ErrorCode.values();
 
+    /**
+     * The parsers and generators of this class: {@link ProtocolCodec}'s factory with the same
+     * limits and features, less STRICT_DUPLICATE_DETECTION (the readers find duplicates
+     * themselves, see {@code Reading.once}).
+     */
+    private static final JsonFactory FACTORY = ProtocolCodec.MAPPER.getFactory().rebuild()
+            .disable(StreamReadFeature.STRICT_DUPLICATE_DETECTION)
+            .build();
+
     private HotMessages() {
     }
 
     // ---------------------------------------------------------------------------------- decoding
 
     /** The request, or {@code null} if {@code body} is not a hot kind (decode it on the databind path). */
-    static Request decodeRequest(ObjectMapper mapper, byte[] body) throws ProtocolException {
-        return (Request) decode(mapper, body, false);
+    static Request decodeRequest(byte[] body) throws ProtocolException {
+        return (Request) decode(body, false);
     }
 
     /** The response, or {@code null} if {@code body} is not a hot kind (decode it on the databind path). */
-    static Response decodeResponse(ObjectMapper mapper, byte[] body) throws ProtocolException {
-        return (Response) decode(mapper, body, true);
+    static Response decodeResponse(byte[] body) throws ProtocolException {
+        return (Response) decode(body, true);
     }
 
-    private static Object decode(ObjectMapper mapper, byte[] body, boolean response) throws ProtocolException {
+    private static Object decode(byte[] body, boolean response) throws ProtocolException {
         String what = response ? "response" : "request";
-        try (JsonParser p = mapper.createParser(body)) {
+        try (JsonParser p = FACTORY.createParser(body)) {
             return new Reading(p, response).message();
         } catch (ProtocolException e) {
             throw e;
@@ -158,11 +192,11 @@ final class HotMessages {
         // Field names in the order the records declare them (the order the encoders write); for
         // the top level, v and the kind come first, then the direction's fields with their bits.
         private static final SerializedString[] REQUEST_NAMES = names("v", "op", "policy", "clientFds", "lease");
-        private static final int[] REQUEST_BITS = {0, 0, POLICY, CLIENT_FDS, LEASE};
+        private static final int[] REQUEST_BITS = {V_FIELD, KIND_FIELD, POLICY, CLIENT_FDS, LEASE};
         private static final SerializedString[] RESPONSE_NAMES = names("v", "type", "lease", "policy", "ticket", "fds",
                 "ring", "files", "buffers", "allowed", "code", "message", "count");
-        private static final int[] RESPONSE_BITS = {0, 0, LEASE, POLICY, TICKET, FDS, RING, FILES, BUFFERS, ALLOWED, CODE,
-            MESSAGE, COUNT};
+        private static final int[] RESPONSE_BITS = {V_FIELD, KIND_FIELD, LEASE, POLICY, TICKET, FDS, RING, FILES, BUFFERS,
+            ALLOWED, CODE, MESSAGE, COUNT};
         private static final SerializedString[] RING_NAMES =
                 names("sqEntries", "cqEntries", "setupFlags", "features", "enabled", "sqOff", "cqOff");
         private static final SerializedString[] SQ_OFF_NAMES =
@@ -194,7 +228,12 @@ final class HotMessages {
         private int version = V_MISSING;
         private String versionText;
         private String kept;
+        /** The top-level fields seen, as bits: the duplicate check of the top-level object. */
         private int present;
+        /** The top-level names that no hot kind of this direction has, seen so far (rarely any). */
+        private Set<String> unknownNames;
+        /** Whether a skip read field names whose duplicates nobody checked (see {@link #skipRestOfValue}). */
+        private boolean namesUnchecked;
 
         private String lease;
         private String policy;
@@ -220,7 +259,15 @@ final class HotMessages {
                 throw bad("a " + (response ? "response" : "request") + " must be one JSON object");
             }
             SerializedString[] names = response ? RESPONSE_NAMES : REQUEST_NAMES;
+            int[] bits = response ? RESPONSE_BITS : REQUEST_BITS;
             for (int k, expect = 0; (k = nextField(names, expect)) != END; expect = k + 1) {
+                if (k == UNKNOWN) {
+                    unknownName(p.currentName());
+                } else if ((present & bits[k]) != 0) {
+                    throw duplicate();
+                } else {
+                    present |= bits[k];
+                }
                 JsonToken t = p.nextToken();
                 if (k == 0) {
                     version(t);
@@ -251,8 +298,14 @@ final class HotMessages {
             switch (version) {
                 case V_MISSING -> throw bad("every message needs \"v\": " + ProtocolCodec.VERSION);
                 case V_NOT_INTEGER -> throw bad("\"v\" must be an integer");
-                case V_OTHER -> throw new ProtocolException(ErrorCode.UNSUPPORTED_VERSION, "protocol version "
-                        + versionText + " is not supported; this daemon speaks version " + ProtocolCodec.VERSION);
+                case V_OTHER -> {
+                    if (namesUnchecked) {
+                        // a duplicate among the names skipped would make it BAD_REQUEST: let databind decide
+                        return null;
+                    }
+                    throw new ProtocolException(ErrorCode.UNSUPPORTED_VERSION, "protocol version " + versionText
+                            + " is not supported; this daemon speaks version " + ProtocolCodec.VERSION);
+                }
                 default -> {
                     // version 1
                 }
@@ -260,7 +313,7 @@ final class HotMessages {
             if (kept != null) {
                 throw bad(kept);
             }
-            int foreign = present & ~kind.fields;
+            int foreign = present & ~(kind.fields | V_FIELD | KIND_FIELD);
             if (foreign != 0) {
                 throw bad("unknown field \"" + FIELD_NAMES[Integer.numberOfTrailingZeros(foreign)] + "\"");
             }
@@ -313,6 +366,7 @@ final class HotMessages {
         /**
          * Reads on from wherever a refusal left the parser inside a top-level field's value to
          * that value's last token, reading each scalar as a tree would (so limits apply alike).
+         * Field names read here are not checked for duplicates ({@link #namesUnchecked}).
          */
         private void skipRestOfValue() throws IOException {
             touch(p.currentToken());
@@ -321,6 +375,9 @@ final class HotMessages {
                 if (t == null) {
                     // the parser reports an unclosed object itself; this is only a guard
                     throw new IOException("a message must be one complete JSON object");
+                }
+                if (t == JsonToken.FIELD_NAME) {
+                    namesUnchecked = true;
                 }
                 touch(t);
             }
@@ -345,7 +402,6 @@ final class HotMessages {
                 throw unknown(p.currentName());
             }
             int bit = (response ? RESPONSE_BITS : REQUEST_BITS)[k];
-            present |= bit;
             if (kind != null && (kind.fields & bit) == 0) {
                 throw unknown(p.currentName());
             }
@@ -371,7 +427,7 @@ final class HotMessages {
          * its index, {@link #UNKNOWN} for another name ({@code p.currentName()}), or {@link #END}
          * at the object's end. Tries {@code names[expect]} first: peers write fields in the
          * order of {@code names}, and the parser then compares the name's bytes in place instead
-         * of looking the name up in its symbol table (duplicate detection applies either way).
+         * of looking the name up in its symbol table. (The caller checks for duplicates.)
          */
         private int nextField(SerializedString[] names, int expect) throws IOException {
             if (expect >= 0 && expect < names.length) { // after an UNKNOWN (-2) expect is -1
@@ -393,6 +449,40 @@ final class HotMessages {
             return UNKNOWN;
         }
 
+        /**
+         * {@code seen} with the bit of name {@code k} of the current object added; a
+         * {@link JsonParseException} if it was there already. The parser's
+         * STRICT_DUPLICATE_DETECTION is off on this path (its per-object hash sets were a good
+         * part of a client's codec time); this is the same check, with the same message, at the
+         * same point (when the name is read, before its value), on the names the reader knows.
+         * An unknown name ({@code k < 0}) ends the typed reading of its object.
+         */
+        private int once(int seen, int k) throws IOException {
+            if (k < 0) {
+                return seen;
+            }
+            int bit = 1 << k;
+            if ((seen & bit) != 0) {
+                throw duplicate();
+            }
+            return seen | bit;
+        }
+
+        /** The duplicate check for a top-level name that no hot kind of this direction has. */
+        private void unknownName(String name) throws IOException {
+            if (unknownNames == null) {
+                unknownNames = new HashSet<>();
+            }
+            if (!unknownNames.add(name)) {
+                throw duplicate();
+            }
+        }
+
+        /** What the parser's duplicate detection throws, so that the message is the databind path's. */
+        private JsonParseException duplicate() throws IOException {
+            return new JsonParseException(p, "Duplicate field '" + p.currentName() + "'");
+        }
+
         // --------------------------------------------------------------- nested values
 
         private Response.Ring ring(JsonToken t) throws IOException, Refusal {
@@ -404,7 +494,8 @@ final class HotMessages {
             boolean enabled = false;
             IoUringParams.SqOffsets sqOff = null;
             IoUringParams.CqOffsets cqOff = null;
-            for (int k, expect = 0; (k = nextField(RING_NAMES, expect)) != END; expect = k + 1) {
+            for (int k, seen = 0, expect = 0; (k = nextField(RING_NAMES, expect)) != END; expect = k + 1) {
+                seen = once(seen, k);
                 JsonToken v = p.nextToken();
                 switch (k) {
                     case 0 -> sqEntries = intValue(v, "ring.sqEntries");
@@ -429,7 +520,8 @@ final class HotMessages {
             int flags = 0;
             int dropped = 0;
             int array = 0;
-            for (int k, expect = 0; (k = nextField(SQ_OFF_NAMES, expect)) != END; expect = k + 1) {
+            for (int k, seen = 0, expect = 0; (k = nextField(SQ_OFF_NAMES, expect)) != END; expect = k + 1) {
+                seen = once(seen, k);
                 JsonToken v = p.nextToken();
                 switch (k) {
                     case 0 -> head = intValue(v, "ring.sqOff.head");
@@ -454,7 +546,8 @@ final class HotMessages {
             int overflow = 0;
             int cqes = 0;
             int flags = 0;
-            for (int k, expect = 0; (k = nextField(CQ_OFF_NAMES, expect)) != END; expect = k + 1) {
+            for (int k, seen = 0, expect = 0; (k = nextField(CQ_OFF_NAMES, expect)) != END; expect = k + 1) {
+                seen = once(seen, k);
                 JsonToken v = p.nextToken();
                 switch (k) {
                     case 0 -> head = intValue(v, "ring.cqOff.head");
@@ -481,7 +574,8 @@ final class HotMessages {
                 object(e, "files[]");
                 int index = 0;
                 String name = null;
-                for (int k, expect = 0; (k = nextField(FILE_NAMES, expect)) != END; expect = k + 1) {
+                for (int k, seen = 0, expect = 0; (k = nextField(FILE_NAMES, expect)) != END; expect = k + 1) {
+                    seen = once(seen, k);
                     JsonToken v = p.nextToken();
                     switch (k) {
                         case 0 -> index = intValue(v, "files[].index");
@@ -508,7 +602,8 @@ final class HotMessages {
                 int fd = 0;
                 long length = 0;
                 long address = 0;
-                for (int k, expect = 0; (k = nextField(BUFFER_NAMES, expect)) != END; expect = k + 1) {
+                for (int k, seen = 0, expect = 0; (k = nextField(BUFFER_NAMES, expect)) != END; expect = k + 1) {
+                    seen = once(seen, k);
                     JsonToken v = p.nextToken();
                     switch (k) {
                         case 0 -> index = intValue(v, "buffers[].index");
@@ -530,7 +625,8 @@ final class HotMessages {
             List<String> sqeFlagsAllowed = null;
             List<String> sqeFlagsRequired = null;
             List<String> registerOps = null;
-            for (int k, expect = 0; (k = nextField(ALLOWED_NAMES, expect)) != END; expect = k + 1) {
+            for (int k, seen = 0, expect = 0; (k = nextField(ALLOWED_NAMES, expect)) != END; expect = k + 1) {
+                seen = once(seen, k);
                 JsonToken v = p.nextToken();
                 switch (k) {
                     case 0 -> sqeOps = strings(v, "allowed.sqeOps");
@@ -717,28 +813,84 @@ final class HotMessages {
      * databind path's: the head, then the record's fields in declaration order (hot messages
      * have no null fields, their constructors see to it, so {@code NON_NULL} omits nothing).
      */
-    static byte[] encode(ObjectMapper mapper, Request request) {
+    static byte[] encode(Request request) {
         return switch (request) {
-            case Request.Acquire a -> write(mapper, OP, a.op(), a);
-            case Request.Release r -> write(mapper, OP, r.op(), r);
+            case Request.Acquire a -> escapedAlike(a.policy()) ? acquire(a) : write(OP, a.op(), a);
+            case Request.Release r -> escapedAlike(r.lease()) ? release(r) : write(OP, r.op(), r);
             default -> null;
         };
     }
 
-    /** As {@link #encode(ObjectMapper, Request)}, for responses. */
-    static byte[] encode(ObjectMapper mapper, Response response) {
+    // The client's two requests, without a generator: a generator per message (its context, a
+    // recycled 8 KB buffer, its writer code) was most of what encoding cost a cold client. The
+    // bytes are the generator's: constant parts, the string escaped by Jackson's
+    // JsonStringEncoder (the generator's escape table) and the number by its NumberOutput.
+    private static final byte[] ACQUIRE_HEAD = ascii("{\"v\":" + ProtocolCodec.VERSION + ",\"op\":\"acquire\",\"policy\":\"");
+    private static final byte[] ACQUIRE_CLIENT_FDS = ascii("\",\"clientFds\":");
+    private static final byte[] RELEASE_HEAD = ascii("{\"v\":" + ProtocolCodec.VERSION + ",\"op\":\"release\",\"lease\":\"");
+
+    private static byte[] ascii(String s) {
+        return s.getBytes(StandardCharsets.US_ASCII);
+    }
+
+    /**
+     * Whether JsonStringEncoder writes {@code s} as the generator does: they differ only on
+     * UTF-16 surrogates (the generator writes each half as a six-character escape, the encoder writes
+     * the pair as one UTF-8 sequence and refuses a lone half).
+     */
+    private static boolean escapedAlike(String s) {
+        for (int i = 0, n = s.length(); i < n; i++) {
+            if (Character.isSurrogate(s.charAt(i))) {
+                return false;
+            }
+        }
+        return true;
+    }
+
+    /** {@code {"v":1,"op":"acquire","policy":"<policy>","clientFds":<n>}}. */
+    private static byte[] acquire(Request.Acquire a) {
+        byte[] policy = JsonStringEncoder.getInstance().quoteAsUTF8(a.policy());
+        byte[] digits = new byte[11];
+        int digitCount = NumberOutput.outputInt(a.clientFds(), digits, 0);
+        byte[] out = new byte[ACQUIRE_HEAD.length + policy.length + ACQUIRE_CLIENT_FDS.length + digitCount + 1];
+        int at = put(out, 0, ACQUIRE_HEAD);
+        at = put(out, at, policy);
+        at = put(out, at, ACQUIRE_CLIENT_FDS);
+        System.arraycopy(digits, 0, out, at, digitCount);
+        out[at + digitCount] = '}';
+        return out;
+    }
+
+    /** {@code {"v":1,"op":"release","lease":"<lease>"}}. */
+    private static byte[] release(Request.Release r) {
+        byte[] lease = JsonStringEncoder.getInstance().quoteAsUTF8(r.lease());
+        byte[] out = new byte[RELEASE_HEAD.length + lease.length + 2];
+        int at = put(out, 0, RELEASE_HEAD);
+        at = put(out, at, lease);
+        out[at] = '"';
+        out[at + 1] = '}';
+        return out;
+    }
+
+    private static int put(byte[] out, int at, byte[] part) {
+        System.arraycopy(part, 0, out, at, part.length);
+        return at + part.length;
+    }
+
+    /** As {@link #encode(Request)}, for responses. */
+    static byte[] encode(Response response) {
         return switch (response) {
-            case Response.Grant g -> write(mapper, TYPE, g.type(), g);
-            case Response.Released r -> write(mapper, TYPE, r.type(), r);
-            case Response.Error e -> write(mapper, TYPE, e.type(), e);
-            case Response.SendFds s -> write(mapper, TYPE, s.type(), s);
+            case Response.Grant g -> write(TYPE, g.type(), g);
+            case Response.Released r -> write(TYPE, r.type(), r);
+            case Response.Error e -> write(TYPE, e.type(), e);
+            case Response.SendFds s -> write(TYPE, s.type(), s);
             default -> null;
         };
     }
 
-    private static byte[] write(ObjectMapper mapper, SerializableString kindField, String kind, Object message) {
+    private static byte[] write(SerializableString kindField, String kind, Object message) {
         ByteArrayBuilder out = new ByteArrayBuilder(message instanceof Response.Grant ? 1024 : 128);
-        try (JsonGenerator g = mapper.createGenerator(out, JsonEncoding.UTF8)) {
+        try (JsonGenerator g = FACTORY.createGenerator(out, JsonEncoding.UTF8)) {
             g.writeStartObject();
             g.writeFieldName(V);
             g.writeNumber(ProtocolCodec.VERSION);

@@ -33,8 +33,9 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
  *
  * <p>The messages of the acquire path ({@code acquire}, {@code release}, {@code grant},
  * {@code released}, {@code error}, {@code send-fds}) are read and written in one streaming pass
- * by {@link HotMessages}, with the same parser settings and the same results as the databind
- * path that handles every other kind (a differential test holds the two together).
+ * by {@link HotMessages}, with the same parser limits and the same results as the databind
+ * path that handles every other kind (a differential test holds the two together; the
+ * streaming path finds duplicate names itself instead of through the parser).
  *
  * <pre>{@code
  * byte[] body = ProtocolCodec.encode(new Request.Acquire("reader", 0));
@@ -47,7 +48,7 @@ public final class ProtocolCodec {
     /** The deepest nesting any message needs is 3; anything far deeper is an attack on the parser. */
     static final int MAX_DEPTH = 16;
 
-    /** Shared with {@link HotMessages}, whose parsers and generators come from its factory and settings. */
+    /** {@link HotMessages} derives its factory from this one's. */
     static final ObjectMapper MAPPER = newMapper();
 
     private static final Map<String, Class<? extends Request>> REQUESTS = Map.of(
@@ -108,28 +109,28 @@ public final class ProtocolCodec {
     /** The body of a request frame: {@code {"v":1,"op":...,fields}}. */
     public static byte[] encode(Request request) {
         requireNonNull(request, "request");
-        byte[] hot = HotMessages.encode(MAPPER, request);
+        byte[] hot = HotMessages.encode(request);
         return hot != null ? hot : write("op", request.op(), request);
     }
 
     /** The body of a response frame: {@code {"v":1,"type":...,fields}}. */
     public static byte[] encode(Response response) {
         requireNonNull(response, "response");
-        byte[] hot = HotMessages.encode(MAPPER, response);
+        byte[] hot = HotMessages.encode(response);
         return hot != null ? hot : write("type", response.type(), response);
     }
 
     /** Reads a request body; the daemon answers a {@link ProtocolException} with its code. */
     public static Request decodeRequest(byte[] body) throws ProtocolException {
         requireNonNull(body, "body");
-        Request hot = HotMessages.decodeRequest(MAPPER, body);
+        Request hot = HotMessages.decodeRequest(body);
         return hot != null ? hot : decodeRequestWithDatabind(body);
     }
 
     /** Reads a response body. */
     public static Response decodeResponse(byte[] body) throws ProtocolException {
         requireNonNull(body, "body");
-        Response hot = HotMessages.decodeResponse(MAPPER, body);
+        Response hot = HotMessages.decodeResponse(body);
         return hot != null ? hot : decodeResponseWithDatabind(body);
     }
 

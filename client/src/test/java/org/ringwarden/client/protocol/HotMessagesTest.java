@@ -24,20 +24,20 @@ class HotMessagesTest {
             + "\"allowed\":{\"sqeOps\":[\"NOP\"],\"sqeFlagsAllowed\":[],\"sqeFlagsRequired\":[],\"registerOps\":[\"PROBE\"]}}";
 
     private static Request request(String json) throws ProtocolException {
-        Request r = HotMessages.decodeRequest(ProtocolCodec.MAPPER, json.getBytes(UTF_8));
+        Request r = HotMessages.decodeRequest(json.getBytes(UTF_8));
         assertThat(r).as("the streaming path decides %s", json).isNotNull();
         return r;
     }
 
     private static Response response(String json) throws ProtocolException {
-        Response r = HotMessages.decodeResponse(ProtocolCodec.MAPPER, json.getBytes(UTF_8));
+        Response r = HotMessages.decodeResponse(json.getBytes(UTF_8));
         assertThat(r).as("the streaming path decides %s", json).isNotNull();
         return r;
     }
 
     private static ProtocolException requestRefused(String json) {
         ProtocolException e = catchThrowableOfType(ProtocolException.class,
-                () -> HotMessages.decodeRequest(ProtocolCodec.MAPPER, json.getBytes(UTF_8)));
+                () -> HotMessages.decodeRequest(json.getBytes(UTF_8)));
         assertThat(e).as("refused: %s", json).isNotNull();
         ProtocolException reference = catchThrowableOfType(ProtocolException.class,
                 () -> ProtocolCodec.decodeRequestWithDatabind(json.getBytes(UTF_8)));
@@ -48,12 +48,34 @@ class HotMessagesTest {
 
     private static ProtocolException responseRefused(String json) {
         ProtocolException e = catchThrowableOfType(ProtocolException.class,
-                () -> HotMessages.decodeResponse(ProtocolCodec.MAPPER, json.getBytes(UTF_8)));
+                () -> HotMessages.decodeResponse(json.getBytes(UTF_8)));
         assertThat(e).as("refused: %s", json).isNotNull();
         ProtocolException reference = catchThrowableOfType(ProtocolException.class,
                 () -> ProtocolCodec.decodeResponseWithDatabind(json.getBytes(UTF_8)));
         assertThat(reference).as("refused by the databind path too: %s", json).isNotNull();
         assertThat(e.code()).as("same code as the databind path for %s", json).isEqualTo(reference.code());
+        return e;
+    }
+
+    /**
+     * Refused by the codec (the streaming path, or the databind path if the streaming path
+     * hands the body on) with the databind path's code; the streaming path either hands it on
+     * or refuses it with that code too.
+     */
+    private static ProtocolException responseRefusedByTheCodec(String json) {
+        byte[] body = json.getBytes(UTF_8);
+        ProtocolException e = catchThrowableOfType(ProtocolException.class, () -> ProtocolCodec.decodeResponse(body));
+        assertThat(e).as("refused: %s", json).isNotNull();
+        ProtocolException reference = catchThrowableOfType(ProtocolException.class,
+                () -> ProtocolCodec.decodeResponseWithDatabind(body));
+        assertThat(reference).as("refused by the databind path too: %s", json).isNotNull();
+        assertThat(e.code()).as("same code as the databind path for %s", json).isEqualTo(reference.code());
+        Throwable streaming = catchThrowable(() -> assertThat(HotMessages.decodeResponse(body))
+                .as("the streaming path hands %s on", json).isNull());
+        if (streaming != null) {
+            assertThat(streaming).as("the streaming path's refusal of %s", json).isInstanceOf(ProtocolException.class);
+            assertThat(((ProtocolException) streaming).code()).as("streaming code for %s", json).isEqualTo(reference.code());
+        }
         return e;
     }
 
@@ -102,8 +124,49 @@ class HotMessagesTest {
                 .as("bad clientFds before v:2").isEqualTo(ErrorCode.UNSUPPORTED_VERSION);
         assertThat(responseRefused("{\"ticket\":null,\"x\":1,\"type\":\"grant\",\"v\":99999999999}").code())
                 .as("null and unknown field before a huge v").isEqualTo(ErrorCode.UNSUPPORTED_VERSION);
-        assertThat(responseRefused(grantWith("\"v\":1", "\"v\":3").replace("\"sqEntries\":64", "\"sqEntries\":6.4")).code())
-                .as("v:3 before a float ring.sqEntries").isEqualTo(ErrorCode.UNSUPPORTED_VERSION);
+        // the rest of ring is skipped unread by the typed reader, so its duplicates are not
+        // checked: the streaming path hands the body on, the codec still answers alike
+        assertThat(responseRefusedByTheCodec(grantWith("\"v\":1", "\"v\":3").replace("\"sqEntries\":64",
+                "\"sqEntries\":6.4")).code()).as("v:3 before a float ring.sqEntries")
+                .isEqualTo(ErrorCode.UNSUPPORTED_VERSION);
+    }
+
+    @Test
+    void aDuplicateAnywhereIsBadRequestEvenWithAnUnsupportedVersion() {
+        assertThat(requestRefused("{\"v\":2,\"v\":2,\"op\":\"release\",\"lease\":\"l\"}").getMessage())
+                .as("duplicate v").isEqualTo("Duplicate field 'v'");
+        assertThat(requestRefused("{\"v\":1,\"op\":\"release\",\"op\":\"release\",\"lease\":\"l\"}").getMessage())
+                .as("duplicate op").isEqualTo("Duplicate field 'op'");
+        assertThat(responseRefused("{\"type\":\"released\",\"lease\":\"l\",\"type\":\"released\",\"v\":2}").code())
+                .as("duplicate type before v:2").isEqualTo(ErrorCode.BAD_REQUEST);
+        assertThat(requestRefused("{\"x\":1,\"y\":[],\"x\":2,\"v\":2,\"op\":\"release\",\"lease\":\"l\"}").getMessage())
+                .as("duplicate unknown name before v:2").isEqualTo("Duplicate field 'x'");
+        assertThat(requestRefused("{\"v\":2,\"op\":\"release\",\"ticket\":1,\"ticket\":1,\"lease\":\"l\"}").code())
+                .as("duplicate name of the other direction after v:2").isEqualTo(ErrorCode.BAD_REQUEST);
+        assertThat(responseRefused(grantWith("\"v\":1", "\"v\":2").replace("\"features\":262143,",
+                "\"features\":262143,\"cqEntries\":1,")).getMessage()).as("duplicate in ring after v:2")
+                .isEqualTo("Duplicate field 'cqEntries'");
+        assertThat(responseRefused(grantWith("\"v\":1", "\"v\":2").replace("\"cqes\":64,", "\"cqes\":64,\"cqes\":64,"))
+                .code()).as("duplicate in ring.cqOff after v:2").isEqualTo(ErrorCode.BAD_REQUEST);
+        assertThat(responseRefused(grantWith("\"files\":[]", "\"files\":[{\"index\":0,\"name\":\"a\"},"
+                + "{\"name\":\"b\",\"index\":1,\"name\":\"c\"}]").replace("\"v\":1", "\"v\":2")).code())
+                .as("duplicate in the second files[] after v:2").isEqualTo(ErrorCode.BAD_REQUEST);
+        assertThat(responseRefused(grantWith("\"fds\":0", "\"fds\":1").replace("\"buffers\":[]",
+                "\"buffers\":[{\"index\":0,\"name\":\"io\",\"fd\":0,\"fd\":0,\"length\":1,\"address\":2}]")).code())
+                .as("duplicate in buffers[]").isEqualTo(ErrorCode.BAD_REQUEST);
+        assertThat(responseRefused(grantWith("\"registerOps\"", "\"sqeOps\":[],\"registerOps\"")).getMessage())
+                .as("duplicate in allowed").isEqualTo("Duplicate field 'sqeOps'");
+        // inside values the typed reader skips after a refusal: the databind path decides
+        assertThat(responseRefusedByTheCodec("{\"v\":2,\"type\":\"released\",\"lease\":{\"a\":1,\"a\":2}}").code())
+                .as("duplicate inside a refused lease after v:2").isEqualTo(ErrorCode.BAD_REQUEST);
+        assertThat(responseRefusedByTheCodec("{\"lease\":{\"a\":1,\"b\":{\"c\":[{\"d\":0,\"d\":0}]}},\"v\":2,"
+                + "\"type\":\"released\"}").code()).as("duplicate deep inside a refused lease before v:2")
+                .isEqualTo(ErrorCode.BAD_REQUEST);
+        assertThat(responseRefusedByTheCodec("{\"lease\":{\"a\":1,\"b\":2},\"v\":2,\"type\":\"released\"}").code())
+                .as("no duplicate inside a refused lease before v:2").isEqualTo(ErrorCode.UNSUPPORTED_VERSION);
+        assertThat(responseRefusedByTheCodec(grantWith("\"v\":1", "\"v\":2").replace("\"sqEntries\":64",
+                "\"sqEntries\":true").replace("\"array\":2112", "\"array\":2112,\"head\":0")).code())
+                .as("duplicate in ring.sqOff after a refused ring.sqEntries").isEqualTo(ErrorCode.BAD_REQUEST);
     }
 
     @Test
@@ -134,7 +197,7 @@ class HotMessagesTest {
         body[head.length + 2] = '"';
         body[head.length + 3] = '}';
         ProtocolException streaming = catchThrowableOfType(ProtocolException.class,
-                () -> HotMessages.decodeResponse(ProtocolCodec.MAPPER, body));
+                () -> HotMessages.decodeResponse(body));
         ProtocolException databind = catchThrowableOfType(ProtocolException.class,
                 () -> ProtocolCodec.decodeResponseWithDatabind(body));
         assertThat(databind).as("databind refuses it").isNotNull();
@@ -235,7 +298,7 @@ class HotMessagesTest {
     void otherKindsAreLeftToTheDatabindPath() throws Exception {
         for (String json : List.of("{\"v\":1,\"type\":\"attached\"}", "{\"v\":1,\"type\":\"fly\"}", "{\"type\":7,\"v\":1}",
                 "{\"lease\":\"l\",\"v\":1}", "{\"lease\":1,\"v\":2,\"type\":\"status\"}")) {
-            assertThat(HotMessages.decodeResponse(ProtocolCodec.MAPPER, json.getBytes(UTF_8))).as("handed on: %s", json)
+            assertThat(HotMessages.decodeResponse(json.getBytes(UTF_8))).as("handed on: %s", json)
                     .isNull();
         }
         assertThat(ProtocolCodec.decodeResponse("{\"v\":1,\"type\":\"attached\"}".getBytes(UTF_8))).as("attached")
@@ -257,6 +320,25 @@ class HotMessagesTest {
         } else {
             assertThat(streaming).as("streaming refuses it as databind does (%s)", databind)
                     .isInstanceOf(databind.getClass());
+        }
+    }
+
+    @Test
+    void requestsWithSurrogatesAndControlsAreWrittenAsTheDatabindPathWritesThem() {
+        for (String s : List.of("a\uD800b", "\uDC00", "x\uD83D\uDE00y", "\uD83D", "\u0000\u001f\u007f\"\\/\u2028\u00e9\uffff")) {
+            for (Request r : List.of(new Request.Acquire(s, 3), new Request.Release(s))) {
+                Throwable databind = catchThrowable(() -> ProtocolCodec.encodeWithDatabind(r));
+                Throwable streaming = catchThrowable(() -> ProtocolCodec.encode(r));
+                if (databind == null) {
+                    assertThat(streaming).as("streaming writes %s too", r).isNull();
+                    assertThat(new String(ProtocolCodec.encode(r), UTF_8)).as("bytes of %s", r)
+                            .isEqualTo(new String(ProtocolCodec.encodeWithDatabind(r), UTF_8));
+                    assertThat(ProtocolCodec.encode(r)).as("raw bytes of %s", r).isEqualTo(ProtocolCodec.encodeWithDatabind(r));
+                } else {
+                    assertThat(streaming).as("streaming refuses %s as databind does (%s)", r, databind)
+                            .isInstanceOf(databind.getClass());
+                }
+            }
         }
     }
 }
