@@ -38,12 +38,35 @@ final class AllowedSet {
      */
     static AllowedSet of(String policy, Response.Allowed allowed) {
         Made m = last;
-        if (m != null && m.policy.equals(policy) && m.allowed.equals(allowed)) {
+        if (m != null && m.policy.equals(policy) && same(m.allowed, allowed)) {
             return m.set;
         }
         AllowedSet set = new AllowedSet(policy, allowed);
         last = new Made(policy, allowed, set);
         return set;
+    }
+
+    /**
+     * The parts the set is made of, name by name (registerOps is not checked here): a record's
+     * equals() goes through method handles, which cost more than building the set anew in a
+     * client JVM that runs C1 only.
+     */
+    private static boolean same(Response.Allowed a, Response.Allowed b) {
+        return sameNames(a.sqeOps(), b.sqeOps()) && sameNames(a.sqeFlagsAllowed(), b.sqeFlagsAllowed())
+                && sameNames(a.sqeFlagsRequired(), b.sqeFlagsRequired());
+    }
+
+    private static boolean sameNames(List<String> a, List<String> b) {
+        int n = a.size();
+        if (n != b.size()) {
+            return false;
+        }
+        for (int i = 0; i < n; i++) {
+            if (!a.get(i).equals(b.get(i))) {
+                return false;
+            }
+        }
+        return true;
     }
 
     /** Table lookups, nothing formatted until a check fails. */

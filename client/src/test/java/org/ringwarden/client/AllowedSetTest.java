@@ -16,6 +16,16 @@ class AllowedSetTest {
     }
 
     @Test
+    void aGrantThatDiffersOnlyInItsAllowedFlagsGetsItsOwnSet() {
+        AllowedSet none = AllowedSet.of("f", new Response.Allowed(List.of("NOP"), List.of(), List.of(), List.of()));
+        AllowedSet link = AllowedSet.of("f", new Response.Allowed(List.of("NOP"), List.of("IO_LINK"), List.of(), List.of()));
+        assertThat(link).as("other allowed flags, another set").isNotSameAs(none);
+        link.checkFlags((int) SqeFlag.IO_LINK.abi()); // allowed here: no exception
+        assertThatThrownBy(() -> none.checkFlags((int) SqeFlag.IO_LINK.abi()))
+                .as("IO_LINK under the grant that does not allow it").isInstanceOf(PolicyViolationException.class);
+    }
+
+    @Test
     void theSameGrantAgainGetsTheSameSetAndAnotherGrantGetsItsOwnRules() {
         AllowedSet nop = AllowedSet.of("p", allowed(List.of("NOP"), List.of()));
         assertThat(AllowedSet.of("p", allowed(List.of("NOP"), List.of())))
