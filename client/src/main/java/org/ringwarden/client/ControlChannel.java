@@ -2,7 +2,6 @@ package org.ringwarden.client;
 
 import static java.util.Objects.requireNonNull;
 
-import java.io.DataInputStream;
 import java.io.EOFException;
 import java.io.FileDescriptor;
 import java.io.IOException;
@@ -13,6 +12,7 @@ import java.nio.file.Path;
 import org.newsclub.net.unix.AFUNIXSocket;
 import org.newsclub.net.unix.AFUNIXSocketAddress;
 import org.newsclub.net.unix.FileDescriptorCast;
+import org.ringwarden.client.protocol.ErrorCode;
 import org.ringwarden.client.protocol.Frames;
 import org.ringwarden.client.protocol.ProtocolCodec;
 import org.ringwarden.client.protocol.ProtocolException;
@@ -30,29 +30,40 @@ import org.ringwarden.linux.Descriptors;
  * <li>Sending: {@link AFUNIXSocket#setOutboundFileDescriptors} attaches the descriptors to the
  *     next write only, so one {@code setOutboundFileDescriptors(fd)} + {@code write(0)} per
  *     descriptor is one 1-byte {@code sendmsg} carrying exactly that descriptor.
- * <li>Receiving: frames are read with exact lengths and no buffering, so a read never runs
- *     into the descriptor bytes that follow a frame; each descriptor byte is then read alone
- *     and {@link AFUNIXSocket#getReceivedFileDescriptors} must give exactly one descriptor. The
- *     kernel never merges two descriptor-carrying messages into one read, so a byte with none
- *     or several is the peer breaking the protocol: every descriptor received is closed.
+ * <li>Receiving: reads go into a buffer, so that a frame usually takes one {@code recvmsg}
+ *     (a length prefix and then the body took two). A read may then run past a frame into the
+ *     descriptor bytes that follow it; the kernel ends a read right after the first message
+ *     that carries descriptors (unix_stream_read_generic), so descriptors received with a read
+ *     belong to its last byte, and the buffer remembers them with that byte. Each descriptor
+ *     byte must be a zero carrying exactly one descriptor; a byte with none or several, or
+ *     descriptors on a byte of a frame, is the peer breaking the protocol: every descriptor
+ *     received is closed.
  * </ul>
  * Received descriptors are handed on as plain close-on-exec ints.
  *
  * <p>Not thread-safe: {@link RingwardenClient} serialises exchanges.
  */
 final class ControlChannel implements AutoCloseable {
+    /** Bytes per read: a grant with a few files and buffers fits. */
+    private static final int READ_BUFFER = 8192;
+    private static final int[] NO_FDS = {};
+
     private final AFUNIXSocket socket;
     private final InputStream in;
-    /** Over {@link #in}, kept: exact-length reads, no buffering (see the class comment). */
-    private final DataInputStream frames;
     private final OutputStream out;
     private final Path path;
+    /** Bytes received and not yet taken: {@code buf[pos, limit)}. */
+    private final byte[] buf = new byte[READ_BUFFER];
+    private int pos;
+    private int limit;
+    /** Descriptors received with the byte at {@code buf[fdsAt]} and not yet taken, or null. */
+    private int[] fds;
+    private int fdsAt;
 
     private ControlChannel(AFUNIXSocket socket, Path path) throws IOException {
         this.socket = socket;
         this.path = path;
         this.in = socket.getInputStream();
-        this.frames = new DataInputStream(in);
         this.out = socket.getOutputStream();
     }
 
@@ -85,7 +96,7 @@ final class ControlChannel implements AutoCloseable {
     Response receive() throws IOException {
         byte[] body;
         try {
-            body = Frames.read(frames);
+            body = readFrame();
         } catch (EOFException e) {
             throw new EOFException("the daemon at " + path + " closed the connection");
         } catch (ProtocolException e) {
@@ -96,6 +107,92 @@ final class ControlChannel implements AutoCloseable {
         } catch (ProtocolException e) {
             throw new IOException("the daemon at " + path + " sent a message this client does not understand ("
                     + e.code() + "): " + e.getMessage(), e);
+        }
+    }
+
+    /** One frame's body (protocol.md, "Frames"), from the buffer and as few reads as it takes. */
+    private byte[] readFrame() throws IOException, ProtocolException {
+        while (limit - pos < Frames.HEADER_LENGTH) {
+            fill();
+        }
+        long n = ((buf[pos] & 0xffL) << 24) | ((buf[pos + 1] & 0xff) << 16) | ((buf[pos + 2] & 0xff) << 8)
+                | (buf[pos + 3] & 0xff);
+        if (n < 1 || n > Frames.MAX_LENGTH) {
+            throw new ProtocolException(ErrorCode.BAD_REQUEST, "frame length " + n + " is outside 1.."
+                    + Frames.MAX_LENGTH);
+        }
+        int length = (int) n;
+        if (Frames.HEADER_LENGTH + length <= buf.length) {
+            while (limit - pos < Frames.HEADER_LENGTH + length) {
+                fill();
+            }
+        }
+        refuseDescriptorsBefore(Math.min(limit, pos + Frames.HEADER_LENGTH + length));
+        pos += Frames.HEADER_LENGTH;
+        byte[] body = new byte[length];
+        int have = Math.min(length, limit - pos);
+        System.arraycopy(buf, pos, body, 0, have);
+        pos += have;
+        // A frame larger than the buffer: the rest straight into the body, never past the frame.
+        while (have < length) {
+            int r = in.read(body, have, length - have);
+            int[] got = received();
+            if (got.length > 0) {
+                closeAll(got);
+                throw new IOException("the daemon broke the descriptor rule: descriptors on a byte of a frame");
+            }
+            if (r < 0) {
+                throw new EOFException();
+            }
+            have += r;
+        }
+        return body;
+    }
+
+    /** Reads once more into the buffer; throws {@link EOFException} at the end of the stream. */
+    private void fill() throws IOException {
+        if (pos == limit) {
+            pos = 0;
+            limit = 0;
+        } else if (limit == buf.length) {
+            System.arraycopy(buf, pos, buf, 0, limit - pos);
+            fdsAt -= pos;
+            limit -= pos;
+            pos = 0;
+        }
+        int r = in.read(buf, limit, buf.length - limit);
+        int[] got = received();
+        if (r <= 0) {
+            closeAll(got);
+            throw new EOFException();
+        }
+        limit += r;
+        if (got.length > 0) {
+            if (fds != null) { // the kernel ends a read after descriptors: two sets untaken is a broken peer
+                closeAll(got);
+                throw new IOException("the daemon broke the descriptor rule: descriptors on a byte of a frame");
+            }
+            fds = got;
+            fdsAt = limit - 1;
+        }
+    }
+
+    /** The descriptors the last read brought (close-on-exec ints we own), none if it brought none. */
+    private int[] received() throws IOException {
+        FileDescriptor[] got = socket.getReceivedFileDescriptors();
+        if (got == null) {
+            return NO_FDS;
+        }
+        socket.clearReceivedFileDescriptors();
+        return adopt(got);
+    }
+
+    /** Descriptors held for a byte before {@code end} (a frame's bytes) break the protocol. */
+    private void refuseDescriptorsBefore(int end) throws IOException {
+        if (fds != null && fdsAt < end) {
+            closeAll(fds);
+            fds = null;
+            throw new IOException("the daemon broke the descriptor rule: descriptors on a byte of a frame");
         }
     }
 
@@ -113,31 +210,36 @@ final class ControlChannel implements AutoCloseable {
      * caller owns. On any failure every descriptor received so far is closed.
      */
     int[] receiveDescriptors(int count) throws IOException {
-        int[] fds = new int[count];
+        int[] out = new int[count];
         int got = 0;
         try {
-            socket.clearReceivedFileDescriptors();
             for (; got < count; got++) {
-                int b = in.read();
-                FileDescriptor[] received = socket.getReceivedFileDescriptors();
-                socket.clearReceivedFileDescriptors();
-                int[] ints = adopt(received);
-                if (b < 0) {
-                    closeAll(ints);
-                    throw new EOFException("the daemon closed the connection after " + got + " of " + count
-                            + " descriptor(s)");
+                if (pos == limit) {
+                    try {
+                        fill();
+                    } catch (EOFException e) {
+                        throw new EOFException("the daemon closed the connection after " + got + " of " + count
+                                + " descriptor(s)");
+                    }
                 }
+                int b = buf[pos] & 0xff;
+                int[] ints = NO_FDS;
+                if (fds != null && fdsAt == pos) {
+                    ints = fds;
+                    fds = null;
+                }
+                pos++;
                 if (ints.length != 1 || b != 0) {
                     closeAll(ints);
                     throw new IOException("the daemon broke the descriptor rule: byte " + b + " carried "
                             + ints.length + " descriptor(s), expected one on a zero byte");
                 }
-                fds[got] = ints[0];
+                out[got] = ints[0];
             }
-            return fds;
+            return out;
         } catch (IOException | RuntimeException e) {
             for (int i = 0; i < got; i++) {
-                Descriptors.closeQuietly(fds[i]);
+                Descriptors.closeQuietly(out[i]);
             }
             throw e;
         }
@@ -172,6 +274,10 @@ final class ControlChannel implements AutoCloseable {
 
     @Override
     public void close() throws IOException {
+        if (fds != null) {
+            closeAll(fds);
+            fds = null;
+        }
         socket.close();
     }
 }

@@ -19,6 +19,7 @@ import org.newsclub.net.unix.AFUNIXServerSocket;
 import org.newsclub.net.unix.AFUNIXSocket;
 import org.newsclub.net.unix.AFUNIXSocketAddress;
 import org.newsclub.net.unix.FileDescriptorCast;
+import org.ringwarden.client.protocol.ErrorCode;
 import org.ringwarden.client.protocol.Frames;
 import org.ringwarden.client.protocol.ProtocolCodec;
 import org.ringwarden.client.protocol.Response;
@@ -110,6 +111,40 @@ class ControlChannelTest {
             assertThat(Descriptors.fcntl(got[i], Descriptors.F_GETFD, 0) & Descriptors.FD_CLOEXEC)
                     .as("received descriptor %d is close-on-exec", i).isEqualTo((long) Descriptors.FD_CLOEXEC);
         }
+    }
+
+    @Test
+    void framesQueuedTogetherAreReadOneByOneWithNothingLost() throws IOException {
+        byte[] one = Frames.frame(ProtocolCodec.encode(new Response.Released("lease-1")));
+        byte[] two = Frames.frame(ProtocolCodec.encode(new Response.Released("lease-2")));
+        byte[] both = java.util.Arrays.copyOf(one, one.length + two.length);
+        System.arraycopy(two, 0, both, one.length, two.length);
+        // One write, one message: the first read takes both frames into the buffer.
+        assertThat(UnixRights.sendFds(peerFd(), both, new int[0])).isEqualTo(both.length);
+        assertThat(channel.receive()).as("the first frame").isEqualTo(new Response.Released("lease-1"));
+        assertThat(channel.receive()).as("the second, from the buffer").isEqualTo(new Response.Released("lease-2"));
+    }
+
+    @Test
+    void aFrameLargerThanOneReadIsReadWhole() throws IOException {
+        String message = "x".repeat(20_000); // more than the channel's 8 KiB read buffer
+        byte[] frame = Frames.frame(ProtocolCodec.encode(new Response.Error(ErrorCode.BUSY, message)));
+        byte[] next = Frames.frame(ProtocolCodec.encode(new Response.Released("after")));
+        assertThat(UnixRights.sendFds(peerFd(), frame, new int[0])).isEqualTo(frame.length);
+        assertThat(UnixRights.sendFds(peerFd(), next, new int[0])).isEqualTo(next.length);
+        assertThat(channel.receive()).as("the large frame").isEqualTo(new Response.Error(ErrorCode.BUSY, message));
+        assertThat(channel.receive()).as("and the one after it").isEqualTo(new Response.Released("after"));
+    }
+
+    @Test
+    void aDescriptorOnAByteOfAFrameIsRefusedAndClosed() throws IOException {
+        int fd = memfd("f");
+        int before = Descriptors.countOpen();
+        byte[] frame = Frames.frame(ProtocolCodec.encode(new Response.Released("lease-1")));
+        assertThat(UnixRights.sendFds(peerFd(), frame, new int[] {fd})).isEqualTo(frame.length);
+        assertThatThrownBy(() -> channel.receive()).as("a descriptor riding on a frame")
+                .isInstanceOf(IOException.class).hasMessageContaining("descriptors on a byte of a frame");
+        assertThat(Descriptors.countOpen()).as("the descriptor received with the frame was closed").isEqualTo(before);
     }
 
     @Test
