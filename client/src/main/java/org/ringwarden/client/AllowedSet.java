@@ -38,7 +38,7 @@ final class AllowedSet {
      */
     static AllowedSet of(String policy, Response.Allowed allowed) {
         Made m = last;
-        if (m != null && m.policy.equals(policy) && same(m.allowed, allowed)) {
+        if (m != null && m.policy.equals(policy) && (m.allowed == allowed || same(m.allowed, allowed))) {
             return m.set;
         }
         AllowedSet set = new AllowedSet(policy, allowed);
