@@ -203,10 +203,21 @@ final class HotMessages {
                 names("head", "tail", "ringMask", "ringEntries", "flags", "dropped", "array");
         private static final SerializedString[] CQ_OFF_NAMES =
                 names("head", "tail", "ringMask", "ringEntries", "overflow", "cqes", "flags");
+        /** The offsets' names as refusals name them. */
+        private static final String[] SQ_OFF_LABELS = labels("ring.sqOff", SQ_OFF_NAMES);
+        private static final String[] CQ_OFF_LABELS = labels("ring.cqOff", CQ_OFF_NAMES);
         private static final SerializedString[] FILE_NAMES = names("index", "name");
         private static final SerializedString[] BUFFER_NAMES = names("index", "name", "fd", "length", "address");
         private static final SerializedString[] ALLOWED_NAMES =
                 names("sqeOps", "sqeFlagsAllowed", "sqeFlagsRequired", "registerOps");
+
+        private static String[] labels(String where, SerializedString[] names) {
+            String[] labels = new String[names.length];
+            for (int i = 0; i < names.length; i++) {
+                labels[i] = where + "." + names[i].getValue();
+            }
+            return labels;
+        }
 
         private static SerializedString[] names(String... names) {
             SerializedString[] out = new SerializedString[names.length];
@@ -512,55 +523,29 @@ final class HotMessages {
         }
 
         private IoUringParams.SqOffsets sqOff(JsonToken t) throws IOException, Refusal {
-            object(t, "ring.sqOff");
-            int head = 0;
-            int tail = 0;
-            int ringMask = 0;
-            int ringEntries = 0;
-            int flags = 0;
-            int dropped = 0;
-            int array = 0;
-            for (int k, seen = 0, expect = 0; (k = nextField(SQ_OFF_NAMES, expect)) != END; expect = k + 1) {
-                seen = once(seen, k);
-                JsonToken v = p.nextToken();
-                switch (k) {
-                    case 0 -> head = intValue(v, "ring.sqOff.head");
-                    case 1 -> tail = intValue(v, "ring.sqOff.tail");
-                    case 2 -> ringMask = intValue(v, "ring.sqOff.ringMask");
-                    case 3 -> ringEntries = intValue(v, "ring.sqOff.ringEntries");
-                    case 4 -> flags = intValue(v, "ring.sqOff.flags");
-                    case 5 -> dropped = intValue(v, "ring.sqOff.dropped");
-                    case 6 -> array = intValue(v, "ring.sqOff.array");
-                    default -> throw unknown(p.currentName());
-                }
-            }
-            return new IoUringParams.SqOffsets(head, tail, ringMask, ringEntries, flags, dropped, array);
+            int[] o = offsets(t, "ring.sqOff", SQ_OFF_NAMES, SQ_OFF_LABELS);
+            return new IoUringParams.SqOffsets(o[0], o[1], o[2], o[3], o[4], o[5], o[6]);
         }
 
         private IoUringParams.CqOffsets cqOff(JsonToken t) throws IOException, Refusal {
-            object(t, "ring.cqOff");
-            int head = 0;
-            int tail = 0;
-            int ringMask = 0;
-            int ringEntries = 0;
-            int overflow = 0;
-            int cqes = 0;
-            int flags = 0;
-            for (int k, seen = 0, expect = 0; (k = nextField(CQ_OFF_NAMES, expect)) != END; expect = k + 1) {
+            int[] o = offsets(t, "ring.cqOff", CQ_OFF_NAMES, CQ_OFF_LABELS);
+            return new IoUringParams.CqOffsets(o[0], o[1], o[2], o[3], o[4], o[5], o[6]);
+        }
+
+        /** An object of int fields named {@code names} (0 for those left out), in that order. */
+        private int[] offsets(JsonToken t, String where, SerializedString[] names, String[] labels)
+                throws IOException, Refusal {
+            object(t, where);
+            int[] values = new int[names.length];
+            for (int k, seen = 0, expect = 0; (k = nextField(names, expect)) != END; expect = k + 1) {
                 seen = once(seen, k);
                 JsonToken v = p.nextToken();
-                switch (k) {
-                    case 0 -> head = intValue(v, "ring.cqOff.head");
-                    case 1 -> tail = intValue(v, "ring.cqOff.tail");
-                    case 2 -> ringMask = intValue(v, "ring.cqOff.ringMask");
-                    case 3 -> ringEntries = intValue(v, "ring.cqOff.ringEntries");
-                    case 4 -> overflow = intValue(v, "ring.cqOff.overflow");
-                    case 5 -> cqes = intValue(v, "ring.cqOff.cqes");
-                    case 6 -> flags = intValue(v, "ring.cqOff.flags");
-                    default -> throw unknown(p.currentName());
+                if (k < 0) {
+                    throw unknown(p.currentName());
                 }
+                values[k] = intValue(v, labels[k]);
             }
-            return new IoUringParams.CqOffsets(head, tail, ringMask, ringEntries, overflow, cqes, flags);
+            return values;
         }
 
         private List<Response.FileSlot> files(JsonToken t) throws IOException, Refusal {
