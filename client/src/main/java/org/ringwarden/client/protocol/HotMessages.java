@@ -548,60 +548,69 @@ final class HotMessages {
             return values;
         }
 
-        private List<Response.FileSlot> files(JsonToken t) throws IOException, Refusal {
-            array(t, "files");
+        /** One element of an array of objects, read once its START_OBJECT was checked. */
+        private interface Element<T> {
+            T read() throws IOException, Refusal;
+        }
+
+        /** An array of objects ({@code files}, {@code buffers}), each read by {@code element}. */
+        private <T> List<T> objects(JsonToken t, String where, String elementWhere, Element<T> element)
+                throws IOException, Refusal {
+            array(t, where);
             JsonToken e = p.nextToken();
             if (e == END_ARRAY) {
                 return List.of();
             }
-            List<Response.FileSlot> out = new ArrayList<>();
+            List<T> out = new ArrayList<>();
             for (; e != END_ARRAY; e = p.nextToken()) {
-                object(e, "files[]");
-                int index = 0;
-                String name = null;
-                for (int k, seen = 0, expect = 0; (k = nextField(FILE_NAMES, expect)) != END; expect = k + 1) {
-                    seen = once(seen, k);
-                    JsonToken v = p.nextToken();
-                    switch (k) {
-                        case 0 -> index = intValue(v, "files[].index");
-                        case 1 -> name = string(v, "files[].name");
-                        default -> throw unknown(p.currentName());
-                    }
-                }
-                out.add(new Response.FileSlot(index, name));
+                object(e, elementWhere);
+                out.add(element.read());
             }
             return out;
         }
 
-        private List<Response.BufferSlot> buffers(JsonToken t) throws IOException, Refusal {
-            array(t, "buffers");
-            JsonToken e = p.nextToken();
-            if (e == END_ARRAY) {
-                return List.of();
-            }
-            List<Response.BufferSlot> out = new ArrayList<>();
-            for (; e != END_ARRAY; e = p.nextToken()) {
-                object(e, "buffers[]");
-                int index = 0;
-                String name = null;
-                int fd = 0;
-                long length = 0;
-                long address = 0;
-                for (int k, seen = 0, expect = 0; (k = nextField(BUFFER_NAMES, expect)) != END; expect = k + 1) {
-                    seen = once(seen, k);
-                    JsonToken v = p.nextToken();
-                    switch (k) {
-                        case 0 -> index = intValue(v, "buffers[].index");
-                        case 1 -> name = string(v, "buffers[].name");
-                        case 2 -> fd = intValue(v, "buffers[].fd");
-                        case 3 -> length = longValue(v, "buffers[].length");
-                        case 4 -> address = longValue(v, "buffers[].address");
-                        default -> throw unknown(p.currentName());
-                    }
+        private List<Response.FileSlot> files(JsonToken t) throws IOException, Refusal {
+            return objects(t, "files", "files[]", this::fileSlot);
+        }
+
+        private Response.FileSlot fileSlot() throws IOException, Refusal {
+            int index = 0;
+            String name = null;
+            for (int k, seen = 0, expect = 0; (k = nextField(FILE_NAMES, expect)) != END; expect = k + 1) {
+                seen = once(seen, k);
+                JsonToken v = p.nextToken();
+                switch (k) {
+                    case 0 -> index = intValue(v, "files[].index");
+                    case 1 -> name = string(v, "files[].name");
+                    default -> throw unknown(p.currentName());
                 }
-                out.add(new Response.BufferSlot(index, name, fd, length, address));
             }
-            return out;
+            return new Response.FileSlot(index, name);
+        }
+
+        private List<Response.BufferSlot> buffers(JsonToken t) throws IOException, Refusal {
+            return objects(t, "buffers", "buffers[]", this::bufferSlot);
+        }
+
+        private Response.BufferSlot bufferSlot() throws IOException, Refusal {
+            int index = 0;
+            String name = null;
+            int fd = 0;
+            long length = 0;
+            long address = 0;
+            for (int k, seen = 0, expect = 0; (k = nextField(BUFFER_NAMES, expect)) != END; expect = k + 1) {
+                seen = once(seen, k);
+                JsonToken v = p.nextToken();
+                switch (k) {
+                    case 0 -> index = intValue(v, "buffers[].index");
+                    case 1 -> name = string(v, "buffers[].name");
+                    case 2 -> fd = intValue(v, "buffers[].fd");
+                    case 3 -> length = longValue(v, "buffers[].length");
+                    case 4 -> address = longValue(v, "buffers[].address");
+                    default -> throw unknown(p.currentName());
+                }
+            }
+            return new Response.BufferSlot(index, name, fd, length, address);
         }
 
         private Response.Allowed allowed(JsonToken t) throws IOException, Refusal {

@@ -103,27 +103,31 @@ class ProtocolCodecDifferentialTest {
     @Property(tries = 1500)
     void hotRequestsEncodeToTheDatabindBytesAndDecodeBackToThemselves(@ForAll("requests") Request request)
             throws Exception {
-        byte[] streaming = ProtocolCodec.encode(request);
-        byte[] databind = ProtocolCodec.encodeWithDatabind(request);
-        assertThat(new String(streaming, UTF_8)).as("bytes of %s", request).isEqualTo(new String(databind, UTF_8));
-        assertThat(streaming).as("raw bytes of %s", request).isEqualTo(databind);
-        assertThat(HotMessages.decodeRequest(streaming)).as("streaming decode of %s", request)
-                .isEqualTo(request);
-        assertThat(ProtocolCodec.decodeRequestWithDatabind(streaming)).as("databind decode of %s", request)
-                .isEqualTo(request);
+        assertSameBytesAndBack(request, ProtocolCodec::encode, ProtocolCodec::encodeWithDatabind,
+                HotMessages::decodeRequest, ProtocolCodec::decodeRequestWithDatabind);
     }
 
     @Property(tries = 1500)
     void hotResponsesEncodeToTheDatabindBytesAndDecodeBackToThemselves(@ForAll("responses") Response response)
             throws Exception {
-        byte[] streaming = ProtocolCodec.encode(response);
-        byte[] databind = ProtocolCodec.encodeWithDatabind(response);
-        assertThat(new String(streaming, UTF_8)).as("bytes of %s", response).isEqualTo(new String(databind, UTF_8));
-        assertThat(streaming).as("raw bytes of %s", response).isEqualTo(databind);
-        assertThat(HotMessages.decodeResponse(streaming)).as("streaming decode of %s", response)
-                .isEqualTo(response);
-        assertThat(ProtocolCodec.decodeResponseWithDatabind(streaming)).as("databind decode of %s", response)
-                .isEqualTo(response);
+        assertSameBytesAndBack(response, ProtocolCodec::encode, ProtocolCodec::encodeWithDatabind,
+                HotMessages::decodeResponse, ProtocolCodec::decodeResponseWithDatabind);
+    }
+
+    private interface Codec<A, B> {
+        B apply(A a) throws Exception;
+    }
+
+    /** Both encoders give the same bytes, and both decoders give the message back from them. */
+    private static <M> void assertSameBytesAndBack(M message, Codec<M, byte[]> streamingEncode,
+            Codec<M, byte[]> databindEncode, Codec<byte[], M> streamingDecode, Codec<byte[], M> databindDecode)
+            throws Exception {
+        byte[] streaming = streamingEncode.apply(message);
+        byte[] databind = databindEncode.apply(message);
+        assertThat(new String(streaming, UTF_8)).as("bytes of %s", message).isEqualTo(new String(databind, UTF_8));
+        assertThat(streaming).as("raw bytes of %s", message).isEqualTo(databind);
+        assertThat(streamingDecode.apply(streaming)).as("streaming decode of %s", message).isEqualTo(message);
+        assertThat(databindDecode.apply(streaming)).as("databind decode of %s", message).isEqualTo(message);
     }
 
     // ------------------------------------------------------------------ written by hand, mutated
