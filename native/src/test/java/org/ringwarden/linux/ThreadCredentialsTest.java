@@ -143,11 +143,12 @@ class ThreadCredentialsTest {
         return java.util.concurrent.CompletableFuture.supplyAsync(what, PRE_EXISTING).join();
     }
 
-    private static final java.util.concurrent.ExecutorService PRE_EXISTING = startedExecutor();
+    private static final java.util.concurrent.ThreadPoolExecutor PRE_EXISTING = startedExecutor();
 
-    private static java.util.concurrent.ExecutorService startedExecutor() {
-        java.util.concurrent.ExecutorService e = java.util.concurrent.Executors.newSingleThreadExecutor();
-        java.util.concurrent.CompletableFuture.runAsync(() -> { }, e).join();
+    private static java.util.concurrent.ThreadPoolExecutor startedExecutor() {
+        var e = new java.util.concurrent.ThreadPoolExecutor(1, 1, 0, java.util.concurrent.TimeUnit.SECONDS,
+                new java.util.concurrent.LinkedBlockingQueue<>());
+        e.prestartAllCoreThreads();
         return e;
     }
 
