@@ -11,6 +11,7 @@ import java.util.Set;
 import java.util.TreeSet;
 
 import org.ringwarden.linux.Descriptors;
+import org.ringwarden.linux.FileType;
 import org.ringwarden.linux.uring.IoUringCalls;
 import org.ringwarden.linux.uring.IoUringOp;
 import org.ringwarden.linux.uring.KernelProbe;
@@ -236,7 +237,7 @@ final class PolicyRules {
                 problems.error(origins.of(base + ".name"), base + ".name", ProblemCode.DUPLICATE_NAME,
                         "file name `" + f.name() + "` is already used by $.files[" + first + "]", null);
             }
-            path(f.path(), base + ".path");
+            path(f.path(), base + ".path", f.type());
             boolean accessOk = !f.access().isEmpty();
             if (f.access().contains(PolicyDefinition.Access.CREATE) && !f.mayWrite()) {
                 problems.error(origins.of(base + ".access"), base + ".access", ProblemCode.BAD_VALUE,
@@ -247,6 +248,15 @@ final class PolicyRules {
                         "`access` needs one of read, write, read-write or append", null);
                 accessOk = false;
             }
+            if (f.type() == FileType.DIRECTORY && f.mayWrite()) {
+                problems.error(origins.of(base + ".type"), base + ".type", ProblemCode.BAD_VALUE,
+                        "a directory can only be opened for reading: `access` must be `read`", null);
+                accessOk = false;
+            } else if (f.type() != FileType.REGULAR && f.access().contains(PolicyDefinition.Access.CREATE)) {
+                problems.error(origins.of(base + ".type"), base + ".type", ProblemCode.BAD_VALUE, "`create` makes "
+                        + "a regular file, not " + f.type().description() + ": leave `create` out of `access`", null);
+                accessOk = false;
+            }
             int requested = OpcodeClasses.requestedMode(f);
             int least = OpcodeClasses.leastMode(f, d.sqeOps());
             if (requested != least && accessOk) {
@@ -255,7 +265,7 @@ final class PolicyRules {
                         + ": that is all its allowed opcodes need", null);
             }
             if (options.checkFiles() && f.path().startsWith("/") && !problems.hasErrors()) {
-                String why = unopenable(Path.of(f.path()), least);
+                String why = unopenable(Path.of(f.path()), least, f.type());
                 if (why != null) {
                     problems.warning(origins.of(base + ".path"), base + ".path", ProblemCode.FILE_NOT_OPENABLE,
                             "the daemon cannot open `" + f.path() + "` now: " + why, null);
@@ -269,7 +279,7 @@ final class PolicyRules {
         }
     }
 
-    private void path(String p, String path) {
+    private void path(String p, String path, FileType type) {
         if (p.isEmpty()) {
             return; // missing: already reported
         }
@@ -286,7 +296,7 @@ final class PolicyRules {
         if (!normal.equals(p)) {
             problems.unknown(origins.of(path), path, ProblemCode.PATH_NOT_NORMALISED, "`" + PolicyReader.printable(p)
                     + "` is not normalised (no `.`, `..`, `//` or trailing `/`)", normal);
-        } else if (p.equals("/")) {
+        } else if (p.equals("/") && type != FileType.DIRECTORY) {
             problems.error(origins.of(path), path, ProblemCode.BAD_VALUE, "`/` is a directory, not a file", null);
         }
     }
@@ -307,8 +317,8 @@ final class PolicyRules {
         return "/" + String.join("/", parts);
     }
 
-    /** Why the daemon could not open {@code p} with {@code flags} now, or null if it could. Never creates anything. */
-    private static String unopenable(Path p, int flags) {
+    /** Why the daemon could not open {@code p} with {@code flags} as {@code type} now, or null if it could. Never creates anything. */
+    private static String unopenable(Path p, int flags, FileType type) {
         try {
             boolean create = (flags & Descriptors.O_CREAT) != 0;
             if (!Files.exists(p, java.nio.file.LinkOption.NOFOLLOW_LINKS)) {
@@ -320,8 +330,10 @@ final class PolicyRules {
             if (Files.isSymbolicLink(p)) {
                 return "it is a symbolic link, which openat2 with RESOLVE_NO_SYMLINKS refuses";
             }
-            if (Files.isDirectory(p)) {
-                return "it is a directory";
+            FileType actual = FileType.ofMode((Integer) Files.getAttribute(p, "unix:mode", java.nio.file.LinkOption.NOFOLLOW_LINKS));
+            if (actual != type) {
+                return "it is " + actual.description() + ", not " + type.description()
+                        + (type == FileType.REGULAR ? "" : " as its `type` says");
             }
             int acc = flags & 3;
             if (acc != Descriptors.O_WRONLY && !Files.isReadable(p)) {
@@ -331,7 +343,7 @@ final class PolicyRules {
                 return "it is not writable";
             }
             return null;
-        } catch (RuntimeException e) {
+        } catch (java.io.IOException | RuntimeException e) {
             return e.getMessage();
         }
     }
