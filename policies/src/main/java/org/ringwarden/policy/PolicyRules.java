@@ -270,6 +270,9 @@ final class PolicyRules {
                     problems.warning(origins.of(base + ".path"), base + ".path", ProblemCode.FILE_NOT_OPENABLE,
                             "the daemon cannot open `" + f.path() + "` now: " + why, null);
                 }
+                for (String who : PathSafety.replaceableBy(Path.of(f.path()), f.followSymlinks(), PathSafety.selfUid())) {
+                    problems.warning(origins.of(base + ".path"), base + ".path", ProblemCode.REPLACEABLE_FILE, who, null);
+                }
             }
         }
         if ((!d.files().isEmpty() || d.clientFds() > 0) && !fixedUsable) {

@@ -100,6 +100,8 @@ public enum ProblemCode {
     ENTRIES_CLAMPED,
     /** {@code SUBMIT_ALL} not among the setup flags: a refused SQE ends the batch. */
     NO_SUBMIT_ALL,
+    /** A directory on a fixed file's path that someone but root or the daemon's user may change (or owns). */
+    REPLACEABLE_FILE,
     /** The kernel could not be probed, so opcode support was not checked. */
     KERNEL_PROBE_FAILED
 }
