@@ -2,9 +2,11 @@ package org.ringwarden.policy;
 
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.ArrayList;
 import java.util.EnumSet;
 import java.util.HashMap;
 import java.util.HashSet;
+import java.util.List;
 import java.util.Map;
 import java.util.OptionalInt;
 import java.util.Set;
@@ -87,6 +89,7 @@ final class PolicyRules {
         r.buffers(d);
         r.limits(d);
         r.transparent(d);
+        r.everyone(d);
         if (!problems.hasErrors()) {
             r.grantsSomething(d); // a policy with errors grants nothing anyway; do not add noise
         }
@@ -417,6 +420,27 @@ final class PolicyRules {
                         + ") must be at least `maxSqEntries` (" + t.maxSqEntries() + ")", null);
             }
         }
+    }
+
+    /** {@code everyone} with something beyond the client's own rights: the daemon's files, or memory charged to it. */
+    private void everyone(PolicyDefinition d) {
+        if (!d.subjects().everyone()) {
+            return;
+        }
+        List<String> pins = new ArrayList<>();
+        d.buffers().forEach(b -> pins.add("buffer `" + b.name() + "`"));
+        d.registerOps().stream().filter(CHARGED_TO_DAEMON::contains).forEach(op -> pins.add("register opcode `"
+                + op.shortName() + "`"));
+        List<String> files = d.files().stream().map(f -> "`" + f.name() + "`").toList();
+        if (pins.isEmpty() && files.isEmpty()) {
+            return;
+        }
+        String does = (pins.isEmpty() ? "" : "pins memory charged to the daemon (" + String.join(", ", pins) + ")")
+                + (pins.isEmpty() || files.isEmpty() ? "" : " and ")
+                + (files.isEmpty() ? "" : "opens files with the daemon's rights (" + String.join(", ", files) + ")");
+        String path = "$.subjects.everyone";
+        problems.warning(origins.of(path), path, ProblemCode.OPEN_TO_EVERYONE, "`everyone` may acquire this policy: "
+                + "anyone who can connect " + does + "; name the users or groups that need it instead", null);
     }
 
     private void grantsSomething(PolicyDefinition d) {

@@ -102,6 +102,8 @@ public enum ProblemCode {
     NO_SUBMIT_ALL,
     /** A directory on a fixed file's path that someone but root or the daemon's user may change (or owns). */
     REPLACEABLE_FILE,
+    /** Open to {@code everyone} with fixed files, buffers or register opcodes that pin memory. */
+    OPEN_TO_EVERYONE,
     /** The kernel could not be probed, so opcode support was not checked. */
     KERNEL_PROBE_FAILED
 }
