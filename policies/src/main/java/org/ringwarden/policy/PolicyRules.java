@@ -143,6 +143,12 @@ final class PolicyRules {
                         + "add it to `register.acknowledge` if that is intended", null);
             }
         }
+        if (!d.registerOps().isEmpty() && !d.registerOps().contains(RegisterOp.REGISTER_PROBE)) {
+            String path = "$.register.ops";
+            problems.warning(origins.of(path), path, ProblemCode.NO_PROBE, "`register.ops` leaves out `PROBE`: listing "
+                    + "any register opcode replaces the implicit `PROBE`, so programs that probe the ring first "
+                    + "(liburing's io_uring_get_probe_ring, Netty) get EACCES; add `PROBE` unless that is intended", null);
+        }
         for (RegisterOp op : d.acknowledged()) {
             if (!FILE_TABLE.contains(op)) {
                 String path = "$.register.acknowledge";
@@ -410,6 +416,13 @@ final class PolicyRules {
                 problems.error(n.at(), n.path(), ProblemCode.SETUP_FLAG_FORBIDDEN, "`" + e.getKey().kernelName()
                         + "` cannot be honoured: " + TRANSPARENT_NOT_HONOURABLE.get(e.getKey()), null);
             }
+        }
+        Node sqpoll = origins.transparentFlags.get(SetupFlag.SQPOLL);
+        if (t.enabled() && sqpoll != null && t.dispositions().get(SetupFlag.SQPOLL) == FlagDisposition.DROP) {
+            problems.warning(sqpoll.at(), sqpoll.path(), ProblemCode.SQPOLL_DROPPED, "dropping `SQPOLL` gives a program "
+                    + "that asked for it a ring without an SQ thread; one that relies on that thread (fio with "
+                    + "sqthread_poll) then waits forever for submissions nobody makes; list it under `refuse` so that "
+                    + "its io_uring_setup fails with EPERM instead", null);
         }
         entries(t.maxSqEntries(), 1, IoUringCalls.MAX_ENTRIES, "$.transparent.maxSqEntries", false, "transparent SQ");
         if (t.maxCqEntries() != 0 || origins.at.containsKey("$.transparent.maxCqEntries")) {

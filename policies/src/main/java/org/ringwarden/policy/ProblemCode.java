@@ -104,6 +104,10 @@ public enum ProblemCode {
     REPLACEABLE_FILE,
     /** Open to {@code everyone} with fixed files, buffers or register opcodes that pin memory. */
     OPEN_TO_EVERYONE,
+    /** Register opcodes listed without {@code PROBE}, which the list then no longer holds. */
+    NO_PROBE,
+    /** Transparent use drops {@code SQPOLL}: a program that relies on the SQ thread waits for it forever. */
+    SQPOLL_DROPPED,
     /** The kernel could not be probed, so opcode support was not checked. */
     KERNEL_PROBE_FAILED
 }
