@@ -35,6 +35,7 @@ public final class Descriptors {
     public static final int F_GETFD = 1;
     public static final int F_SETFD = 2;
     public static final int F_GETFL = 3;
+    public static final int F_SETFL = 4;
     public static final int FD_CLOEXEC = 1;
 
     private Descriptors() {
@@ -88,6 +89,29 @@ public final class Descriptors {
     /** {@code fcntl(fd, cmd, arg)}. */
     public static long fcntl(int fd, int cmd, long arg) {
         return Syscall.checked("fcntl(" + cmd + ")", Syscall.SYS_FCNTL, fd, cmd, arg);
+    }
+
+    /**
+     * {@code fcntl(F_GETFL)}, then {@code fcntl(F_SETFL)} with {@link #O_NONBLOCK} set or cleared
+     * (nothing when it already is as asked). Other status flags are kept.
+     */
+    public static void setNonBlocking(int fd, boolean on) {
+        long flags = Syscall.checked("fcntl(F_GETFL)", Syscall.SYS_FCNTL, fd, F_GETFL, 0);
+        long wanted = on ? flags | O_NONBLOCK : flags & ~O_NONBLOCK;
+        if (wanted != flags) {
+            Syscall.checked("fcntl(F_SETFL)", Syscall.SYS_FCNTL, fd, F_SETFL, wanted);
+        }
+    }
+
+    /** {@code fstat(fd)}: works on any descriptor, {@link #O_PATH} ones included. */
+    public static FileStatus fstat(int fd) {
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment st = arena.allocate(144, 8); // struct stat, x86_64
+            Syscall.checked("fstat", Syscall.SYS_FSTAT, fd, st.address());
+            return new FileStatus(st.get(ValueLayout.JAVA_LONG, 0), st.get(ValueLayout.JAVA_LONG, 8),
+                    st.get(ValueLayout.JAVA_INT, 24), st.get(ValueLayout.JAVA_INT, 28), st.get(ValueLayout.JAVA_INT, 32),
+                    st.get(ValueLayout.JAVA_LONG, 48));
+        }
     }
 
     /** True if {@code fd} is open in this process. */

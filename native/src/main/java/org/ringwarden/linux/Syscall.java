@@ -29,6 +29,7 @@ public final class Syscall {
     public static final long SYS_READ = 0;
     public static final long SYS_WRITE = 1;
     public static final long SYS_CLOSE = 3;
+    public static final long SYS_FSTAT = 5;
     public static final long SYS_POLL = 7;
     public static final long SYS_MMAP = 9;
     public static final long SYS_MUNMAP = 11;

@@ -68,7 +68,7 @@ final class PolicyCompiler {
             }
             long resolve = Descriptors.RESOLVE_NO_MAGICLINKS | (f.followSymlinks() ? 0 : Descriptors.RESOLVE_NO_SYMLINKS);
             int mode = (flags & Descriptors.O_CREAT) != 0 ? f.createMode() : 0;
-            out.add(new FileSpec(f.name(), Path.of(f.path()), flags, mode, resolve));
+            out.add(new FileSpec(f.name(), Path.of(f.path()), flags, mode, resolve, f.type()));
         }
         return out;
     }

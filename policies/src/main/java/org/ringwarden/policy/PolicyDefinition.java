@@ -7,6 +7,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Set;
 
+import org.ringwarden.linux.FileType;
 import org.ringwarden.linux.uring.IoUringOp;
 import org.ringwarden.linux.uring.RegisterOp;
 import org.ringwarden.linux.uring.SetupFlag;
@@ -82,8 +83,20 @@ record PolicyDefinition(String name, String description, Subjects subjects, Ring
         }
     }
 
+    /** The words of a file's {@code type}, in the order messages list them. */
+    static final Map<String, FileType> FILE_TYPES = fileTypes();
+
+    private static Map<String, FileType> fileTypes() {
+        Map<String, FileType> m = new java.util.LinkedHashMap<>();
+        m.put("regular", FileType.REGULAR);
+        m.put("directory", FileType.DIRECTORY);
+        m.put("char-device", FileType.CHARACTER_DEVICE);
+        m.put("block-device", FileType.BLOCK_DEVICE);
+        return Collections.unmodifiableMap(m);
+    }
+
     record FileDef(String name, String path, Set<Access> access, Set<OpenFlag> openFlags, int createMode,
-                   boolean followSymlinks) {
+                   boolean followSymlinks, FileType type) {
         FileDef {
             access = copy(Access.class, access);
             openFlags = copy(OpenFlag.class, openFlags);

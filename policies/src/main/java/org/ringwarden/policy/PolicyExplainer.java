@@ -55,7 +55,9 @@ public final class PolicyExplainer {
         can.add(a.sqeFlagsAllowed().isEmpty() ? "Set no other SQE flag." : "Also set the SQE flags " + list(a.sqeFlagsAllowedNames()) + ".");
         for (int i = 0; i < p.files().size(); i++) {
             FileSpec f = p.files().get(i);
-            can.add("Use fixed file " + i + " `" + f.name() + "`: " + f.path() + ", opened " + f.describeOpenFlags()
+            can.add("Use fixed file " + i + " `" + f.name() + "`: " + f.path()
+                    + (f.type() == org.ringwarden.linux.FileType.REGULAR ? "" : " (" + f.type().description() + ")")
+                    + ", opened " + f.describeOpenFlags()
                     + " by the daemon with its rights" + ((f.resolveFlags() & Descriptors.RESOLVE_NO_SYMLINKS) != 0
                     ? ", no symbolic link allowed on the path" : "") + ".");
             if (!f.writable()) {

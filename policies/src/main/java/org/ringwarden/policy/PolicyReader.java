@@ -13,6 +13,7 @@ import java.util.Set;
 import java.util.function.Function;
 import java.util.regex.Pattern;
 
+import org.ringwarden.linux.FileType;
 import org.ringwarden.linux.uring.IoUringOp;
 import org.ringwarden.linux.uring.KernelConstant;
 import org.ringwarden.linux.uring.RegisterOp;
@@ -40,7 +41,7 @@ final class PolicyReader {
     static final List<String> RING = List.of("sqEntries", "cqEntries", "setupFlags", "enabler", "clamp");
     static final List<String> SQE = List.of("ops", "flagsAllowed", "flagsRequired");
     static final List<String> REGISTER = List.of("ops", "acknowledge");
-    static final List<String> FILE = List.of("name", "path", "access", "openFlags", "createMode", "followSymlinks");
+    static final List<String> FILE = List.of("name", "path", "access", "openFlags", "createMode", "followSymlinks", "type");
     static final List<String> BUFFER = List.of("name", "size");
     static final List<String> LIMITS = List.of("leasesPerUser", "bufferBytesPerUser");
     static final List<String> TRANSPARENT = List.of("enabled", "honour", "drop", "refuse", "maxSqEntries", "maxCqEntries");
@@ -266,8 +267,32 @@ final class PolicyReader {
             }
         }
         boolean follow = o.members().containsKey("followSymlinks") && bool(o.members().get("followSymlinks").value(), false);
+        FileType type = FileType.REGULAR;
+        Member tm = o.members().get("type");
+        if (tm != null) {
+            String s = string(tm.value());
+            if (s != null) {
+                type = PolicyDefinition.FILE_TYPES.get(s);
+                if (type == null) {
+                    type = FileType.REGULAR;
+                    problems.unknown(tm.value().at(), tm.value().path(), ProblemCode.BAD_VALUE, "`" + printable(s)
+                            + "` is not a file type a policy may name (" + String.join(", ", PolicyDefinition.FILE_TYPES.keySet())
+                            + "; never a FIFO or a socket)", fileTypeSuggestion(s));
+                }
+            }
+        }
         return new PolicyDefinition.FileDef(name == null ? "" : name, path == null ? "" : path, access, openFlags,
-                createMode, follow);
+                createMode, follow, type);
+    }
+
+    /** The nearest file type word, or the one {@code s} begins ({@code char} for {@code char-device}). */
+    private static String fileTypeSuggestion(String s) {
+        String near = Names.suggest(s, PolicyDefinition.FILE_TYPES.keySet());
+        if (near != null || s.length() < 3) {
+            return near;
+        }
+        String lower = s.toLowerCase(java.util.Locale.ROOT);
+        return PolicyDefinition.FILE_TYPES.keySet().stream().filter(w -> w.startsWith(lower)).findFirst().orElse(null);
     }
 
     private BufferSpec buffer(Node n) {

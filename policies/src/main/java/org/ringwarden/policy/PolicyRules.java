@@ -2,15 +2,18 @@ package org.ringwarden.policy;
 
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.ArrayList;
 import java.util.EnumSet;
 import java.util.HashMap;
 import java.util.HashSet;
+import java.util.List;
 import java.util.Map;
 import java.util.OptionalInt;
 import java.util.Set;
 import java.util.TreeSet;
 
 import org.ringwarden.linux.Descriptors;
+import org.ringwarden.linux.FileType;
 import org.ringwarden.linux.uring.IoUringCalls;
 import org.ringwarden.linux.uring.IoUringOp;
 import org.ringwarden.linux.uring.KernelProbe;
@@ -86,6 +89,7 @@ final class PolicyRules {
         r.buffers(d);
         r.limits(d);
         r.transparent(d);
+        r.everyone(d);
         if (!problems.hasErrors()) {
             r.grantsSomething(d); // a policy with errors grants nothing anyway; do not add noise
         }
@@ -138,6 +142,12 @@ final class PolicyRules {
                         + "` changes the fixed-file table, so a client could replace the files the policy relies on; "
                         + "add it to `register.acknowledge` if that is intended", null);
             }
+        }
+        if (!d.registerOps().isEmpty() && !d.registerOps().contains(RegisterOp.REGISTER_PROBE)) {
+            String path = "$.register.ops";
+            problems.warning(origins.of(path), path, ProblemCode.NO_PROBE, "`register.ops` leaves out `PROBE`: listing "
+                    + "any register opcode replaces the implicit `PROBE`, so programs that probe the ring first "
+                    + "(liburing's io_uring_get_probe_ring, Netty) get EACCES; add `PROBE` unless that is intended", null);
         }
         for (RegisterOp op : d.acknowledged()) {
             if (!FILE_TABLE.contains(op)) {
@@ -236,7 +246,7 @@ final class PolicyRules {
                 problems.error(origins.of(base + ".name"), base + ".name", ProblemCode.DUPLICATE_NAME,
                         "file name `" + f.name() + "` is already used by $.files[" + first + "]", null);
             }
-            path(f.path(), base + ".path");
+            path(f.path(), base + ".path", f.type());
             boolean accessOk = !f.access().isEmpty();
             if (f.access().contains(PolicyDefinition.Access.CREATE) && !f.mayWrite()) {
                 problems.error(origins.of(base + ".access"), base + ".access", ProblemCode.BAD_VALUE,
@@ -247,6 +257,15 @@ final class PolicyRules {
                         "`access` needs one of read, write, read-write or append", null);
                 accessOk = false;
             }
+            if (f.type() == FileType.DIRECTORY && f.mayWrite()) {
+                problems.error(origins.of(base + ".type"), base + ".type", ProblemCode.BAD_VALUE,
+                        "a directory can only be opened for reading: `access` must be `read`", null);
+                accessOk = false;
+            } else if (f.type() != FileType.REGULAR && f.access().contains(PolicyDefinition.Access.CREATE)) {
+                problems.error(origins.of(base + ".type"), base + ".type", ProblemCode.BAD_VALUE, "`create` makes "
+                        + "a regular file, not " + f.type().description() + ": leave `create` out of `access`", null);
+                accessOk = false;
+            }
             int requested = OpcodeClasses.requestedMode(f);
             int least = OpcodeClasses.leastMode(f, d.sqeOps());
             if (requested != least && accessOk) {
@@ -255,10 +274,13 @@ final class PolicyRules {
                         + ": that is all its allowed opcodes need", null);
             }
             if (options.checkFiles() && f.path().startsWith("/") && !problems.hasErrors()) {
-                String why = unopenable(Path.of(f.path()), least);
+                String why = unopenable(Path.of(f.path()), least, f.type());
                 if (why != null) {
                     problems.warning(origins.of(base + ".path"), base + ".path", ProblemCode.FILE_NOT_OPENABLE,
                             "the daemon cannot open `" + f.path() + "` now: " + why, null);
+                }
+                for (String who : PathSafety.replaceableBy(Path.of(f.path()), f.followSymlinks(), PathSafety.selfUid())) {
+                    problems.warning(origins.of(base + ".path"), base + ".path", ProblemCode.REPLACEABLE_FILE, who, null);
                 }
             }
         }
@@ -269,7 +291,7 @@ final class PolicyRules {
         }
     }
 
-    private void path(String p, String path) {
+    private void path(String p, String path, FileType type) {
         if (p.isEmpty()) {
             return; // missing: already reported
         }
@@ -286,7 +308,7 @@ final class PolicyRules {
         if (!normal.equals(p)) {
             problems.unknown(origins.of(path), path, ProblemCode.PATH_NOT_NORMALISED, "`" + PolicyReader.printable(p)
                     + "` is not normalised (no `.`, `..`, `//` or trailing `/`)", normal);
-        } else if (p.equals("/")) {
+        } else if (p.equals("/") && type != FileType.DIRECTORY) {
             problems.error(origins.of(path), path, ProblemCode.BAD_VALUE, "`/` is a directory, not a file", null);
         }
     }
@@ -307,8 +329,8 @@ final class PolicyRules {
         return "/" + String.join("/", parts);
     }
 
-    /** Why the daemon could not open {@code p} with {@code flags} now, or null if it could. Never creates anything. */
-    private static String unopenable(Path p, int flags) {
+    /** Why the daemon could not open {@code p} with {@code flags} as {@code type} now, or null if it could. Never creates anything. */
+    private static String unopenable(Path p, int flags, FileType type) {
         try {
             boolean create = (flags & Descriptors.O_CREAT) != 0;
             if (!Files.exists(p, java.nio.file.LinkOption.NOFOLLOW_LINKS)) {
@@ -320,8 +342,10 @@ final class PolicyRules {
             if (Files.isSymbolicLink(p)) {
                 return "it is a symbolic link, which openat2 with RESOLVE_NO_SYMLINKS refuses";
             }
-            if (Files.isDirectory(p)) {
-                return "it is a directory";
+            FileType actual = FileType.ofMode((Integer) Files.getAttribute(p, "unix:mode", java.nio.file.LinkOption.NOFOLLOW_LINKS));
+            if (actual != type) {
+                return "it is " + actual.description() + ", not " + type.description()
+                        + (type == FileType.REGULAR ? "" : " as its `type` says");
             }
             int acc = flags & 3;
             if (acc != Descriptors.O_WRONLY && !Files.isReadable(p)) {
@@ -331,7 +355,7 @@ final class PolicyRules {
                 return "it is not writable";
             }
             return null;
-        } catch (RuntimeException e) {
+        } catch (java.io.IOException | RuntimeException e) {
             return e.getMessage();
         }
     }
@@ -393,6 +417,13 @@ final class PolicyRules {
                         + "` cannot be honoured: " + TRANSPARENT_NOT_HONOURABLE.get(e.getKey()), null);
             }
         }
+        Node sqpoll = origins.transparentFlags.get(SetupFlag.SQPOLL);
+        if (t.enabled() && sqpoll != null && t.dispositions().get(SetupFlag.SQPOLL) == FlagDisposition.DROP) {
+            problems.warning(sqpoll.at(), sqpoll.path(), ProblemCode.SQPOLL_DROPPED, "dropping `SQPOLL` gives a program "
+                    + "that asked for it a ring without an SQ thread; one that relies on that thread (fio with "
+                    + "sqthread_poll) then waits forever for submissions nobody makes; list it under `refuse` so that "
+                    + "its io_uring_setup fails with EPERM instead", null);
+        }
         entries(t.maxSqEntries(), 1, IoUringCalls.MAX_ENTRIES, "$.transparent.maxSqEntries", false, "transparent SQ");
         if (t.maxCqEntries() != 0 || origins.at.containsKey("$.transparent.maxCqEntries")) {
             entries(t.maxCqEntries(), 1, IoUringCalls.MAX_CQ_ENTRIES, "$.transparent.maxCqEntries", false, "transparent CQ");
@@ -402,6 +433,27 @@ final class PolicyRules {
                         + ") must be at least `maxSqEntries` (" + t.maxSqEntries() + ")", null);
             }
         }
+    }
+
+    /** {@code everyone} with something beyond the client's own rights: the daemon's files, or memory charged to it. */
+    private void everyone(PolicyDefinition d) {
+        if (!d.subjects().everyone()) {
+            return;
+        }
+        List<String> pins = new ArrayList<>();
+        d.buffers().forEach(b -> pins.add("buffer `" + b.name() + "`"));
+        d.registerOps().stream().filter(CHARGED_TO_DAEMON::contains).forEach(op -> pins.add("register opcode `"
+                + op.shortName() + "`"));
+        List<String> files = d.files().stream().map(f -> "`" + f.name() + "`").toList();
+        if (pins.isEmpty() && files.isEmpty()) {
+            return;
+        }
+        String does = (pins.isEmpty() ? "" : "pins memory charged to the daemon (" + String.join(", ", pins) + ")")
+                + (pins.isEmpty() || files.isEmpty() ? "" : " and ")
+                + (files.isEmpty() ? "" : "opens files with the daemon's rights (" + String.join(", ", files) + ")");
+        String path = "$.subjects.everyone";
+        problems.warning(origins.of(path), path, ProblemCode.OPEN_TO_EVERYONE, "`everyone` may acquire this policy: "
+                + "anyone who can connect " + does + "; name the users or groups that need it instead", null);
     }
 
     private void grantsSomething(PolicyDefinition d) {

@@ -100,6 +100,14 @@ public enum ProblemCode {
     ENTRIES_CLAMPED,
     /** {@code SUBMIT_ALL} not among the setup flags: a refused SQE ends the batch. */
     NO_SUBMIT_ALL,
+    /** A directory on a fixed file's path that someone but root or the daemon's user may change (or owns). */
+    REPLACEABLE_FILE,
+    /** Open to {@code everyone} with fixed files, buffers or register opcodes that pin memory. */
+    OPEN_TO_EVERYONE,
+    /** Register opcodes listed without {@code PROBE}, which the list then no longer holds. */
+    NO_PROBE,
+    /** Transparent use drops {@code SQPOLL}: a program that relies on the SQ thread waits for it forever. */
+    SQPOLL_DROPPED,
     /** The kernel could not be probed, so opcode support was not checked. */
     KERNEL_PROBE_FAILED
 }

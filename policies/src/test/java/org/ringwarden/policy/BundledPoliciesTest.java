@@ -34,14 +34,30 @@ class BundledPoliciesTest {
 
     @Test
     void bundledWarningsAreOnlyTheExpectedOnes() {
-        // The sample files do not exist on a build machine, and fio (a benchmarking policy) lets
-        // fio --fixedbufs register its own buffers, charged to the daemon; nothing else may warn.
+        // The sample files do not exist on a build machine, and fio (a benchmarking policy, for root)
+        // lets fio --fixedbufs register its own buffers, charged to the daemon; nothing else may warn:
+        // no policy for everyone that pins memory or opens files (OPEN_TO_EVERYONE), no register list
+        // without PROBE, no SQPOLL dropped, and no directory on a sample path that others may write
+        // (REPLACEABLE_FILE: on a host where one is, that is a true finding about the host).
         List<PolicyProblem> w = LOADER.loadBundled().warnings();
         assertThat(w).as("warnings of the bundled set")
                 .allSatisfy(p -> assertThat(p.code()).isIn(ProblemCode.FILE_NOT_OPENABLE, ProblemCode.DAEMON_CHARGED_MEMORY));
         assertThat(w).filteredOn(p -> p.code() == ProblemCode.DAEMON_CHARGED_MEMORY)
                 .as("only fio's BUFFERS is charged to the daemon")
                 .singleElement().satisfies(p -> assertThat(p.file()).endsWith("fio.json"));
+    }
+
+    @Test
+    void noBundledPolicyForEveryoneOpensAFileOrPinsMemory() throws PolicyException {
+        for (CompiledPolicy p : LOADER.loadBundled().orThrow().all()) {
+            if (!p.acquirers().everyone()) {
+                continue;
+            }
+            assertThat(p.files()).as("%s is for everyone: no file opened with the daemon's rights", p.name()).isEmpty();
+            assertThat(p.buffers()).as("%s is for everyone: no buffer charged to the daemon", p.name()).isEmpty();
+            assertThat(p.allowed().registerOps()).as("%s is for everyone: no register opcode that pins memory", p.name())
+                    .doesNotContainAnyElementsOf(PolicyRules.CHARGED_TO_DAEMON);
+        }
     }
 
     @Test
@@ -103,6 +119,7 @@ class BundledPoliciesTest {
         assertThat(p.transparent().disposition(SetupFlag.SINGLE_ISSUER)).isEqualTo(FlagDisposition.DROP);
         assertThat(p.transparent().disposition(SetupFlag.IOPOLL)).isEqualTo(FlagDisposition.HONOUR);
         assertThat(p.files()).as("fio gets no daemon file").isEmpty();
+        assertThat(p.mayAcquire(Subject.of(65534, 65534))).as("fio pins memory charged to the daemon: root only").isFalse();
         assertThat(p.restrictions()).filteredOn(r -> r.type() == RestrictionType.REGISTER_OP)
                 .extracting(Restriction::value).as("BUFFERS, UNREGISTER_BUFFERS, FILES, UNREGISTER_FILES, PROBE")
                 .containsExactly(0, 1, 2, 3, 8);

@@ -125,7 +125,7 @@ class PolicyCompilerProperties {
                         .filter(a -> a.size() > 1 || !a.contains(PolicyDefinition.Access.CREATE)),
                 Arbitraries.of(OpenFlag.class).set(),
                 Arbitraries.of(true, false)).as((access, open, follow) ->
-                new PolicyDefinition.FileDef("f", "/tmp/f", access, open, 0640, follow));
+                new PolicyDefinition.FileDef("f", "/tmp/f", access, open, 0640, follow, org.ringwarden.linux.FileType.REGULAR));
         Arbitrary<List<PolicyDefinition.FileDef>> files = file.list().ofMaxSize(4);
         Arbitrary<Integer> sq = Arbitraries.integers().between(0, 15).map(b -> 1 << b);
         return Combinators.combine(ops, flags, flags, reg, setup, files, sq, Arbitraries.of(Enabler.class))

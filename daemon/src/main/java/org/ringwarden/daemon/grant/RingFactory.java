@@ -9,6 +9,7 @@ import java.util.List;
 import org.ringwarden.client.protocol.ErrorCode;
 import org.ringwarden.linux.Descriptors;
 import org.ringwarden.linux.Errno;
+import org.ringwarden.linux.FileType;
 import org.ringwarden.linux.KernelException;
 import org.ringwarden.linux.Memory;
 import org.ringwarden.linux.uring.IoUringCalls;
@@ -18,8 +19,10 @@ import org.ringwarden.linux.uring.SetupFlag;
  * Builds one disabled, restricted ring from a {@link RingRecipe} (issue 4, steps 1 to 5):
  * <ol>
  *   <li>{@code io_uring_setup(entries, R_DISABLED | recipe flags)};</li>
- *   <li>open the recipe's files with {@code openat2} (its mode and resolve flags, {@code O_CLOEXEC}),
- *       append the client's descriptors, register them all as fixed files;</li>
+ *   <li>open the recipe's files with {@code openat2} (its mode and resolve flags, {@code O_CLOEXEC}, and
+ *       {@code O_NONBLOCK} so that nothing at the path can hold the builder), keep each only if it is of
+ *       the type the recipe names ({@link #openPolicyFile}), append the client's descriptors, register
+ *       them all as fixed files;</li>
  *   <li>per buffer: {@code memfd_create(MFD_CLOEXEC|MFD_ALLOW_SEALING)}, {@code ftruncate},
  *       {@code mmap(MAP_SHARED)}; register them all; seal each
  *       ({@code F_SEAL_SHRINK|F_SEAL_GROW|F_SEAL_SEAL});</li>
@@ -62,9 +65,74 @@ public final class RingFactory {
         } catch (KernelException e) {
             b.rollback();
             throw b.failure(e);
-        } catch (RuntimeException | Error e) {
+        } catch (GrantException | RuntimeException | Error e) {
             b.rollback();
             throw e;
+        }
+    }
+
+    /**
+     * Opens one of a policy's files and returns the descriptor, or refuses a file that is not of
+     * {@code f.type()}. Opens with {@code O_NONBLOCK} always: whoever can write a directory on the
+     * path can put a FIFO there, and a blocking open of a FIFO waits in the kernel for a peer that
+     * never comes, holding a ring-builder thread for good. Then {@code fstat} says what was opened;
+     * a file that is kept gets {@code O_NONBLOCK} cleared again (unless the policy asked for it), so
+     * that a device behaves for the client as it would have without the flag. A write-only open of a
+     * FIFO or socket fails {@code ENXIO} instead; the path's type (through {@code O_PATH}, which opens
+     * nothing) then makes the same refusal. The descriptor never outlives a refusal.
+     *
+     * @throws GrantException {@link ErrorCode#INTERNAL}, naming the file, what it is and what the policy
+     *         says it must be. Not {@code NOT_PERMITTED}: the client asked for nothing it may not have,
+     *         and that code also stands for "no such policy"; the daemon cannot serve a policy whose file
+     *         is wrong, as when the file is missing or a symlink ({@code ENOENT}, {@code ELOOP}: also
+     *         {@code INTERNAL}), and the administrator must look
+     * @throws KernelException from {@code openat2}, {@code fstat} or {@code fcntl}
+     */
+    static int openPolicyFile(String policy, RingRecipe.FileOpen f) throws GrantException {
+        int fd;
+        try {
+            fd = Descriptors.openat2(f.path(), f.openFlags() | Descriptors.O_CLOEXEC | Descriptors.O_NONBLOCK,
+                    f.createMode(), f.resolve());
+        } catch (KernelException e) {
+            if (e.is(Errno.ENXIO)) {
+                refuseIfNot(policy, f, typeAt(f));
+            }
+            throw e;
+        }
+        try {
+            refuseIfNot(policy, f, Descriptors.fstat(fd).type());
+            if ((f.openFlags() & Descriptors.O_NONBLOCK) == 0) {
+                Descriptors.setNonBlocking(fd, false);
+            }
+            return fd;
+        } catch (GrantException | RuntimeException | Error e) {
+            Descriptors.closeQuietly(fd);
+            throw e;
+        }
+    }
+
+    private static void refuseIfNot(String policy, RingRecipe.FileOpen f, FileType actual) throws GrantException {
+        if (actual != null && actual != f.type()) {
+            throw new GrantException(ErrorCode.INTERNAL, "policy " + policy + ": " + Step.OPEN_FILE.doing() + " "
+                    + f.name() + " (" + f.path() + ") refused: it is " + actual.description() + ", not "
+                    + f.type().description() + " as the policy says; something at that path may have been replaced");
+        }
+    }
+
+    /** What is at {@code f}'s path, resolved as its open would be, or null if that cannot be told. */
+    private static FileType typeAt(RingRecipe.FileOpen f) {
+        int fd;
+        try {
+            fd = Descriptors.openat2(f.path(), Descriptors.O_PATH | Descriptors.O_CLOEXEC, 0, f.resolve());
+        } catch (KernelException e) {
+            return null;
+        }
+        try {
+            return Descriptors.fstat(fd).type();
+        } catch (KernelException e) {
+            return null;
+        } finally {
+            Descriptors.closeQuietly(fd);
         }
     }
 
@@ -107,7 +175,7 @@ public final class RingFactory {
             this.clientFds = clientFds;
         }
 
-        PreparedRing run() {
+        PreparedRing run() throws GrantException {
             // 1. A disabled ring: nothing can be submitted until restrictions are in place.
             step = Step.SETUP;
             IoUringCalls.CreatedRing ring = IoUringCalls.create(recipe.sqEntries(), recipe.cqEntries(),
@@ -119,8 +187,7 @@ public final class RingFactory {
             step = Step.OPEN_FILE;
             for (RingRecipe.FileOpen f : recipe.files()) {
                 detail = " " + f.name() + " (" + f.path() + ")";
-                fileFds.add(Descriptors.openat2(f.path(), f.openFlags() | Descriptors.O_CLOEXEC, f.createMode(),
-                        f.resolve()));
+                fileFds.add(openPolicyFile(recipe.policy(), f));
                 slots.add(new FileSlot(slots.size(), f.name()));
             }
             detail = "";

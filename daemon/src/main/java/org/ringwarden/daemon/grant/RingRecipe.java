@@ -4,6 +4,7 @@ import static java.util.Objects.requireNonNull;
 
 import java.util.List;
 
+import org.ringwarden.linux.FileType;
 import org.ringwarden.linux.uring.Restriction;
 import org.ringwarden.linux.uring.SetupFlag;
 import org.ringwarden.policy.CompiledPolicy;
@@ -47,7 +48,8 @@ public record RingRecipe(String policy, int sqEntries, int cqEntries, long setup
     public static RingRecipe of(CompiledPolicy p) {
         RingSpec r = p.ring();
         List<FileOpen> files = p.files().stream()
-                .map(f -> new FileOpen(f.name(), f.path().toString(), f.openFlags(), f.createMode(), f.resolveFlags()))
+                .map(f -> new FileOpen(f.name(), f.path().toString(), f.openFlags(), f.createMode(), f.resolveFlags(),
+                        f.type()))
                 .toList();
         List<BufferSpec> buffers = p.buffers().stream().map(b -> new BufferSpec(b.name(), b.bytes())).toList();
         return new RingRecipe(p.name(), r.sqEntries(), r.cqEntries(), r.setupMask(), r.enabler() == Enabler.DAEMON,
@@ -64,7 +66,8 @@ public record RingRecipe(String policy, int sqEntries, int cqEntries, long setup
     }
 
     /**
-     * A file the daemon opens: {@code openat2(AT_FDCWD, path, {openFlags | O_CLOEXEC, createMode, resolve})}.
+     * A file the daemon opens: {@code openat2(AT_FDCWD, path, {openFlags | O_CLOEXEC | O_NONBLOCK, createMode, resolve})},
+     * kept only if {@code fstat} finds {@code type} ({@link RingFactory#openPolicyFile}).
      *
      * @param name       the policy's name for the slot
      * @param path       absolute path
@@ -72,14 +75,21 @@ public record RingRecipe(String policy, int sqEntries, int cqEntries, long setup
      * @param createMode permission bits when {@code openFlags} has {@code O_CREAT}, else 0
      * @param resolve    {@code RESOLVE_*} flags; {@code RESOLVE_NO_SYMLINKS|RESOLVE_NO_MAGICLINKS}
      *                   unless the policy opts out
+     * @param type       what the opened file must be; anything else is refused
      */
-    public record FileOpen(String name, String path, int openFlags, int createMode, long resolve) {
+    public record FileOpen(String name, String path, int openFlags, int createMode, long resolve, FileType type) {
         public FileOpen {
             requireNonNull(name, "name");
             requireNonNull(path, "path");
+            requireNonNull(type, "type");
             if (!path.startsWith("/")) {
                 throw new IllegalArgumentException("file " + name + ": path must be absolute: " + path);
             }
+        }
+
+        /** A regular file. */
+        public FileOpen(String name, String path, int openFlags, int createMode, long resolve) {
+            this(name, path, openFlags, createMode, resolve, FileType.REGULAR);
         }
     }
 

@@ -126,6 +126,19 @@ class CompiledPolicyRingTest {
     }
 
     @Test
+    void aFilesTypeComesFromThePolicyAndAFileOfAnotherTypeIsRefused() throws Exception {
+        String devNull = "{\"name\": \"data\", \"path\": \"/dev/null\", \"access\": \"read\"";
+        CompiledPolicy device = compile(policy("device", "{\"sqEntries\": 8}", devNull + ", \"type\": \"char-device\"}"));
+        try (PreparedRing ring = factory.create(RingRecipe.of(device), new int[0])) {
+            assertThat(ring.files()).as("a character device, as the policy says").hasSize(1);
+        }
+        CompiledPolicy regular = compile(policy("regular", "{\"sqEntries\": 8}", devNull + "}"));
+        GrantException e = catchThrowableOfType(GrantException.class, () -> factory.create(RingRecipe.of(regular), new int[0]));
+        assertThat(e).as("no `type`: a regular file").isNotNull();
+        assertThat(e.getMessage()).contains("data (/dev/null) refused: it is a character device, not a regular file");
+    }
+
+    @Test
     void compiledRestrictionsAlwaysCarryARegisterOp() throws Exception {
         CompiledPolicy p = compile(policy("r", "{\"sqEntries\": 8}", file(data, false)));
         assertThat(p.allowed().registerOps()).as("the compiler's harmless PROBE").containsExactly(RegisterOp.REGISTER_PROBE);

@@ -163,6 +163,39 @@ class GrantServiceTest {
     }
 
     @Test
+    @Timeout(value = 30, unit = TimeUnit.SECONDS) // before the fix both builders blocked in fifo_open for good
+    void fifoPutAtAPolicyFilesPathFailsEveryBuilderPromptlyAndTheNextAcquireIsServed() throws Exception {
+        Path victim = dir.resolve("victim");
+        java.nio.file.Files.writeString(victim, "the file the policy names");
+        CompiledPolicy named = TestPolicies.reader("victim", victim, 4096, Enabler.DAEMON,
+                EnumSet.of(SetupFlag.SUBMIT_ALL), new Limits(8, 1 << 20), 0);
+        // A user who can write the directory swaps the file for a FIFO that nobody will ever write.
+        java.nio.file.Files.delete(victim);
+        RingFactoryTest.mkfifo(victim);
+        try {
+            // Two acquires at once: one on each of the service's two ring-builder threads.
+            var first = f.grants.acquireAsync(peer, named, new int[0]);
+            var second = f.grants.acquireAsync(peer, named, new int[0]);
+            for (var refused : java.util.List.of(first, second)) {
+                Throwable t = catchThrowableOfType(java.util.concurrent.ExecutionException.class,
+                        () -> refused.get(10, TimeUnit.SECONDS)).getCause();
+                assertThat(t).as("refused, not blocked").isInstanceOf(GrantException.class);
+                assertThat(((GrantException) t).code()).isEqualTo(ErrorCode.INTERNAL);
+                assertThat(t.getMessage()).isEqualTo("policy victim: opening a policy file data (" + victim + ") refused: "
+                        + "it is a FIFO, not a regular file as the policy says; something at that path may have been replaced");
+            }
+            Grant g = f.grants.acquireAsync(peer, TestPolicies.reader(f.data), new int[0]).get(10, TimeUnit.SECONDS);
+            assertThat(g.files()).as("a sane policy is still served").containsExactly(new FileSlot(0, "data"));
+            f.grants.release(peer, g.leaseId());
+            assertThat(f.grants.stats().refused()).isEqualTo(2);
+        } finally {
+            // Against the old code: let any builder stuck opening the FIFO go, so that cleanup can run.
+            Descriptors.closeQuietly(Descriptors.open(victim.toString(),
+                    Descriptors.O_RDWR | Descriptors.O_NONBLOCK | Descriptors.O_CLOEXEC, 0));
+        }
+    }
+
+    @Test
     void releaseOfAForeignOrUnknownLeaseIsNotPermitted() throws Exception {
         Grant g = f.grants.acquire(peer, TestPolicies.reader(f.data), new int[0]);
         Peer other = f.peer(0);

@@ -19,6 +19,7 @@ import org.junit.jupiter.api.io.TempDir;
 import org.ringwarden.client.protocol.ErrorCode;
 import org.ringwarden.linux.Descriptors;
 import org.ringwarden.linux.Errno;
+import org.ringwarden.linux.FileType;
 import org.ringwarden.linux.KernelException;
 import org.ringwarden.linux.Memory;
 import org.ringwarden.linux.uring.IoUringCalls;
@@ -127,6 +128,73 @@ class RingFactoryTest {
         try (PreparedRing ring = factory.create(recipe(0, true, List.of(viaLink), List.of(), READER), new int[0])) {
             assertThat(ring.files()).as("opened through the link").containsExactly(new FileSlot(0, "data"));
         }
+    }
+
+    @Test
+    void fifoAtAPolicyFilesPathIsRefusedAtOnceNamingBothTypes() throws Exception {
+        Files.delete(data);
+        mkfifo(data); // what a user who can write the directory puts there: a blocking open never returns
+        for (int access : new int[] {Descriptors.O_RDONLY, Descriptors.O_RDWR, Descriptors.O_WRONLY}) {
+            RingRecipe.FileOpen f = new RingRecipe.FileOpen("data", data.toString(), access, 0, NO_LINKS);
+            GrantException e = catchThrowableOfType(GrantException.class,
+                    () -> factory.create(recipe(0, true, List.of(f), List.of(), READER), new int[0]));
+            assertThat(e).as("a FIFO opened with access mode %d", access).isNotNull();
+            assertThat(e.code()).isEqualTo(ErrorCode.INTERNAL);
+            assertThat(e.getMessage()).as("O_WRONLY fails ENXIO without a reader: the same refusal")
+                    .isEqualTo("policy test: opening a policy file data (" + data + ") refused: it is a FIFO, "
+                            + "not a regular file as the policy says; something at that path may have been replaced");
+        }
+    }
+
+    @Test
+    void fileOfAnotherTypeThanThePolicyNamesIsRefusedAndADeviceOfTheRightTypeIsKept() throws Exception {
+        RingRecipe.FileOpen notADevice = new RingRecipe.FileOpen("data", data.toString(), Descriptors.O_RDONLY, 0,
+                NO_LINKS, FileType.CHARACTER_DEVICE);
+        GrantException e = catchThrowableOfType(GrantException.class,
+                () -> factory.create(recipe(0, true, List.of(dataFile(NO_LINKS), notADevice), List.of(), READER),
+                        new int[0]));
+        assertThat(e).isNotNull();
+        assertThat(e.getMessage()).contains("it is a regular file, not a character device as the policy says");
+        RingRecipe.FileOpen dirAsFile = new RingRecipe.FileOpen("dir", dir.toString(), Descriptors.O_RDONLY, 0, NO_LINKS);
+        assertThat(catchThrowableOfType(GrantException.class,
+                () -> factory.create(recipe(0, true, List.of(dirAsFile), List.of(), READER), new int[0])).getMessage())
+                .contains("it is a directory, not a regular file");
+
+        RingRecipe.FileOpen devNull = new RingRecipe.FileOpen("null", "/dev/null", Descriptors.O_RDWR, 0, NO_LINKS,
+                FileType.CHARACTER_DEVICE);
+        RingRecipe.FileOpen directory = new RingRecipe.FileOpen("dir", dir.toString(), Descriptors.O_RDONLY, 0,
+                NO_LINKS, FileType.DIRECTORY);
+        try (PreparedRing ring = factory.create(recipe(0, true, List.of(dataFile(NO_LINKS), devNull, directory),
+                List.of(), READER), new int[0])) {
+            assertThat(ring.files()).containsExactly(new FileSlot(0, "data"), new FileSlot(1, "null"),
+                    new FileSlot(2, "dir"));
+        }
+    }
+
+    @Test
+    void aKeptFileLosesTheONonblockItWasOpenedWithUnlessThePolicyAskedForIt() throws Exception {
+        int fd = RingFactory.openPolicyFile("test", new RingRecipe.FileOpen("null", "/dev/null", Descriptors.O_RDWR,
+                0, NO_LINKS, FileType.CHARACTER_DEVICE));
+        try {
+            assertThat(Descriptors.fcntl(fd, Descriptors.F_GETFL, 0) & Descriptors.O_NONBLOCK).as("cleared").isZero();
+        } finally {
+            Descriptors.close(fd);
+        }
+        fd = RingFactory.openPolicyFile("test", new RingRecipe.FileOpen("null", "/dev/null",
+                Descriptors.O_RDWR | Descriptors.O_NONBLOCK, 0, NO_LINKS, FileType.CHARACTER_DEVICE));
+        try {
+            assertThat(Descriptors.fcntl(fd, Descriptors.F_GETFL, 0) & Descriptors.O_NONBLOCK)
+                    .as("the policy's openFlags NONBLOCK").isNotZero();
+        } finally {
+            Descriptors.close(fd);
+        }
+    }
+
+    /** {@code mkfifo -m 0600 p}. */
+    static Path mkfifo(Path p) throws Exception {
+        Process mk = new ProcessBuilder("mkfifo", "-m", "0600", p.toString()).inheritIO().start();
+        assertThat(mk.waitFor()).as("mkfifo %s", p).isZero();
+        return p;
     }
 
     @Test
