@@ -18,7 +18,6 @@ import ch.qos.logback.classic.LoggerContext;
 import ch.qos.logback.classic.encoder.PatternLayoutEncoder;
 import ch.qos.logback.classic.spi.ILoggingEvent;
 import ch.qos.logback.core.ConsoleAppender;
-import ch.qos.logback.core.FileAppender;
 import ch.qos.logback.core.OutputStreamAppender;
 
 /**
@@ -142,8 +141,10 @@ public final class AuditLog {
 
     /**
      * Sends the audit logger to {@code settings}' destination, replacing whatever appender it
-     * had; creates the file's directory (mode from the umask) if needed. Does nothing when SLF4J
-     * is not bound to Logback (an embedding application configures its own).
+     * had; creates the file's directory (mode from the umask) if needed. A file is rotated at
+     * {@code maxFileBytes}, keeps {@code keepFiles} rotated files, and every one of them is mode
+     * {@code 0600} ({@code 0640} with a group) whatever the umask ({@link AuditFileAppender}).
+     * Does nothing when SLF4J is not bound to Logback (an embedding application configures its own).
      */
     public static void configure(AuditSettings settings) throws IOException {
         requireNonNull(settings, "settings");
@@ -165,10 +166,7 @@ public final class AuditLog {
                 if (file.getParent() != null) {
                     Files.createDirectories(file.getParent());
                 }
-                FileAppender<ILoggingEvent> f = new FileAppender<>();
-                f.setFile(file.toString());
-                f.setAppend(true);
-                appender = f;
+                appender = AuditFileAppender.of(settings, context);
             }
             case STDOUT -> {
                 ConsoleAppender<ILoggingEvent> c = new ConsoleAppender<>();

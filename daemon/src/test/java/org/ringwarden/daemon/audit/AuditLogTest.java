@@ -1,10 +1,13 @@
 package org.ringwarden.daemon.audit;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.attribute.PosixFilePermissions;
 import java.time.Instant;
+import java.util.List;
 
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
@@ -94,6 +97,81 @@ class AuditLogTest {
             int id = Integer.parseInt(n.get("policy").asText().substring(1));
             assertThat(n.get("detail").asText()).as("thread %d's records in its order", id)
                     .isEqualTo(Integer.toString(next[id]++));
+        }
+    }
+
+    private static AuditRecord grant(int n) {
+        return new AuditRecord(Instant.EPOCH, "grant", 1, 0, 0, null, "p", null, "ok", null, String.format("%06d", n));
+    }
+
+    @Test
+    void theFileAndItsRotatedFilesAreOwnerOnlyWhateverTheUmask(@TempDir Path dir) throws Exception {
+        // What this JVM's umask makes of a plain new file (022: rw-r--r--).
+        String plain = PosixFilePermissions.toString(Files.getPosixFilePermissions(Files.createFile(dir.resolve("probe"))));
+        Path file = dir.resolve("audit.jsonl");
+        AuditLog.configure(new AuditSettings(AuditSettings.Destination.FILE, file, 4096, 2, null));
+        AuditLog log = new AuditLog();
+        for (int i = 0; i < 100; i++) { // ~3 files' worth: the live file was created again by rotation
+            log.record(grant(i));
+        }
+        AuditLog.flush();
+        for (Path f : List.of(file, dir.resolve("audit.jsonl.1"), dir.resolve("audit.jsonl.2"))) {
+            assertThat(PosixFilePermissions.toString(Files.getPosixFilePermissions(f)))
+                    .as("%s's mode (a plain new file here is %s)", f.getFileName(), plain).isEqualTo("rw-------");
+        }
+    }
+
+    @Test
+    void anExistingFileAndRotatedFilesAreClosedToOthersAndAGroupMayRead(@TempDir Path dir) throws Exception {
+        Path file = Files.writeString(dir.resolve("audit.jsonl"), "{\"event\":\"old\"}\n");
+        Path rotated = Files.writeString(dir.resolve("audit.jsonl.1"), "{\"event\":\"older\"}\n");
+        Files.setPosixFilePermissions(file, PosixFilePermissions.fromString("rw-r--r--"));
+        Files.setPosixFilePermissions(rotated, PosixFilePermissions.fromString("rw-rw-rw-"));
+        int gid = 65534; // a group this process is not in (root may give files to any group)
+        AuditLog.configure(new AuditSettings(AuditSettings.Destination.FILE, file, 4096, 2, Integer.toString(gid)));
+        new AuditLog().record(grant(1));
+        AuditLog.flush();
+        for (Path f : List.of(file, rotated)) {
+            assertThat(PosixFilePermissions.toString(Files.getPosixFilePermissions(f))).as("%s: group may read", f.getFileName())
+                    .isEqualTo("rw-r-----");
+            assertThat(Files.getAttribute(f, "unix:gid")).as("%s's group", f.getFileName()).isEqualTo(gid);
+        }
+        assertThat(Files.readAllLines(file)).as("appended to, not replaced").hasSize(2).first().asString().contains("old");
+        assertThatThrownBy(() -> AuditLog.configure(new AuditSettings(AuditSettings.Destination.FILE,
+                dir.resolve("other.jsonl"), 4096, 2, "no-such-group-rw"))).as("unknown group")
+                .isInstanceOf(java.io.IOException.class).hasMessageContaining("audit.group");
+    }
+
+    @Test
+    void theFileRotatesAtItsCapAndKeepsTheNewestFiles(@TempDir Path dir) throws Exception {
+        Path file = dir.resolve("audit.jsonl");
+        int cap = 4096;
+        AuditLog.configure(new AuditSettings(AuditSettings.Destination.FILE, file, cap, 2, null));
+        AuditLog log = new AuditLog();
+        int n = 300; // about nine files' worth
+        for (int i = 0; i < n; i++) {
+            log.record(grant(i));
+        }
+        AuditLog.flush();
+        int line = AuditLog.toJson(grant(0)).length() + 1;
+        try (var files = Files.list(dir)) {
+            assertThat(files.map(f -> f.getFileName().toString()).sorted().toList()).as("the live file and two rotated")
+                    .containsExactly("audit.jsonl", "audit.jsonl.1", "audit.jsonl.2");
+        }
+        for (Path f : List.of(dir.resolve("audit.jsonl.2"), dir.resolve("audit.jsonl.1"))) {
+            assertThat(Files.size(f)).as("%s: rotated once it reached the cap, with the record that reached it",
+                    f.getFileName()).isBetween((long) cap, (long) cap + line - 1);
+        }
+        assertThat(Files.size(file)).as("the live file is below the cap plus a record").isLessThan(cap + line);
+        List<String> kept = new java.util.ArrayList<>();
+        for (String name : List.of("audit.jsonl.2", "audit.jsonl.1", "audit.jsonl")) {
+            kept.addAll(Files.readAllLines(dir.resolve(name)));
+        }
+        ObjectMapper json = new ObjectMapper();
+        int first = n - kept.size();
+        for (int i = 0; i < kept.size(); i++) {
+            assertThat(json.readTree(kept.get(i)).get("detail").asText()).as("oldest to newest, none missing: line %d", i)
+                    .isEqualTo(String.format("%06d", first + i));
         }
     }
 }
