@@ -6,6 +6,7 @@ import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.format.DateTimeFormatter;
+import java.util.function.LongSupplier;
 
 import org.ringwarden.daemon.config.AuditSettings;
 import org.slf4j.Logger;
@@ -46,6 +47,12 @@ import ch.qos.logback.core.OutputStreamAppender;
  * (SIGKILL, a crash, the OOM killer) can lose what was still queued: at most the last few
  * milliseconds of decisions, which the same end would also have cut off inside Logback's or
  * the kernel's buffers on a slow disk.
+ *
+ * <h2>Complete where it matters, bounded where it can be abused</h2>
+ * Every grant, every other success and every refused {@code acquire} is written. Other refusals
+ * (a trapped call without a ticket, a bad request...) can be repeated by a process as fast as it
+ * likes: per (pid, event, code) a few per second are written, then one summary with the number
+ * left out ({@link AuditThrottle}).
  */
 public final class AuditLog {
     /** The logger every audit record goes through. */
@@ -57,20 +64,33 @@ public final class AuditLog {
 
     private static final ObjectMapper JSON = new ObjectMapper();
     /** One queue and one writer per process: every {@code AuditLog} shares the one logger, so they share its order. */
-    private static final AuditWriter WRITER = new AuditWriter(LoggerFactory.getLogger(LOGGER_NAME), QUEUE_CAPACITY,
-            AuditLog::flushDestination);
+    private static final AuditWriter WRITER = writer(System::nanoTime);
+
+    private final AuditWriter writer;
 
     public AuditLog() {
+        this(WRITER);
+    }
+
+    /** An audit log through {@code writer} (tests: one whose throttles' clock they move). */
+    AuditLog(AuditWriter writer) {
+        this.writer = requireNonNull(writer, "writer");
+    }
+
+    /** A writer to the audit logger whose throttle reads {@code nanos}. */
+    static AuditWriter writer(LongSupplier nanos) {
+        return new AuditWriter(LoggerFactory.getLogger(LOGGER_NAME), QUEUE_CAPACITY, AuditLog::flushDestination, nanos);
     }
 
     /**
-     * Queues one record for the writer thread (see the class comment). Never throws: an audit
+     * Queues one record for the writer thread (see the class comment), unless it is a repeated
+     * refusal over its rate, which is counted for a summary instead. Never throws: an audit
      * write failure is reported by Logback's status, not to the client. Waits only while the
      * queue is full.
      */
     public void record(AuditRecord r) {
         requireNonNull(r, "record");
-        WRITER.add(r);
+        writer.add(r);
     }
 
     /**
@@ -126,6 +146,9 @@ public final class AuditLog {
                 g.writeStringField("code", r.code().name());
             }
             writeIfPresent(g, "detail", r.detail());
+            if (r.more() > 0) {
+                g.writeNumberField("more", r.more());
+            }
             g.writeEndObject();
         } catch (IOException e) {
             throw new IllegalStateException("audit record cannot be written as JSON", e);

@@ -8,6 +8,7 @@ import java.nio.file.Path;
 import java.nio.file.attribute.PosixFilePermissions;
 import java.time.Instant;
 import java.util.List;
+import java.util.concurrent.atomic.AtomicLong;
 
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
@@ -173,5 +174,71 @@ class AuditLogTest {
             assertThat(json.readTree(kept.get(i)).get("detail").asText()).as("oldest to newest, none missing: line %d", i)
                     .isEqualTo(String.format("%06d", first + i));
         }
+    }
+
+    private static AuditRecord refused(int pid, String event, ErrorCode code, String detail) {
+        return new AuditRecord(Instant.EPOCH, event, pid, 1000, 1000, "/usr/bin/app", "reader", null, "refused", code,
+                detail);
+    }
+
+    private static List<JsonNode> lines(Path file) throws Exception {
+        ObjectMapper json = new ObjectMapper();
+        List<JsonNode> out = new java.util.ArrayList<>();
+        for (String line : Files.readAllLines(file)) {
+            out.add(json.readTree(line));
+        }
+        return out;
+    }
+
+    @Test
+    void aFloodOfRefusedCallsFromOneProcessIsAFewRecordsAndASummaryWithTheCount(@TempDir Path dir) throws Exception {
+        Path file = dir.resolve("audit.jsonl");
+        AuditLog.configure(new AuditSettings(AuditSettings.Destination.FILE, file));
+        AtomicLong nanos = new AtomicLong();
+        AuditWriter writer = AuditLog.writer(nanos::get);
+        AuditLog log = new AuditLog(writer);
+        for (int i = 0; i < 10_000; i++) { // all within one second of the throttle's clock
+            log.record(refused(4242, "deliver-refused", ErrorCode.NOT_PERMITTED,
+                    "tid " + i + ": io_uring_setup without a ticket: EPERM"));
+        }
+        nanos.addAndGet(AuditThrottle.WINDOW_NANOS);
+        log.record(refused(4242, "deliver-refused", ErrorCode.NOT_PERMITTED, "the next second"));
+        writer.flush();
+        List<JsonNode> records = lines(file);
+        assertThat(records).extracting(n -> n.get("detail").asText()).as("five, the summary, then the next second's first")
+                .hasSize(AuditThrottle.PER_WINDOW + 2)
+                .startsWith("tid 0: io_uring_setup without a ticket: EPERM")
+                .contains("9995 more like this in the last second; the last: tid 9999: io_uring_setup without a ticket: EPERM")
+                .endsWith("the next second");
+        JsonNode summary = records.get(AuditThrottle.PER_WINDOW);
+        assertThat(summary.get("more").asLong()).as("the count, for machines").isEqualTo(9_995);
+        assertThat(List.of(summary.get("event").asText(), summary.get("pid").asInt(), summary.get("code").asText()))
+                .as("the summary names what it counts").containsExactly("deliver-refused", 4242, "NOT_PERMITTED");
+    }
+
+    @Test
+    void grantsAndRefusedAcquiresAreNeverLeftOutEvenInAFlood(@TempDir Path dir) throws Exception {
+        Path file = dir.resolve("audit.jsonl");
+        AuditLog.configure(new AuditSettings(AuditSettings.Destination.FILE, file));
+        AtomicLong nanos = new AtomicLong();
+        AuditWriter writer = AuditLog.writer(nanos::get);
+        AuditLog log = new AuditLog(writer);
+        int n = 5_000;
+        for (int i = 0; i < n; i++) { // one process, one instant of the throttle's clock
+            log.record(refused(77, "deliver-refused", ErrorCode.NOT_PERMITTED, "trapped"));
+            log.record(new AuditRecord(Instant.EPOCH, "grant", 77, 1000, 1000, null, "reader", "lease-" + i, "ok", null,
+                    null));
+            log.record(refused(77, "acquire", ErrorCode.QUOTA_EXCEEDED, "acquire " + i));
+            log.record(refused(77, "acquire", ErrorCode.INTERNAL, "internal " + i));
+        }
+        writer.flush();
+        List<JsonNode> records = lines(file);
+        assertThat(records).filteredOn(r -> r.get("event").asText().equals("grant")).as("every grant").hasSize(n);
+        assertThat(records).filteredOn(r -> r.get("event").asText().equals("acquire"))
+                .as("every refused acquire, whatever its code").hasSize(2 * n)
+                .noneMatch(r -> r.has("more"));
+        assertThat(records).filteredOn(r -> r.get("event").asText().equals("deliver-refused"))
+                .as("the trapped calls: limited, and counted").hasSize(AuditThrottle.PER_WINDOW + 1)
+                .last().extracting(r -> r.get("more").asLong()).isEqualTo((long) n - AuditThrottle.PER_WINDOW);
     }
 }
