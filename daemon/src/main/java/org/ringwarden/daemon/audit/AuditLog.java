@@ -52,7 +52,9 @@ import ch.qos.logback.core.OutputStreamAppender;
  * Every grant, every other success and every refused {@code acquire} is written. Other refusals
  * (a trapped call without a ticket, a bad request...) can be repeated by a process as fast as it
  * likes: per (pid, event, code) a few per second are written, then one summary with the number
- * left out ({@link AuditThrottle}).
+ * left out ({@link AuditThrottle}). {@code INTERNAL} refusals and policy files that failed to
+ * open are also logged to the operational log (this class's logger, the journal), rate-limited
+ * the same way ({@link AuditWriter#operational}).
  */
 public final class AuditLog {
     /** The logger every audit record goes through. */
@@ -77,9 +79,13 @@ public final class AuditLog {
         this.writer = requireNonNull(writer, "writer");
     }
 
-    /** A writer to the audit logger whose throttle reads {@code nanos}. */
+    /**
+     * A writer to the audit logger whose throttles read {@code nanos}; operational records also
+     * go to this class's logger, which is the daemon's operational log.
+     */
     static AuditWriter writer(LongSupplier nanos) {
-        return new AuditWriter(LoggerFactory.getLogger(LOGGER_NAME), QUEUE_CAPACITY, AuditLog::flushDestination, nanos);
+        return new AuditWriter(LoggerFactory.getLogger(LOGGER_NAME), QUEUE_CAPACITY, AuditLog::flushDestination,
+                LoggerFactory.getLogger(AuditLog.class), nanos);
     }
 
     /**

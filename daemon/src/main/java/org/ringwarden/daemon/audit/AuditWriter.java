@@ -10,6 +10,8 @@ import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.locks.LockSupport;
 import java.util.function.LongSupplier;
 
+import org.ringwarden.client.protocol.ErrorCode;
+import org.ringwarden.daemon.grant.RingFactory;
 import org.slf4j.Logger;
 
 /**
@@ -20,8 +22,10 @@ import org.slf4j.Logger;
  *
  * <p>Before a record is queued, a refusal that a process can repeat at will ({@link #limited})
  * passes an {@link AuditThrottle}: a few per second per (pid, event, code), then one summary.
- * Grants, every other success and refused acquires are never held back. The writer looks for
- * summaries that are due at least once a second, so it wakes once a second even when idle.
+ * Grants, every other success and refused acquires are never held back. The writer also logs
+ * {@linkplain #operational operational} records to the daemon's own log, through a second
+ * throttle of the same kind (there refused acquires are limited too). It looks for summaries
+ * that are due at least once a second, so it wakes once a second even when idle.
  */
 final class AuditWriter {
     private static final int BATCH = 256;
@@ -30,9 +34,12 @@ final class AuditWriter {
     /** How long the writer waits for a record before it writes the summaries that are due. */
     private static final long SWEEP_NANOS = AuditThrottle.WINDOW_NANOS;
     private final Logger logger;
+    private final Logger operational;
     private final ArrayBlockingQueue<AuditRecord> queue;
     /** For the audit trail: refusals other than acquire's. */
     private final AuditThrottle refusals;
+    /** For the operational log: every operational record. */
+    private final AuditThrottle operations;
     /** Records handed over, and records written (or failed to write): flush waits for the second to reach the first. */
     private final AtomicLong queued = new AtomicLong();
     private long written; // guarded by this
@@ -42,14 +49,17 @@ final class AuditWriter {
     private final Runnable afterBatch;
 
     /**
-     * @param logger the audit trail's logger
-     * @param nanos  the throttle's clock ({@code System::nanoTime})
+     * @param logger      the audit trail's logger
+     * @param operational the daemon's operational log (the journal), for {@link #operational} records
+     * @param nanos       the throttles' clock ({@code System::nanoTime})
      */
-    AuditWriter(Logger logger, int capacity, Runnable afterBatch, LongSupplier nanos) {
+    AuditWriter(Logger logger, int capacity, Runnable afterBatch, Logger operational, LongSupplier nanos) {
         this.logger = requireNonNull(logger, "logger");
         this.queue = new ArrayBlockingQueue<>(capacity);
         this.afterBatch = requireNonNull(afterBatch, "afterBatch");
+        this.operational = requireNonNull(operational, "operational");
         this.refusals = new AuditThrottle(nanos);
+        this.operations = new AuditThrottle(nanos);
     }
 
     /**
@@ -59,6 +69,15 @@ final class AuditWriter {
      */
     static boolean limited(AuditRecord r) {
         return !"ok".equals(r.outcome()) && !"acquire".equals(r.event());
+    }
+
+    /**
+     * Records the operator must see in the journal, not only in the audit trail: the daemon's own
+     * failures ({@code INTERNAL}) and acquires refused because a policy's file could not be opened.
+     */
+    static boolean operational(AuditRecord r) {
+        return r.code() == ErrorCode.INTERNAL || "acquire".equals(r.event()) && !"ok".equals(r.outcome())
+                && r.detail() != null && r.detail().contains(RingFactory.Step.OPEN_FILE.doing());
     }
 
     void add(AuditRecord r) {
@@ -107,6 +126,9 @@ final class AuditWriter {
                 }
             }
         }
+        for (AuditRecord s : operations.drain()) {
+            logOperational(s);
+        }
         if (interrupted) {
             Thread.currentThread().interrupt();
         }
@@ -145,6 +167,9 @@ final class AuditWriter {
             for (AuditRecord r : batch) {
                 write(r);
             }
+            for (AuditRecord s : operations.due()) {
+                logOperational(s);
+            }
             if (!batch.isEmpty()) {
                 try {
                     afterBatch.run(); // one write(2) per batch, not one per record
@@ -173,6 +198,20 @@ final class AuditWriter {
             logger.info(AuditLog.toJson(r));
         } catch (RuntimeException | Error e) {
             // Logback reports appender failures in its status; a bad record must not stop the others.
+        }
+        if (operational(r)) {
+            for (AuditRecord x : operations.admit(r)) {
+                logOperational(x);
+            }
+        }
+    }
+
+    /** One line in the daemon's log: the record's JSON (escaped, so a peer's text cannot forge lines). */
+    private void logOperational(AuditRecord r) {
+        try {
+            operational.warn("{} {} ({}): {}", r.event(), r.outcome(), r.code(), AuditLog.toJson(r));
+        } catch (RuntimeException | Error e) {
+            // as for the audit logger
         }
     }
 }

@@ -15,6 +15,10 @@ import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.io.TempDir;
 import org.ringwarden.client.protocol.ErrorCode;
 import org.ringwarden.daemon.config.AuditSettings;
+import org.slf4j.LoggerFactory;
+
+import ch.qos.logback.classic.spi.ILoggingEvent;
+import ch.qos.logback.core.read.ListAppender;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
@@ -181,6 +185,17 @@ class AuditLogTest {
                 detail);
     }
 
+    /** An audit log to {@code dir/audit.jsonl} through its own writer, whose throttles' clock the test moves. */
+    private record Clocked(Path file, AtomicLong nanos, AuditWriter writer, AuditLog log) {
+        static Clocked in(Path dir) throws java.io.IOException {
+            Path file = dir.resolve("audit.jsonl");
+            AuditLog.configure(new AuditSettings(AuditSettings.Destination.FILE, file));
+            AtomicLong nanos = new AtomicLong();
+            AuditWriter writer = AuditLog.writer(nanos::get);
+            return new Clocked(file, nanos, writer, new AuditLog(writer));
+        }
+    }
+
     private static List<JsonNode> lines(Path file) throws Exception {
         ObjectMapper json = new ObjectMapper();
         List<JsonNode> out = new java.util.ArrayList<>();
@@ -192,19 +207,15 @@ class AuditLogTest {
 
     @Test
     void aFloodOfRefusedCallsFromOneProcessIsAFewRecordsAndASummaryWithTheCount(@TempDir Path dir) throws Exception {
-        Path file = dir.resolve("audit.jsonl");
-        AuditLog.configure(new AuditSettings(AuditSettings.Destination.FILE, file));
-        AtomicLong nanos = new AtomicLong();
-        AuditWriter writer = AuditLog.writer(nanos::get);
-        AuditLog log = new AuditLog(writer);
+        Clocked c = Clocked.in(dir);
         for (int i = 0; i < 10_000; i++) { // all within one second of the throttle's clock
-            log.record(refused(4242, "deliver-refused", ErrorCode.NOT_PERMITTED,
+            c.log.record(refused(4242, "deliver-refused", ErrorCode.NOT_PERMITTED,
                     "tid " + i + ": io_uring_setup without a ticket: EPERM"));
         }
-        nanos.addAndGet(AuditThrottle.WINDOW_NANOS);
-        log.record(refused(4242, "deliver-refused", ErrorCode.NOT_PERMITTED, "the next second"));
-        writer.flush();
-        List<JsonNode> records = lines(file);
+        c.nanos.addAndGet(AuditThrottle.WINDOW_NANOS);
+        c.log.record(refused(4242, "deliver-refused", ErrorCode.NOT_PERMITTED, "the next second"));
+        c.writer.flush();
+        List<JsonNode> records = lines(c.file);
         assertThat(records).extracting(n -> n.get("detail").asText()).as("five, the summary, then the next second's first")
                 .hasSize(AuditThrottle.PER_WINDOW + 2)
                 .startsWith("tid 0: io_uring_setup without a ticket: EPERM")
@@ -218,21 +229,17 @@ class AuditLogTest {
 
     @Test
     void grantsAndRefusedAcquiresAreNeverLeftOutEvenInAFlood(@TempDir Path dir) throws Exception {
-        Path file = dir.resolve("audit.jsonl");
-        AuditLog.configure(new AuditSettings(AuditSettings.Destination.FILE, file));
-        AtomicLong nanos = new AtomicLong();
-        AuditWriter writer = AuditLog.writer(nanos::get);
-        AuditLog log = new AuditLog(writer);
+        Clocked c = Clocked.in(dir);
         int n = 5_000;
         for (int i = 0; i < n; i++) { // one process, one instant of the throttle's clock
-            log.record(refused(77, "deliver-refused", ErrorCode.NOT_PERMITTED, "trapped"));
-            log.record(new AuditRecord(Instant.EPOCH, "grant", 77, 1000, 1000, null, "reader", "lease-" + i, "ok", null,
+            c.log.record(refused(77, "deliver-refused", ErrorCode.NOT_PERMITTED, "trapped"));
+            c.log.record(new AuditRecord(Instant.EPOCH, "grant", 77, 1000, 1000, null, "reader", "lease-" + i, "ok", null,
                     null));
-            log.record(refused(77, "acquire", ErrorCode.QUOTA_EXCEEDED, "acquire " + i));
-            log.record(refused(77, "acquire", ErrorCode.INTERNAL, "internal " + i));
+            c.log.record(refused(77, "acquire", ErrorCode.QUOTA_EXCEEDED, "acquire " + i));
+            c.log.record(refused(77, "acquire", ErrorCode.INTERNAL, "internal " + i));
         }
-        writer.flush();
-        List<JsonNode> records = lines(file);
+        c.writer.flush();
+        List<JsonNode> records = lines(c.file);
         assertThat(records).filteredOn(r -> r.get("event").asText().equals("grant")).as("every grant").hasSize(n);
         assertThat(records).filteredOn(r -> r.get("event").asText().equals("acquire"))
                 .as("every refused acquire, whatever its code").hasSize(2 * n)
@@ -240,5 +247,41 @@ class AuditLogTest {
         assertThat(records).filteredOn(r -> r.get("event").asText().equals("deliver-refused"))
                 .as("the trapped calls: limited, and counted").hasSize(AuditThrottle.PER_WINDOW + 1)
                 .last().extracting(r -> r.get("more").asLong()).isEqualTo((long) n - AuditThrottle.PER_WINDOW);
+    }
+
+    @Test
+    void internalRefusalsAndFailedOpensReachTheOperationalLogRateLimited(@TempDir Path dir) throws Exception {
+        AuditLog.configure(new AuditSettings(AuditSettings.Destination.FILE, dir.resolve("audit.jsonl")));
+        ch.qos.logback.classic.Logger ops = (ch.qos.logback.classic.Logger) LoggerFactory.getLogger(AuditLog.class);
+        ListAppender<ILoggingEvent> seen = new ListAppender<>();
+        seen.start();
+        ops.addAppender(seen);
+        try {
+            AuditLog log = new AuditLog(); // the daemon's own
+            log.record(refused(5150, "acquire", ErrorCode.INTERNAL, "acquire failed: java.lang.IllegalStateException: x"));
+            log.record(refused(5150, "acquire", ErrorCode.BUSY,
+                    "policy reader: opening a policy file data (/srv/data) failed: openat2: EMFILE"));
+            log.record(refused(5150, "acquire", ErrorCode.NOT_PERMITTED, "policy secret does not exist"));
+            AuditLog.flush();
+            assertThat(seen.list).filteredOn(e -> e.getFormattedMessage().contains("\"pid\":5150"))
+                    .as("the INTERNAL refusal and the failed open, as warnings; not the plain refusal")
+                    .extracting(e -> e.getLevel().toString(), e -> e.getFormattedMessage().contains("EMFILE"))
+                    .containsExactly(org.assertj.core.groups.Tuple.tuple("WARN", false),
+                            org.assertj.core.groups.Tuple.tuple("WARN", true));
+
+            seen.list.clear();
+            Clocked c = Clocked.in(dir.resolve("limited"));
+            for (int i = 0; i < 1_000; i++) {
+                c.log.record(refused(5151, "acquire", ErrorCode.INTERNAL, "internal " + i));
+            }
+            c.writer.flush();
+            assertThat(lines(c.file)).as("the audit trail has every refused acquire").hasSize(1_000);
+            assertThat(seen.list).filteredOn(e -> e.getFormattedMessage().contains("\"pid\":5151"))
+                    .as("a few, then one summary with the count").hasSize(AuditThrottle.PER_WINDOW + 1)
+                    .last().extracting(ILoggingEvent::getFormattedMessage).asString()
+                    .contains("\"more\":995").contains("acquire refused (INTERNAL)");
+        } finally {
+            ops.detachAppender(seen);
+        }
     }
 }
