@@ -6,6 +6,7 @@ import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.format.DateTimeFormatter;
+import java.util.function.LongSupplier;
 
 import org.ringwarden.daemon.config.AuditSettings;
 import org.slf4j.Logger;
@@ -18,7 +19,6 @@ import ch.qos.logback.classic.LoggerContext;
 import ch.qos.logback.classic.encoder.PatternLayoutEncoder;
 import ch.qos.logback.classic.spi.ILoggingEvent;
 import ch.qos.logback.core.ConsoleAppender;
-import ch.qos.logback.core.FileAppender;
 import ch.qos.logback.core.OutputStreamAppender;
 
 /**
@@ -47,6 +47,14 @@ import ch.qos.logback.core.OutputStreamAppender;
  * (SIGKILL, a crash, the OOM killer) can lose what was still queued: at most the last few
  * milliseconds of decisions, which the same end would also have cut off inside Logback's or
  * the kernel's buffers on a slow disk.
+ *
+ * <h2>Complete where it matters, bounded where it can be abused</h2>
+ * Every grant, every other success and every refused {@code acquire} is written. Other refusals
+ * (a trapped call without a ticket, a bad request...) can be repeated by a process as fast as it
+ * likes: per (pid, event, code) a few per second are written, then one summary with the number
+ * left out ({@link AuditThrottle}). {@code INTERNAL} refusals and policy files that failed to
+ * open are also logged to the operational log (this class's logger, the journal), rate-limited
+ * the same way ({@link AuditWriter#operational}).
  */
 public final class AuditLog {
     /** The logger every audit record goes through. */
@@ -58,20 +66,37 @@ public final class AuditLog {
 
     private static final ObjectMapper JSON = new ObjectMapper();
     /** One queue and one writer per process: every {@code AuditLog} shares the one logger, so they share its order. */
-    private static final AuditWriter WRITER = new AuditWriter(LoggerFactory.getLogger(LOGGER_NAME), QUEUE_CAPACITY,
-            AuditLog::flushDestination);
+    private static final AuditWriter WRITER = writer(System::nanoTime);
+
+    private final AuditWriter writer;
 
     public AuditLog() {
+        this(WRITER);
+    }
+
+    /** An audit log through {@code writer} (tests: one whose throttles' clock they move). */
+    AuditLog(AuditWriter writer) {
+        this.writer = requireNonNull(writer, "writer");
     }
 
     /**
-     * Queues one record for the writer thread (see the class comment). Never throws: an audit
+     * A writer to the audit logger whose throttles read {@code nanos}; operational records also
+     * go to this class's logger, which is the daemon's operational log.
+     */
+    static AuditWriter writer(LongSupplier nanos) {
+        return new AuditWriter(LoggerFactory.getLogger(LOGGER_NAME), QUEUE_CAPACITY, AuditLog::flushDestination,
+                LoggerFactory.getLogger(AuditLog.class), nanos);
+    }
+
+    /**
+     * Queues one record for the writer thread (see the class comment), unless it is a repeated
+     * refusal over its rate, which is counted for a summary instead. Never throws: an audit
      * write failure is reported by Logback's status, not to the client. Waits only while the
      * queue is full.
      */
     public void record(AuditRecord r) {
         requireNonNull(r, "record");
-        WRITER.add(r);
+        writer.add(r);
     }
 
     /**
@@ -127,6 +152,9 @@ public final class AuditLog {
                 g.writeStringField("code", r.code().name());
             }
             writeIfPresent(g, "detail", r.detail());
+            if (r.more() > 0) {
+                g.writeNumberField("more", r.more());
+            }
             g.writeEndObject();
         } catch (IOException e) {
             throw new IllegalStateException("audit record cannot be written as JSON", e);
@@ -142,8 +170,10 @@ public final class AuditLog {
 
     /**
      * Sends the audit logger to {@code settings}' destination, replacing whatever appender it
-     * had; creates the file's directory (mode from the umask) if needed. Does nothing when SLF4J
-     * is not bound to Logback (an embedding application configures its own).
+     * had; creates the file's directory (mode from the umask) if needed. A file is rotated at
+     * {@code maxFileBytes}, keeps {@code keepFiles} rotated files, and every one of them is mode
+     * {@code 0600} ({@code 0640} with a group) whatever the umask ({@link AuditFileAppender}).
+     * Does nothing when SLF4J is not bound to Logback (an embedding application configures its own).
      */
     public static void configure(AuditSettings settings) throws IOException {
         requireNonNull(settings, "settings");
@@ -165,10 +195,7 @@ public final class AuditLog {
                 if (file.getParent() != null) {
                     Files.createDirectories(file.getParent());
                 }
-                FileAppender<ILoggingEvent> f = new FileAppender<>();
-                f.setFile(file.toString());
-                f.setAppend(true);
-                appender = f;
+                appender = AuditFileAppender.of(settings, context);
             }
             case STDOUT -> {
                 ConsoleAppender<ILoggingEvent> c = new ConsoleAppender<>();

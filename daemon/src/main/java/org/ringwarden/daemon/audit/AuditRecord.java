@@ -21,12 +21,24 @@ import org.ringwarden.client.protocol.ErrorCode;
  * @param outcome {@code ok} or {@code refused} (or {@code failed} for the daemon's own failures)
  * @param code    the error code of a refusal, or {@code null}
  * @param detail  a sentence for people, or {@code null}
+ * @param more    0, or for a summary: how many records like this one (same pid, event and code)
+ *                were left out within a second ({@link AuditThrottle}); this record's other fields
+ *                are those of the last of them
  */
 public record AuditRecord(Instant time, String event, int pid, int uid, int gid, String exe, String policy,
-                          String lease, String outcome, ErrorCode code, String detail) {
+                          String lease, String outcome, ErrorCode code, String detail, long more) {
     public AuditRecord {
         requireNonNull(time, "time");
         requireNonNull(event, "event");
         requireNonNull(outcome, "outcome");
+        if (more < 0) {
+            throw new IllegalArgumentException("more must not be negative: " + more);
+        }
+    }
+
+    /** A decision as it was made (not a summary). */
+    public AuditRecord(Instant time, String event, int pid, int uid, int gid, String exe, String policy, String lease,
+                       String outcome, ErrorCode code, String detail) {
+        this(time, event, pid, uid, gid, exe, policy, lease, outcome, code, detail, 0);
     }
 }

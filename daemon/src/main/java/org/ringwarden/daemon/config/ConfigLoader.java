@@ -55,7 +55,7 @@ public final class ConfigLoader {
                       Integer leasesTotal, Integer leasesPerUid, Object bufferBytesTotal, Object bufferBytesPerUid) {
     }
 
-    record AuditFile(String destination, String file) {
+    record AuditFile(String destination, String file, Object maxFileBytes, Integer keepFiles, String group) {
     }
 
     record ConfigFile(SocketFile socket, SocketFile adminSocket, String adminGroup, String policies, LimitsFile limits,
@@ -211,9 +211,22 @@ public final class ConfigLoader {
                         + a.destination() + "\"");
             }
         }
-        Path file = a.file() != null ? absolute("audit.file", a.file())
-                : dest == AuditSettings.Destination.FILE ? AuditSettings.DEFAULT.file() : null;
-        return new AuditSettings(dest, file);
+        if (dest != AuditSettings.Destination.FILE) {
+            onlyWithFile("maxFileBytes", a.maxFileBytes());
+            onlyWithFile("keepFiles", a.keepFiles());
+            onlyWithFile("group", a.group());
+            return new AuditSettings(dest, a.file() == null ? null : absolute("audit.file", a.file()));
+        }
+        Path file = a.file() != null ? absolute("audit.file", a.file()) : AuditSettings.DEFAULT.file();
+        return new AuditSettings(dest, file,
+                a.maxFileBytes() == null ? AuditSettings.DEFAULT_MAX_FILE_BYTES : size("audit.maxFileBytes", a.maxFileBytes()),
+                a.keepFiles() == null ? AuditSettings.DEFAULT_KEEP_FILES : a.keepFiles(), a.group());
+    }
+
+    private static void onlyWithFile(String field, Object value) {
+        if (value != null) {
+            throw new IllegalArgumentException("audit." + field + " is only meaningful with audit.destination \"file\"");
+        }
     }
 
     private static Path absolute(String field, String value) {

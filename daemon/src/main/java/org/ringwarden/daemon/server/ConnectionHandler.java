@@ -466,7 +466,9 @@ final class ConnectionHandler extends ChannelInboundHandlerAdapter {
     }
 
     private void internal(Request request, Throwable failure) {
-        LOG.warn("connection {}: {} failed", connectionId, request.op(), failure);
+        // The operator sees it at WARN through the audit record (INTERNAL: rate-limited per
+        // process, AuditLog); the stack trace, which a client could repeat at will, only at debug.
+        LOG.debug("connection {}: {} failed", connectionId, request.op(), failure);
         String what = failure instanceof KernelException k ? k.getMessage() : failure.toString();
         refuse(request, null, ErrorCode.INTERNAL, request.op() + " failed: " + what);
     }

@@ -5,6 +5,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import java.nio.file.Path;
+import java.nio.file.attribute.PosixFilePermissions;
 import java.time.Duration;
 import java.util.Map;
 
@@ -81,6 +82,52 @@ class ConfigLoaderTest {
         assertThatThrownBy(() -> parse("{\"socket\":{\"path\":\"/a.sock\"},\"adminSocket\":{\"path\":\"/a.sock\"}}"))
                 .as("same path twice").isInstanceOf(ConfigException.class).hasMessageContaining("different");
         assertThatThrownBy(() -> parse("[]")).as("not an object").isInstanceOf(ConfigException.class);
+    }
+
+    @Test
+    void theAuditFileHasASizeCapRotatedFilesAndAnOptionalGroup() throws Exception {
+        assertThat(parse("{}").audit()).as("defaults: 64 MiB, four rotated files, no group")
+                .isEqualTo(new AuditSettings(AuditSettings.Destination.FILE, Path.of("/var/log/ringwarden/audit.jsonl"),
+                        64L << 20, 4, null));
+        assertThat(parse("{}").audit().filePermissions()).as("no group: owner only")
+                .isEqualTo(PosixFilePermissions.fromString("rw-------"));
+        AuditSettings a = parse("""
+                {"audit":{"file":"/var/log/rw/a.jsonl","maxFileBytes":"1MiB","keepFiles":7,"group":"adm"}}
+                """).audit();
+        assertThat(a).as("every audit field")
+                .isEqualTo(new AuditSettings(AuditSettings.Destination.FILE, Path.of("/var/log/rw/a.jsonl"), 1L << 20, 7,
+                        "adm"));
+        assertThat(a.filePermissions()).as("with a group: group may read")
+                .isEqualTo(PosixFilePermissions.fromString("rw-r-----"));
+        assertThat(parse("{\"audit\":{\"maxFileBytes\":8192}}").audit().maxFileBytes()).as("a plain number of bytes")
+                .isEqualTo(8192);
+    }
+
+    @Test
+    void badAuditFieldsAreErrors() {
+        assertThatThrownBy(() -> parse("{\"audit\":{\"maxFileBytes\":\"1KiB\"}}")).as("cap below 4 KiB")
+                .isInstanceOf(ConfigException.class).hasMessageContaining("audit.maxFileBytes").hasMessageContaining("4096");
+        assertThatThrownBy(() -> parse("{\"audit\":{\"maxFileBytes\":\"lots\"}}")).as("not a size")
+                .isInstanceOf(ConfigException.class).hasMessageContaining("audit.maxFileBytes");
+        assertThatThrownBy(() -> parse("{\"audit\":{\"keepFiles\":0}}")).as("no rotated file")
+                .isInstanceOf(ConfigException.class).hasMessageContaining("audit.keepFiles");
+        assertThatThrownBy(() -> parse("{\"audit\":{\"keepFiles\":21}}")).as("more than Logback's window")
+                .isInstanceOf(ConfigException.class).hasMessageContaining("audit.keepFiles");
+        assertThatThrownBy(() -> parse("{\n \"audit\":{\"keepFiles\":\"4\"}}")).as("string for int, with its place")
+                .isInstanceOf(ConfigException.class).hasMessageContaining("daemon.json:2:");
+        assertThatThrownBy(() -> parse("{\n \"audit\":{\n  \"groupe\":\"adm\"}}")).as("misspelt, with its place")
+                .isInstanceOf(ConfigException.class).hasMessageContaining("daemon.json:3:").hasMessageContaining("groupe");
+        assertThatThrownBy(() -> parse("{\"audit\":{\"group\":\" \"}}")).as("blank group")
+                .isInstanceOf(ConfigException.class).hasMessageContaining("audit.group");
+        assertThatThrownBy(() -> parse("{\"audit\":{\"destination\":\"stdout\",\"keepFiles\":2}}"))
+                .as("rotation without a file").isInstanceOf(ConfigException.class).hasMessageContaining("audit.keepFiles")
+                .hasMessageContaining("only meaningful");
+        assertThatThrownBy(() -> parse("{\"audit\":{\"destination\":\"stderr\",\"group\":\"adm\"}}"))
+                .as("group without a file").isInstanceOf(ConfigException.class).hasMessageContaining("audit.group");
+        assertThatThrownBy(() -> parse("{\"audit\":{\"file\":\"/var/log/a%i.jsonl\"}}")).as("a Logback pattern")
+                .isInstanceOf(ConfigException.class).hasMessageContaining("'%'");
+        assertThatThrownBy(() -> parse("{\"audit\":{\"file\":\"/var/log/a\\\\b.jsonl\"}}")).as("a backslash")
+                .isInstanceOf(ConfigException.class).hasMessageContaining("'\\'");
     }
 
     @Test
