@@ -201,6 +201,32 @@ class GrantBrokerEndToEndTest {
         }
     }
 
+    /**
+     * A policy whose file is gone (the loader only warns: the daemon's user may see other files)
+     * is refused {@code INTERNAL}, the code for a daemon-side failure, with a message that names
+     * the policy, the file, its path and the errno, in words; the connection stays usable.
+     */
+    @Test
+    void aPolicyFileThatCannotBeOpenedIsRefusedNamingTheFileAndErrno() throws Exception {
+        Path gone = d.dir.resolve("gone.dat");
+        Files.writeString(d.policies.resolve("gone.json"), """
+                {"name":"gone","description":"a file that is not there","subjects":{"everyone":true},
+                 "sqe":{"ops":["READ"],"flagsRequired":["FIXED_FILE"]},"files":[{"name":"data","path":"%s","access":"read"}],
+                 "limits":{"leasesPerUser":4,"bufferBytesPerUser":"0 B"}}
+                """.formatted(gone));
+        assertThat(d.daemon.reload().ok()).as("a missing file is a warning, not an error").isTrue();
+        try (RawClient c = attached()) {
+            Response.Error e = (Response.Error) c.call(new Request.Acquire("gone", 0));
+            assertThat(e.code()).isEqualTo(ErrorCode.INTERNAL);
+            assertThat(e.message()).as("what the client is told")
+                    .contains("policy gone").contains("data (" + gone + ")").contains("ENOENT")
+                    .contains("does not exist; the policy's administrator must fix the file or the policy");
+            c.send(new Request.Acquire("open", 0));
+            assertThat(c.read()).as("the connection still serves").isInstanceOf(Response.Grant.class);
+            c.receiveFd(Duration.ofSeconds(5)).closeAll();
+        }
+    }
+
     @Test
     void leasesSurviveAReload() throws Exception {
         try (RawClient c = attached()) {
