@@ -58,6 +58,25 @@ class RepeatedResponsesTest {
         }
     }
 
+    /**
+     * Issue 12: the daemon now issues tickets from 1..2^53-1 (up to 16 digits, where they were
+     * 19): a template learned from such a grant recognises the next ones, of any length.
+     */
+    @Test
+    void grantsWithTicketsUpTo2Pow53AreRecognisedWhateverTheirLength() throws ProtocolException {
+        List<String> tickets = List.of("1", "9", "4503599627370496", "9007199254740991", "1234567890123", TICKET);
+        for (String learnedFrom : tickets) {
+            RepeatedResponses r = learned(new String(grant(LEASE, learnedFrom), UTF_8));
+            for (String ticket : tickets) {
+                byte[] body = grant("0f0f", ticket);
+                Response matched = r.match(body);
+                assertThat(matched).as("ticket %s after a template of %s", ticket, learnedFrom).isNotNull()
+                        .isEqualTo(ProtocolCodec.decodeResponse(body));
+                assertThat(((Response.Grant) matched).ticket()).isEqualTo(Long.parseLong(ticket));
+            }
+        }
+    }
+
     @Test
     void anythingElseThatDiffersIsLeftToTheFullDecode() throws ProtocolException {
         RepeatedResponses r = learned(GRANT, RELEASED);

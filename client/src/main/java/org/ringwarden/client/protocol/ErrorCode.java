@@ -19,6 +19,9 @@ public enum ErrorCode {
     KERNEL_UNSUPPORTED,
     /** The daemon cannot take the request now (e.g. reloading, or too many requests in flight). */
     BUSY,
-    /** The daemon failed; the message names the failing call and errno. */
+    /**
+     * The daemon failed; the message names the failing call and errno (e.g. a policy file the
+     * daemon cannot open, by name and path: its administrator must act).
+     */
     INTERNAL
 }

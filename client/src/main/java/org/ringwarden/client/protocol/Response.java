@@ -49,7 +49,8 @@ public sealed interface Response {
      * @param lease   the lease's id, for {@code release}
      * @param policy  the policy the ring was made under
      * @param ticket  the single-use ticket to pass to the trapped {@code io_uring_setup}
-     *                (1..2^63-1, so that it reads the same as signed and unsigned)
+     *                (the daemon issues 1..2^53-1: exact as a double, so that a client whose JSON
+     *                parser keeps numbers as doubles sends back the same value; any long is read)
      * @param fds     the number of descriptors after this frame
      * @param ring    what the client needs to map the ring
      * @param files   the fixed files, by index

@@ -41,7 +41,7 @@ class ProtocolCodecTest {
 
     @Test
     void grantIsWrittenWithTheFieldNamesOfProtocolMd() throws Exception {
-        Response.Grant g = new Response.Grant("7f3a", "reader", 81985529216486895L, 1,
+        Response.Grant g = new Response.Grant("7f3a", "reader", 4738381338321616L, 1,
                 new Response.Ring(64, 128, 128, 262143, true,
                         new IoUringParams.SqOffsets(0, 64, 256, 264, 276, 272, 2368),
                         new IoUringParams.CqOffsets(128, 192, 260, 268, 284, 320, 280)),
@@ -50,7 +50,7 @@ class ProtocolCodecTest {
                 new Response.Allowed(List.of("NOP", "READ_FIXED"), List.of("IO_LINK"), List.of("FIXED_FILE"), List.of("PROBE")));
         String json = new String(ProtocolCodec.encode(g), UTF_8);
         assertThat(json).as("grant JSON").isEqualTo("{\"v\":1,\"type\":\"grant\",\"lease\":\"7f3a\",\"policy\":\"reader\","
-                + "\"ticket\":81985529216486895,\"fds\":1,\"ring\":{\"sqEntries\":64,\"cqEntries\":128,\"setupFlags\":128,"
+                + "\"ticket\":4738381338321616,\"fds\":1,\"ring\":{\"sqEntries\":64,\"cqEntries\":128,\"setupFlags\":128,"
                 + "\"features\":262143,\"enabled\":true,\"sqOff\":{\"head\":0,\"tail\":64,\"ringMask\":256,\"ringEntries\":264,"
                 + "\"flags\":276,\"dropped\":272,\"array\":2368},\"cqOff\":{\"head\":128,\"tail\":192,\"ringMask\":260,"
                 + "\"ringEntries\":268,\"overflow\":284,\"cqes\":320,\"flags\":280}},\"files\":[{\"index\":0,\"name\":\"data\"}],"

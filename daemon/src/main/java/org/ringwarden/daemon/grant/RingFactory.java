@@ -274,7 +274,8 @@ public final class RingFactory {
         }
 
         GrantException failure(KernelException e) {
-            String message = "policy " + recipe.policy() + ": " + step.doing() + detail + " failed: " + e.getMessage();
+            String message = "policy " + recipe.policy() + ": " + step.doing() + detail + " failed: " + e.getMessage()
+                    + (step == Step.OPEN_FILE ? openAdvice(Errno.of(e.errno())) : "");
             return new GrantException(codeFor(step, e), message, e);
         }
 
@@ -294,5 +295,25 @@ public final class RingFactory {
                 default -> ErrorCode.INTERNAL;
             };
         }
+    }
+
+    /**
+     * What a policy file that cannot be opened means, in words, after the errno. The code stays
+     * {@code INTERNAL} (no other code of protocol.md fits: the peer may use the policy, and
+     * retrying does not help): the administrator has to fix the file or the policy.
+     */
+    static String openAdvice(Errno errno) {
+        String why = errno == null ? null : switch (errno) {
+            case ENOENT -> "the file (or a directory above it) does not exist";
+            case EACCES, EPERM -> "the daemon's user may not open it with the access the policy asks for";
+            case ELOOP -> "a component of the path is a symbolic link, which the policy's resolution refuses";
+            case EXDEV -> "the path crosses a mount point or leaves its root, which the policy's resolution refuses";
+            case ENOTDIR -> "a component of the path is not a directory";
+            case EISDIR -> "it is a directory";
+            case EROFS -> "it is on a read-only file system (under systemd: outside ReadWritePaths=)";
+            default -> null;
+        };
+        return why == null ? "; the policy's administrator must fix the file or the policy"
+                : ": " + why + "; the policy's administrator must fix the file or the policy";
     }
 }

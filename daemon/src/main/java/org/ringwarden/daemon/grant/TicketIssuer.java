@@ -3,18 +3,26 @@ package org.ringwarden.daemon.grant;
 import java.security.SecureRandom;
 
 /**
- * Unguessable tickets for grants: 63-bit positive numbers from {@link SecureRandom}, so that
- * a ticket fits a signed 64-bit register and a JSON number a C client parses as {@code int64_t}.
+ * Unguessable tickets for grants, drawn uniformly from {@code 1 .. 2^53-1} with
+ * {@link SecureRandom}: every integer in that range is exact as an IEEE 754 double, so a ticket
+ * survives a JSON parser that keeps numbers as doubles (cJSON, JavaScript, I-JSON, RFC 7493)
+ * and reads back as the same 64-bit register value a C client passes to its trapped
+ * {@code io_uring_setup}. (Until issue 12 tickets used 63 bits, and a cJSON client sent back a
+ * rounded ticket.) 53 random bits are plenty for a single-use ticket that expires within
+ * seconds and is honoured only for the process tree of the connection that holds it.
  * Single use and uniqueness among live leases are the {@link LeaseRegistry}'s job.
  */
 final class TicketIssuer {
+    /** The largest ticket: {@code 2^53-1}, the largest integer below which every integer is a double. */
+    static final long MAX_TICKET = (1L << 53) - 1;
+
     private final SecureRandom random = new SecureRandom();
 
-    /** A fresh ticket in {@code 1 .. Long.MAX_VALUE}. */
+    /** A fresh ticket in {@code 1 .. MAX_TICKET}, every value equally likely. */
     synchronized long next() {
         long t;
         do {
-            t = random.nextLong() & Long.MAX_VALUE;
+            t = random.nextLong() >>> (Long.SIZE - 53); // 53 uniform bits: 0 .. 2^53-1
         } while (t == 0);
         return t;
     }

@@ -11,6 +11,7 @@ import java.util.concurrent.TimeUnit;
 
 import org.ringwarden.client.protocol.Response;
 import org.ringwarden.daemon.admin.AdminService;
+import org.ringwarden.daemon.admin.RingPreflight;
 import org.ringwarden.daemon.admin.SystemFacts;
 import org.ringwarden.daemon.audit.AuditLog;
 import org.ringwarden.daemon.config.DaemonConfig;
@@ -57,11 +58,16 @@ public final class Daemon implements AutoCloseable {
      * Starts serving {@code broker} as {@code config} says (or on the sockets systemd passed in
      * {@code env}), and tells the service manager it is ready. Takes ownership of the broker:
      * it is closed if the start fails.
+     *
+     * @throws RingPreflight.CannotMakeRings before any socket is bound or anything is announced,
+     *         if this process cannot make, restrict and enable a ring (issue 12): a daemon that
+     *         would refuse every acquire must not say it is ready
      */
     public static Daemon start(DaemonConfig config, RingBroker broker, Map<String, String> env) throws IOException {
         requireNonNull(config, "config");
         requireNonNull(broker, "broker");
         try {
+            RingPreflight.check();
             SdNotify notify = SdNotify.fromEnvironment(env);
             int adminGid = -1;
             if (config.adminGroup() != null) {

@@ -266,7 +266,21 @@ class RingFactoryTest {
         assertThatThrownBy(() -> factory.create(recipe(0, true, List.of(dataFile(NO_LINKS), missing),
                 List.of(), READER), new int[0]))
                 .isInstanceOf(GrantException.class).hasMessageContaining("opening a policy file gone")
-                .hasMessageContaining("ENOENT");
+                .hasMessageContaining("ENOENT")
+                .hasMessageContaining(dir.resolve("missing").toString())
+                .hasMessageContaining("does not exist; the policy's administrator must fix the file or the policy")
+                .satisfies(e -> assertThat(((GrantException) e).code()).as("no other code fits").isEqualTo(ErrorCode.INTERNAL));
+    }
+
+    @Test
+    void aPolicyFileThatCannotBeOpenedIsExplainedInWords() {
+        assertThat(RingFactory.openAdvice(Errno.EACCES)).as("EACCES")
+                .isEqualTo(": the daemon's user may not open it with the access the policy asks for;"
+                        + " the policy's administrator must fix the file or the policy");
+        assertThat(RingFactory.openAdvice(Errno.ENOENT)).contains("does not exist");
+        assertThat(RingFactory.openAdvice(Errno.ELOOP)).contains("symbolic link");
+        assertThat(RingFactory.openAdvice(Errno.EIO)).as("an errno without words of its own")
+                .isEqualTo("; the policy's administrator must fix the file or the policy");
     }
 
     @Test
