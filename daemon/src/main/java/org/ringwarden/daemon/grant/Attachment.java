@@ -19,6 +19,8 @@ final class Attachment {
     private final SeccompListener listener;
     private final int pidfd;
     private final CompiledPolicy transparent;
+    /** Transparent notification ids answered with a ring while they may still be pending. */
+    private final java.util.Set<Long> served = new java.util.HashSet<>();
     private boolean closed;
 
     /**
@@ -48,6 +50,23 @@ final class Attachment {
     /** The transparent policy, or null. */
     CompiledPolicy transparent() {
         return transparent;
+    }
+
+    /**
+     * Claims transparent notification {@code id} for one answer: false if it was claimed
+     * before (a supervisor asking twice for one trapped call would get a second ring). Ids the
+     * kernel no longer holds pending are forgotten, so the set stays as small as the number of
+     * calls trapped at once.
+     */
+    synchronized boolean serveOnce(long id) {
+        if (served.contains(id)) {
+            return false;
+        }
+        if (served.size() >= 16) {
+            served.removeIf(old -> !listener.isValid(old));
+        }
+        served.add(id);
+        return true;
     }
 
     /** Closes the listener and the pidfd. Idempotent. */

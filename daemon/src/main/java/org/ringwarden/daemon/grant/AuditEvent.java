@@ -34,8 +34,10 @@ public record AuditEvent(Kind kind, Instant at, Peer peer, String policy, String
         GRANT,
         /** An acquire (or attach) was refused or failed. */
         REFUSE,
-        /** A lease ended by release, connection close or shutdown. */
+        /** The daemon let go of a lease's ring (release, connection close or shutdown). */
         RELEASE,
+        /** A lease's ring is gone from every process: its quota is returned. */
+        END,
         /** A ticket was not collected in time; its ring was destroyed. */
         EXPIRE,
         /** A ring was installed into the caller of a ticketed io_uring_setup. */

@@ -54,34 +54,51 @@ import org.ringwarden.policy.CompiledPolicy;
  */
 public final class GrantService implements AutoCloseable {
     private static final long DETACH_WAIT_MS = 5_000;
-    /** True on the service's ring-builder threads, the only threads that create rings. */
-    private static final ThreadLocal<Boolean> ON_RING_BUILDER = ThreadLocal.withInitial(() -> Boolean.FALSE);
+    private static final org.slf4j.Logger LOG = org.slf4j.LoggerFactory.getLogger(GrantService.class);
 
     private final DaemonLimits limits;
     private final Consumer<AuditEvent> audit;
     private final Clock clock;
-    private final RingFactory factory = new RingFactory();
+    private final MemlockCharge charge;
+    private final RingFactory factory;
+    /** Rings the daemon let go of, until every copy is closed (see {@link LeaseRegistry}). */
+    private final org.ringwarden.linux.OpenFileWatch watch = new org.ringwarden.linux.OpenFileWatch();
     private final LeaseRegistry registry;
     private final GrantCounters counters = new GrantCounters();
     private final ListenerPoller poller;
     private final ScheduledThreadPoolExecutor expiryTimer;
-    private final ExecutorService ringBuilders;
+    private final RingBuilders ringBuilders = new RingBuilders();
     private final Map<Long, Attachment> attachments = new HashMap<>(); // guarded by itself
     private final Map<Integer, Integer> attachmentsPerUid = new HashMap<>(); // guarded by attachments
     private volatile boolean closed;
-    private final org.ringwarden.daemon.transparent.TransparentRingMaker transparentRings =
-            new org.ringwarden.daemon.transparent.TransparentRingMaker(this::audit, Clock.systemUTC());
+    private final org.ringwarden.daemon.transparent.TransparentRingMaker transparentRings;
 
     /**
      * @param limits the daemon's limits
      * @param audit  receives every audited event, synchronously, from any of the service's threads
      */
     public GrantService(DaemonLimits limits, Consumer<AuditEvent> audit) {
-        this(limits, audit, Clock.systemUTC());
+        this(limits, audit, Clock.systemUTC(), MemlockCharge.probe());
     }
 
-    GrantService(DaemonLimits limits, Consumer<AuditEvent> audit, Clock clock) {
+    /**
+     * @param charge who the kernel charges each ring's pinned memory to ({@link MemlockCharge#probe()})
+     */
+    public GrantService(DaemonLimits limits, Consumer<AuditEvent> audit, MemlockCharge charge) {
+        this(limits, audit, Clock.systemUTC(), charge);
+    }
+
+    GrantService(DaemonLimits limits, Consumer<AuditEvent> audit, Clock clock, MemlockCharge charge) {
         this.limits = requireNonNull(limits, "limits");
+        this.charge = requireNonNull(charge, "charge");
+        this.factory = new RingFactory(charge);
+        this.transparentRings = new org.ringwarden.daemon.transparent.TransparentRingMaker(this::audit,
+                Clock.systemUTC(), charge, watch);
+        if (charge.perUser()) {
+            LOG.info("Pinned memory: {}", charge.why());
+        } else {
+            LOG.warn("Pinned memory: {}", charge.why());
+        }
         this.audit = requireNonNull(audit, "audit");
         this.clock = requireNonNull(clock, "clock");
         this.registry = new LeaseRegistry(limits, new TicketIssuer(), clock);
@@ -94,14 +111,8 @@ public final class GrantService implements AutoCloseable {
         long expiryNanos = limits.ticketExpiry().toNanos();
         long period = Math.clamp(expiryNanos / 10, TimeUnit.MILLISECONDS.toNanos(10), TimeUnit.SECONDS.toNanos(1));
         expiryTimer.scheduleWithFixedDelay(() -> expireDue(expiryNanos), period, period, TimeUnit.NANOSECONDS);
-        java.util.concurrent.ThreadFactory builderThreads = Thread.ofPlatform().daemon()
-                .name("ringwarden-ring-builder-", 0).factory();
-        this.ringBuilders = Executors.newFixedThreadPool(2, r -> builderThreads.newThread(() -> {
-            ON_RING_BUILDER.set(Boolean.TRUE);
-            r.run();
-        }));
         this.poller = new ListenerPoller(new RingDelivery(registry, this::audit, counters, clock,
-                this::closeLease, this::hungUp));
+                this::letGo, this::hungUp));
     }
 
     // ------------------------------------------------------------------ attach
@@ -238,8 +249,7 @@ public final class GrantService implements AutoCloseable {
                         + policy.maxClientFds() + " client descriptors, not " + clientFds.length);
             }
             RingRecipe recipe = RingRecipe.of(policy);
-            Lease lease = registry.reserve(peer, policy.name(), policy.limits().leasesPerUser(),
-                    policy.limits().bufferBytesPerUser(), recipe.bufferBytes());
+            Lease lease = reserve(peer, policy, recipe.bufferBytes(), false);
             // connectionClosed forgets the attachment before it ends the leases: a lease reserved
             // after that would be missed, so look again now that this one is counted.
             if (!isAttached(peer)) {
@@ -249,7 +259,7 @@ public final class GrantService implements AutoCloseable {
             PreparedRing ring;
             try {
                 fdsOwnedByFactory = true;
-                ring = build(recipe, clientFds);
+                ring = build(recipe, clientFds, peer.uid());
             } catch (GrantException | RuntimeException e) {
                 registry.end(lease);
                 throw e;
@@ -287,7 +297,7 @@ public final class GrantService implements AutoCloseable {
         int[] fds = clientFds.clone();
         CompletableFuture<Grant> f = new CompletableFuture<>();
         try {
-            ringBuilders.execute(() -> {
+            ringBuilders.execute(peer.uid(), () -> {
                 try {
                     f.complete(acquire(peer, policy, fds));
                 } catch (GrantException | RuntimeException e) {
@@ -304,14 +314,14 @@ public final class GrantService implements AutoCloseable {
     }
 
     /**
-     * Runs tasks on the service's ring-builder threads, where {@link #acquire} builds its ring
-     * without handing it to another thread. For a server that wants its whole acquire request
-     * handled there (one thread hop instead of three); the tasks must be acquires (or as short),
-     * since they hold up ring building. Refuses ({@link java.util.concurrent.RejectedExecutionException})
-     * after {@link #close()}.
+     * Runs tasks on the ring-builder threads of {@code uid}'s lane ({@link RingBuilders}), where
+     * {@link #acquire} builds its ring without handing it to another thread. For a server that
+     * wants its whole acquire request handled there (one thread hop instead of three); the tasks
+     * must be that uid's acquires (or as short). Equal for equal uids. Refuses
+     * ({@link java.util.concurrent.RejectedExecutionException}) after {@link #close()}.
      */
-    public java.util.concurrent.Executor ringBuilderExecutor() {
-        return ringBuilders::execute;
+    public java.util.concurrent.Executor ringBuilderExecutor(int uid) {
+        return ringBuilders.forUid(uid);
     }
 
     /**
@@ -319,15 +329,15 @@ public final class GrantService implements AutoCloseable {
      * {@code EINTR} in its blocking calls whenever that ring is torn down (security.md), so
      * rings are created only on threads of this service, never on the server's.
      */
-    private PreparedRing build(RingRecipe recipe, int[] clientFds) throws GrantException {
-        if (ON_RING_BUILDER.get()) {
-            return factory.create(recipe, clientFds);
+    private PreparedRing build(RingRecipe recipe, int[] clientFds, int uid) throws GrantException {
+        if (RingBuilders.onBuilderThread()) {
+            return factory.create(recipe, clientFds, uid);
         }
         CompletableFuture<PreparedRing> f = new CompletableFuture<>();
         try {
-            ringBuilders.execute(() -> {
+            ringBuilders.execute(uid, () -> {
                 try {
-                    f.complete(factory.create(recipe, clientFds));
+                    f.complete(factory.create(recipe, clientFds, uid));
                 } catch (GrantException | RuntimeException | Error e) {
                     f.completeExceptionally(e);
                 }
@@ -368,15 +378,48 @@ public final class GrantService implements AutoCloseable {
 
     private void expireDue(long expiryNanos) {
         try {
-            for (Lease lease : registry.expireDue(System.nanoTime(), expiryNanos)) {
+            List<Lease> due = registry.expireDue(System.nanoTime(), expiryNanos);
+            for (Lease lease : due) {
                 closeLease(lease);
                 counters.expired.increment();
                 audit(new AuditEvent(AuditEvent.Kind.EXPIRE, clock.instant(), lease.peer, lease.policy, lease.id, null,
                         "ticket not collected within " + limits.ticketExpiry() + "; ring destroyed"));
             }
+            if (!due.isEmpty() || registry.heldCount() > 0) {
+                sweep();
+            }
         } catch (RuntimeException | Error e) {
             // A periodic task that throws is never run again: that would leave tickets unexpired.
         }
+    }
+
+    /**
+     * Counts a lease, or refuses {@code QUOTA_EXCEEDED}. A held lease counts until its ring is
+     * gone, which the periodic sweep notices: at a limit, look once more right now, so that a
+     * client that closed its ring a moment ago is not refused for it.
+     */
+    private Lease reserve(Peer peer, CompiledPolicy policy, long bufferBytes, boolean transparent)
+            throws GrantException {
+        try {
+            return registry.reserve(peer, policy.name(), policy.limits().leasesPerUser(),
+                    policy.limits().bufferBytesPerUser(), bufferBytes, transparent);
+        } catch (GrantException e) {
+            if (e.code() != ErrorCode.QUOTA_EXCEEDED || registry.heldCount() == 0 || sweep() == 0) {
+                throw e;
+            }
+            return registry.reserve(peer, policy.name(), policy.limits().leasesPerUser(),
+                    policy.limits().bufferBytesPerUser(), bufferBytes, transparent);
+        }
+    }
+
+    /** Ends the held leases whose rings are gone from every process; returns how many. */
+    private int sweep() {
+        List<Lease> gone = registry.sweep(watch.liveKeys());
+        for (Lease lease : gone) {
+            audit(new AuditEvent(AuditEvent.Kind.END, clock.instant(), lease.peer, lease.policy, lease.id, null,
+                    (lease.transparent() ? "transparent ring" : "ring") + " closed in every process; quota returned"));
+        }
+        return gone.size();
     }
 
     // ------------------------------------------------------------------ transparent (issue 7)
@@ -403,11 +446,56 @@ public final class GrantService implements AutoCloseable {
         if (a.transparent() == null) {
             throw new GrantException(ErrorCode.NOT_PERMITTED, "this connection attached without a transparent policy");
         }
-        synchronized (a) { // Attachment.close() takes this lock: the listener stays open meanwhile
-            if (a.isClosed()) {
-                throw new GrantException(ErrorCode.NOT_ATTACHED, "the attachment ended");
+        CompiledPolicy policy = a.transparent();
+        // At most one answer per trapped call, whatever the supervisor asks.
+        if (!a.serveOnce(setup.notif())) {
+            counters.refused.increment();
+            return transparentRings.refuse(peer, policy, setup, org.ringwarden.linux.Errno.EBUSY.number(),
+                    ErrorCode.BAD_REQUEST, "notification " + setup.notif() + " was answered already");
+        }
+        // Counted like an acquired ring, for as long as the program keeps it (not the supervisor's
+        // connection: the ring is the program's).
+        Lease lease;
+        try {
+            lease = reserve(peer, policy, 0, true);
+        } catch (GrantException e) {
+            counters.refused.increment();
+            return transparentRings.refuse(peer, policy, setup, org.ringwarden.linux.Errno.ENOMEM.number(),
+                    e.code(), e.getMessage());
+        }
+        try {
+            // Made on the user's builder lane, like every ring (the EINTR rule, and one user's
+            // slow supervisor never holds up another's).
+            CompletableFuture<org.ringwarden.client.protocol.Response.TransparentRing> f = new CompletableFuture<>();
+            ringBuilders.execute(peer.uid(), () -> {
+                try {
+                    synchronized (a) { // Attachment.close() takes this lock: the listener stays open meanwhile
+                        if (a.isClosed()) {
+                            f.completeExceptionally(new GrantException(ErrorCode.NOT_ATTACHED, "the attachment ended"));
+                            return;
+                        }
+                        f.complete(transparentRings.make(a.peer(), a.listener(), policy, setup, lease.key));
+                    }
+                } catch (RuntimeException | Error e) {
+                    f.completeExceptionally(e);
+                }
+            });
+            return f.get();
+        } catch (java.util.concurrent.RejectedExecutionException e) {
+            throw new GrantException(ErrorCode.BUSY, "the daemon is shutting down");
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new GrantException(ErrorCode.BUSY, "interrupted while the ring was made");
+        } catch (ExecutionException e) {
+            if (e.getCause() instanceof GrantException g) {
+                throw g;
             }
-            return transparentRings.make(a.peer(), a.listener(), a.transparent(), setup);
+            throw new GrantException(ErrorCode.INTERNAL, "making the ring failed: " + e.getCause(), e.getCause());
+        } finally {
+            // Held from now on: ended by the sweep as soon as no process has the ring (at once if
+            // it was never made or never installed).
+            registry.letGo(lease);
+            sweep();
         }
     }
 
@@ -422,13 +510,14 @@ public final class GrantService implements AutoCloseable {
     public void release(Peer peer, String leaseId) throws GrantException {
         requireNonNull(peer, "peer");
         requireNonNull(leaseId, "leaseId");
-        Lease lease = registry.end(peer.connectionId(), leaseId);
+        Lease lease = registry.letGo(peer.connectionId(), leaseId);
         if (lease == null) {
             throw new GrantException(ErrorCode.NOT_PERMITTED, "this connection holds no lease " + leaseId);
         }
         closeLease(lease);
         counters.released.increment();
         audit(new AuditEvent(AuditEvent.Kind.RELEASE, clock.instant(), peer, lease.policy, lease.id, null, "released"));
+        sweep();
     }
 
     /**
@@ -444,11 +533,15 @@ public final class GrantService implements AutoCloseable {
             a = attachments.get(peer.connectionId());
         }
         boolean detached = a != null && forget(a);
-        for (Lease lease : registry.endConnection(peer.connectionId())) {
+        List<Lease> released = registry.letGoConnection(peer.connectionId());
+        for (Lease lease : released) {
             closeLease(lease);
             counters.released.increment();
             audit(new AuditEvent(AuditEvent.Kind.RELEASE, clock.instant(), peer, lease.policy, lease.id, null,
                     "connection closed"));
+        }
+        if (!released.isEmpty()) {
+            sweep();
         }
         if (detached) {
             CompletableFuture<Void> done = poller.remove(a);
@@ -465,8 +558,23 @@ public final class GrantService implements AutoCloseable {
         }
     }
 
+    /**
+     * Closes the daemon's copies of a lease's ring and buffers, with the ring on the watch: the
+     * lease itself ends when the sweep sees the ring gone from every process. A ring the kernel
+     * would not watch cannot be followed; its lease ends now rather than never.
+     */
     private void closeLease(Lease lease) {
-        lease.closeResources();
+        if (!lease.closeResources(watch)) {
+            registry.end(lease);
+        }
+    }
+
+    /** A delivery failed after its ticket was claimed: the ring may be in a dying process. */
+    private void letGo(Lease lease) {
+        if (registry.letGo(lease)) {
+            closeLease(lease);
+            sweep();
+        }
     }
 
     private void audit(AuditEvent e) {
@@ -514,12 +622,7 @@ public final class GrantService implements AutoCloseable {
     @Override
     public void close() {
         closed = true;
-        ringBuilders.shutdown();
-        try {
-            ringBuilders.awaitTermination(DETACH_WAIT_MS, TimeUnit.MILLISECONDS);
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-        }
+        ringBuilders.close(DETACH_WAIT_MS);
         poller.close(); // closes every listener it watched
         synchronized (attachments) {
             for (Attachment a : new ArrayList<>(attachments.values())) {
@@ -529,11 +632,12 @@ public final class GrantService implements AutoCloseable {
             attachmentsPerUid.clear();
         }
         expiryTimer.shutdownNow();
-        for (Lease lease : registry.endAll()) {
+        for (Lease lease : registry.letGoAll()) {
             closeLease(lease);
             counters.released.increment();
             audit(new AuditEvent(AuditEvent.Kind.RELEASE, clock.instant(), lease.peer, lease.policy, lease.id, null,
                     "daemon shutting down"));
         }
+        watch.close();
     }
 }

@@ -16,15 +16,24 @@ final class Lease {
         RESERVED,
         /** Built; the ticket waits to be collected by a trapped {@code io_uring_setup}. */
         PENDING,
-        /** The ring was handed over; the lease lasts until release or connection close. */
+        /** The ring was handed over; the daemon keeps its copy until release or connection close. */
         DELIVERED,
-        /** Quota returned, ring closed (or about to be). */
+        /**
+         * The daemon has let go of its copies (release, connection close, expiry, or a
+         * transparent ring handed over), but the ring may live on in the client: still counted,
+         * until the {@link org.ringwarden.linux.OpenFileWatch} says the last copy is gone.
+         */
+        HELD,
+        /** Quota returned: the ring is gone, or never left the daemon. */
         ENDED
     }
 
     final String id;
+    /** The lease's key in the daemon's {@link org.ringwarden.linux.OpenFileWatch}. */
+    final long key;
     final Peer peer;
     final String policy;
+    /** Zero for a transparent ring (no ticket: the supervisor asked for it). */
     final long ticket;
     final long bufferBytes;
     final Instant created;
@@ -34,8 +43,9 @@ final class Lease {
     /** {@link System#nanoTime()} when the ticket became collectable (PENDING). */
     long pendingSinceNanos;
 
-    Lease(String id, Peer peer, String policy, long ticket, long bufferBytes, Instant created) {
+    Lease(String id, long key, Peer peer, String policy, long ticket, long bufferBytes, Instant created) {
         this.id = requireNonNull(id, "id");
+        this.key = key;
         this.peer = requireNonNull(peer, "peer");
         this.policy = requireNonNull(policy, "policy");
         this.ticket = ticket;
@@ -43,12 +53,20 @@ final class Lease {
         this.created = requireNonNull(created, "created");
     }
 
-    /** Closes the daemon's copies of the ring and buffers. Idempotent. */
-    void closeResources() {
+    /** True for a ring made for a trapped {@code io_uring_setup} of an unmodified program. */
+    boolean transparent() {
+        return ticket == 0;
+    }
+
+    /**
+     * Closes the daemon's copies of the ring and buffers, first putting the ring on
+     * {@code watch} under {@link #key} so that the lease can end when the client's copies are
+     * gone too. Idempotent. False if the ring could not be watched (then nobody can tell when
+     * it goes: the caller ends the lease at once rather than keep its quota forever).
+     */
+    boolean closeResources(org.ringwarden.linux.OpenFileWatch watch) {
         PreparedRing r = ring;
-        if (r != null) {
-            r.close();
-        }
+        return r == null || r.closeWatched(watch, key);
     }
 
     LeaseInfo info() {

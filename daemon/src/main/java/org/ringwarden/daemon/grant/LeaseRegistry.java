@@ -16,12 +16,17 @@ import org.ringwarden.client.protocol.ErrorCode;
  * Every live lease, with the quotas they count against and lookup by id, ticket and connection.
  *
  * <p>A lease is counted from {@link #reserve} (before its ring is built, so that two concurrent
- * acquires cannot both pass a limit with one slot left) until {@link #end}/{@link #endConnection}/
- * {@link #expire}. Those return the leases they removed; the caller closes their rings outside
- * this lock (closing a ring can take a while, and interrupts the thread that created it).
+ * acquires cannot both pass a limit with one slot left) until its ring is gone: not when the
+ * client says {@code release}, and not when its connection closes, since the client may keep
+ * the ring (the kernel offers no revocation). {@link #letGo} moves a lease to {@link
+ * Lease.State#HELD} when the daemon closes its own copies; {@link #sweep} ends the held leases
+ * whose rings the {@link org.ringwarden.linux.OpenFileWatch} no longer lists. A lease whose ring
+ * never left the daemon (still being built) ends at once. The callers close rings outside this
+ * lock (closing a ring can take a while, and interrupts the thread that created it).
  *
  * <p>Limits: the daemon's ({@link DaemonLimits}: total and per uid, leases and buffer bytes) and
- * the policy's (per uid, counted over that policy's leases only).
+ * the policy's (per uid, counted over that policy's leases only). Transparent rings count like
+ * acquired ones.
  */
 final class LeaseRegistry {
     private final DaemonLimits limits;
@@ -31,10 +36,14 @@ final class LeaseRegistry {
     private final Map<String, Lease> byId = new HashMap<>();
     /** Pending leases by ticket, in the order they became pending: the oldest ticket first (see {@link #expireDue}). */
     private final Map<Long, Lease> byTicket = new LinkedHashMap<>();
+    /** Leases a connection may still release (not yet let go). */
     private final Map<Long, List<Lease>> byConnection = new HashMap<>();
+    /** Leases the daemon let go of, by watch key, until their rings are gone. */
+    private final Map<Long, Lease> held = new HashMap<>();
     private final Map<Integer, Usage> perUid = new HashMap<>();
     private final Map<UidPolicy, Usage> perUidPolicy = new HashMap<>();
     private final Usage total = new Usage();
+    private long nextKey = 1;
 
     /** Leases and buffer bytes counted against one limit. */
     private static final class Usage {
@@ -62,9 +71,11 @@ final class LeaseRegistry {
      * @param policyLeasesPerUser      the policy's limit on one uid's leases of it
      * @param policyBufferBytesPerUser the policy's limit on one uid's buffer bytes under it
      * @param bufferBytes              the buffer bytes the new lease pins
+     * @param transparent              a ring for an unmodified program: no ticket, and not the
+     *                                 connection's to release (it lasts as long as the program's ring)
      */
     synchronized Lease reserve(Peer peer, String policy, int policyLeasesPerUser, long policyBufferBytesPerUser,
-                               long bufferBytes) throws GrantException {
+                               long bufferBytes, boolean transparent) throws GrantException {
         Usage uid = perUid.getOrDefault(peer.uid(), new Usage());
         Usage uidPolicy = perUidPolicy.getOrDefault(new UidPolicy(peer.uid(), policy), new Usage());
         check(total.leases + 1 <= limits.leasesTotal(), "the daemon's " + limits.leasesTotal() + " leases in all");
@@ -78,17 +89,21 @@ final class LeaseRegistry {
         check(uidPolicy.bytes + bufferBytes <= policyBufferBytesPerUser,
                 "policy " + policy + "'s " + policyBufferBytesPerUser + " buffer bytes per user");
 
-        long ticket;
-        do {
-            ticket = tickets.next();
-        } while (byTicket.containsKey(ticket));
+        long ticket = 0;
+        if (!transparent) {
+            do {
+                ticket = tickets.next();
+            } while (byTicket.containsKey(ticket));
+        }
         String id;
         do {
             id = tickets.nextLeaseId();
         } while (byId.containsKey(id));
-        Lease lease = new Lease(id, peer, policy, ticket, bufferBytes, clock.instant());
+        Lease lease = new Lease(id, nextKey++, peer, policy, ticket, bufferBytes, clock.instant());
         byId.put(id, lease);
-        byConnection.computeIfAbsent(peer.connectionId(), k -> new ArrayList<>()).add(lease);
+        if (!transparent) {
+            byConnection.computeIfAbsent(peer.connectionId(), k -> new ArrayList<>()).add(lease);
+        }
         count(lease, +1);
         return lease;
     }
@@ -146,17 +161,55 @@ final class LeaseRegistry {
         return lease;
     }
 
-    /** Ends the lease {@code id} if {@code connectionId} holds it; null otherwise. */
-    synchronized Lease end(long connectionId, String id) {
+    /**
+     * The connection {@code connectionId} releases lease {@code id}: see {@link #letGo(Lease)}.
+     * Null if the connection holds no such lease (or let go of it already).
+     */
+    synchronized Lease letGo(long connectionId, String id) {
         Lease lease = byId.get(id);
-        if (lease == null || lease.peer.connectionId() != connectionId) {
+        if (lease == null || lease.peer.connectionId() != connectionId || lease.transparent()
+                || lease.state == Lease.State.HELD || lease.state == Lease.State.ENDED) {
             return null;
         }
-        remove(lease);
+        letGo(lease);
         return lease;
     }
 
-    /** Ends {@code lease} (a failed build, or shutdown); false if it had already ended. */
+    /**
+     * The daemon lets go of {@code lease}: a reserved one (its ring is still being built, and
+     * its builder will close it) ends at once; a pending, delivered or just-made transparent one
+     * becomes {@link Lease.State#HELD}, and the caller must close its copies with the ring
+     * on the watch ({@link Lease#closeResources}) and then {@link #sweep}. False if it was held
+     * or ended already.
+     */
+    synchronized boolean letGo(Lease lease) {
+        switch (lease.state) {
+            case RESERVED -> {
+                if (lease.transparent()) {
+                    hold(lease);
+                } else {
+                    remove(lease);
+                }
+                return true;
+            }
+            case PENDING, DELIVERED -> {
+                hold(lease);
+                return true;
+            }
+            default -> {
+                return false;
+            }
+        }
+    }
+
+    private void hold(Lease lease) {
+        byTicket.remove(lease.ticket, lease);
+        forgetConnection(lease);
+        lease.state = Lease.State.HELD;
+        held.put(lease.key, lease);
+    }
+
+    /** Ends {@code lease} now (its ring was never made, or never left the daemon); false if it had ended already. */
     synchronized boolean end(Lease lease) {
         if (lease.state == Lease.State.ENDED) {
             return false;
@@ -166,10 +219,10 @@ final class LeaseRegistry {
     }
 
     /**
-     * Ends every lease whose ticket has waited {@code expiryNanos} or more uncollected, and
-     * returns them. Tickets are kept in the order they became pending and all wait the same
-     * time, so the scan stops at the first one that is not due: a sweep costs one look when
-     * nothing is due, however many tickets are pending.
+     * Lets go of every lease whose ticket has waited {@code expiryNanos} or more uncollected, and
+     * returns them (the caller closes their rings, which nobody else holds). Tickets are kept in
+     * the order they became pending and all wait the same time, so the scan stops at the first
+     * one that is not due: a sweep costs one look when nothing is due.
      */
     synchronized List<Lease> expireDue(long nowNanos, long expiryNanos) {
         List<Lease> due = null;
@@ -187,36 +240,64 @@ final class LeaseRegistry {
             return List.of();
         }
         for (Lease lease : due) {
-            remove(lease);
+            letGo(lease);
         }
         return due;
     }
 
-    /** Ends every lease of a connection. */
-    synchronized List<Lease> endConnection(long connectionId) {
+    /** Lets go of every lease of a connection (see {@link #letGo(Lease)}) and returns them. */
+    synchronized List<Lease> letGoConnection(long connectionId) {
         List<Lease> leases = byConnection.get(connectionId);
         if (leases == null) {
             return List.of();
         }
-        List<Lease> ended = List.copyOf(leases);
-        for (Lease l : ended) {
-            remove(l);
+        List<Lease> released = List.copyOf(leases);
+        for (Lease l : released) {
+            letGo(l);
         }
-        return ended;
+        return released;
     }
 
-    /** Ends every lease. */
-    synchronized List<Lease> endAll() {
-        List<Lease> ended = List.copyOf(byId.values());
-        for (Lease l : ended) {
-            remove(l);
+    /**
+     * Ends every held lease whose key {@code liveKeys} does not list (its ring is gone from
+     * every process) and returns them.
+     */
+    synchronized List<Lease> sweep(java.util.Set<Long> liveKeys) {
+        List<Lease> gone = null;
+        for (Lease lease : held.values()) {
+            if (!liveKeys.contains(lease.key)) {
+                if (gone == null) {
+                    gone = new ArrayList<>();
+                }
+                gone.add(lease);
+            }
         }
-        return ended;
+        if (gone == null) {
+            return List.of();
+        }
+        for (Lease lease : gone) {
+            remove(lease);
+        }
+        return gone;
     }
 
-    private void remove(Lease lease) {
-        byId.remove(lease.id);
-        byTicket.remove(lease.ticket, lease);
+    /** Held leases: the daemon let go, the client may still hold the ring. */
+    synchronized int heldCount() {
+        return held.size();
+    }
+
+    /** Lets go of every lease (shutdown) and returns those that were not held already. */
+    synchronized List<Lease> letGoAll() {
+        List<Lease> released = new ArrayList<>();
+        for (Lease l : List.copyOf(byId.values())) {
+            if (letGo(l)) {
+                released.add(l);
+            }
+        }
+        return released;
+    }
+
+    private void forgetConnection(Lease lease) {
         List<Lease> conn = byConnection.get(lease.peer.connectionId());
         if (conn != null) {
             conn.remove(lease);
@@ -224,6 +305,13 @@ final class LeaseRegistry {
                 byConnection.remove(lease.peer.connectionId());
             }
         }
+    }
+
+    private void remove(Lease lease) {
+        byId.remove(lease.id);
+        byTicket.remove(lease.ticket, lease);
+        held.remove(lease.key, lease);
+        forgetConnection(lease);
         count(lease, -1);
         lease.state = Lease.State.ENDED;
     }

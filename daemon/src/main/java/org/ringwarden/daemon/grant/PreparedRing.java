@@ -84,6 +84,26 @@ public final class PreparedRing implements AutoCloseable {
         return listener.addFd(id, ringFd, true);
     }
 
+    /**
+     * Puts the ring on {@code watch} under {@code key}, then {@link #close()}s it: from then on
+     * the watch tells whether a copy still lives anywhere. False if it was closed already or
+     * the kernel would not watch it (it is closed all the same).
+     */
+    public synchronized boolean closeWatched(org.ringwarden.linux.OpenFileWatch watch, long key) {
+        if (closed) {
+            return false;
+        }
+        boolean watched;
+        try {
+            watch.watch(ringFd, key);
+            watched = true;
+        } catch (RuntimeException e) {
+            watched = false;
+        }
+        close();
+        return watched;
+    }
+
     /** Closes the ring fd and every memfd, unmaps every buffer. Idempotent. */
     @Override
     public synchronized void close() {

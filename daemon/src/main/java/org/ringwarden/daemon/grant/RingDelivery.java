@@ -38,8 +38,8 @@ final class RingDelivery implements ListenerPoller.Handler {
     private final Consumer<Attachment> detached;
 
     /**
-     * @param endUndelivered ends a lease whose claimed ring could not be installed (closes its
-     *                       resources; the registry has not ended it)
+     * @param endUndelivered lets go of a lease whose claimed ring could not be delivered
+     *                       (closes the daemon's copies; the lease lasts while any process has the ring)
      * @param detached       told when an attachment hung up (no process left under its filter)
      */
     RingDelivery(LeaseRegistry registry, Consumer<AuditEvent> audit, GrantCounters counters, Clock clock,
@@ -128,12 +128,12 @@ final class RingDelivery implements ListenerPoller.Handler {
     }
 
     private void failedDelivery(Attachment a, SeccompNotification n, Lease lease, String why) {
-        if (registry.end(lease)) {
-            endUndelivered.accept(lease);
-        }
+        // The ring may be in the caller already (it died before the answer): let go of it like a
+        // release, so that the lease lasts until no process has it.
+        endUndelivered.accept(lease);
         counters.deliveryRefused.increment();
         audit.accept(new AuditEvent(AuditEvent.Kind.DELIVERY_REFUSED, clock.instant(), a.peer(), lease.policy,
-                lease.id, ErrorCode.INTERNAL, "tid " + n.pid() + ": " + why + "; lease ended"));
+                lease.id, ErrorCode.INTERNAL, "tid " + n.pid() + ": " + why + "; lease let go"));
     }
 
     private void refuse(Attachment a, SeccompNotification n, String policy, String why) {

@@ -43,8 +43,21 @@ public final class RingFactory {
     /** The prefix of every buffer memfd's name ({@code /proc/PID/maps} shows {@code /memfd:ringwarden:...}). */
     public static final String MEMFD_PREFIX = "ringwarden:";
 
-    /** Builds rings. Stateless; one instance serves every thread. */
+    private final MemlockCharge charge;
+
+    /** Builds rings charged to the daemon's own user (tests; see {@link MemlockCharge}). */
     public RingFactory() {
+        this(MemlockCharge.toDaemon("a factory without per-user charging"));
+    }
+
+    /** Builds rings charged as {@code charge} says. One instance serves every thread. */
+    public RingFactory(MemlockCharge charge) {
+        this.charge = requireNonNull(charge, "charge");
+    }
+
+    /** As {@link #create(RingRecipe, int[], int)} for the calling process's own uid. */
+    public PreparedRing create(RingRecipe recipe, int[] clientFds) throws GrantException {
+        return create(recipe, clientFds, org.ringwarden.linux.ThreadCredentials.realUid());
     }
 
     /**
@@ -56,10 +69,10 @@ public final class RingFactory {
      *         this kernel does not know, {@link ErrorCode#BUSY} when the daemon runs out of
      *         memory, locked memory or descriptors, {@link ErrorCode#INTERNAL} otherwise
      */
-    public PreparedRing create(RingRecipe recipe, int[] clientFds) throws GrantException {
+    public PreparedRing create(RingRecipe recipe, int[] clientFds, int clientUid) throws GrantException {
         requireNonNull(recipe, "recipe");
         requireNonNull(clientFds, "clientFds");
-        Build b = new Build(recipe, clientFds.clone());
+        Build b = new Build(recipe, clientFds.clone(), charge, clientUid);
         try {
             return b.run();
         } catch (KernelException e) {
@@ -162,6 +175,8 @@ public final class RingFactory {
     /** One build: the resources made so far, so that a failure can give them all back. */
     private static final class Build {
         private final RingRecipe recipe;
+        private final MemlockCharge charge;
+        private final int clientUid;
         private int[] clientFds;
         private Step step = Step.SETUP;
         private String detail = "";
@@ -170,16 +185,20 @@ public final class RingFactory {
         private final List<PreparedRing.Buffer> buffers = new ArrayList<>();
         private int pendingMemfd = -1;
 
-        Build(RingRecipe recipe, int[] clientFds) {
+        Build(RingRecipe recipe, int[] clientFds, MemlockCharge charge, int clientUid) {
             this.recipe = recipe;
+            this.charge = charge;
             this.clientFds = clientFds;
+            this.clientUid = clientUid;
         }
 
         PreparedRing run() throws GrantException {
             // 1. A disabled ring: nothing can be submitted until restrictions are in place.
             step = Step.SETUP;
-            IoUringCalls.CreatedRing ring = IoUringCalls.create(recipe.sqEntries(), recipe.cqEntries(),
-                    recipe.setupFlags() | SetupFlag.R_DISABLED.abi());
+            // Charged to the client's accounting uid: the ring's memory, and every buffer registered
+            // on it later, by the daemon or by the client, count against that user alone.
+            IoUringCalls.CreatedRing ring = charge.charged(clientUid, () -> IoUringCalls.create(recipe.sqEntries(),
+                    recipe.cqEntries(), recipe.setupFlags() | SetupFlag.R_DISABLED.abi()));
             ringFd = ring.fd();
 
             // 2. Fixed files: the policy's, then the client's.
@@ -276,6 +295,11 @@ public final class RingFactory {
         GrantException failure(KernelException e) {
             String message = "policy " + recipe.policy() + ": " + step.doing() + detail + " failed: " + e.getMessage()
                     + (step == Step.OPEN_FILE ? openAdvice(Errno.of(e.errno())) : "");
+            if (charge.perUser() && e.is(Errno.ENOMEM) && (step == Step.SETUP || step == Step.REGISTER_BUFFERS)) {
+                // The accounting uid's locked_vm is this user's alone: its budget, not the daemon's, is spent.
+                return new GrantException(ErrorCode.QUOTA_EXCEEDED, message + ": uid " + Integer.toUnsignedString(clientUid)
+                        + " has pinned as much ring and buffer memory as the daemon's RLIMIT_MEMLOCK allows one user", e);
+            }
             return new GrantException(codeFor(step, e), message, e);
         }
 

@@ -285,7 +285,7 @@ final class ConnectionHandler extends ChannelInboundHandlerAdapter {
     private void acquire(Request.Acquire a) {
         // On the broker's acquire threads (the grant side's ring builders): the ring is built
         // where the request runs, without a hop through the request pool.
-        Executor where = sc.broker().acquireExecutor();
+        Executor where = sc.broker().acquireExecutor(peer);
         Consumer<int[]> go = fds -> {
             int socket = socketDuplicate();
             int[] owned = socket < 0 ? fds : append(fds, socket);

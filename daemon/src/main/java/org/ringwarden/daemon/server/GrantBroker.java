@@ -60,6 +60,7 @@ public final class GrantBroker implements RingBroker {
                 case DELIVERY_REFUSED -> "deliver-refused";
                 case EXPIRE -> "expire";
                 case DETACH -> "detach";
+                case END -> "end";
                 case RELEASE -> "released".equals(e.detail()) ? null : "release";
                 case GRANT, REFUSE, ATTACH -> null; // the server records these with the request
             };
@@ -136,10 +137,10 @@ public final class GrantBroker implements RingBroker {
         return new IssuedGrant(frame, g.bufferFds());
     }
 
-    /** The grant side's ring-builder threads: an acquire there builds its ring without another hop. */
+    /** The peer's lane of ring-builder threads: an acquire there builds its ring without another hop. */
     @Override
-    public Executor acquireExecutor() {
-        return grants.ringBuilderExecutor();
+    public Executor acquireExecutor(PeerIdentity peer) {
+        return grants.ringBuilderExecutor(peer.uid());
     }
 
     @Override

@@ -9,7 +9,7 @@ import org.ringwarden.client.protocol.Response;
  * What the server asks of the grant side: the policies a peer may see, and the leases it holds.
  * The server calls the blocking methods ({@link #attach}, {@link #connectionClosed},
  * {@link #reload}) from its request executor and {@link #acquire} from
- * {@link #acquireExecutor()}, never from an event loop, and each call for one connection after
+ * {@link #acquireExecutor}, never from an event loop, and each call for one connection after
  * the previous one has returned; the others (including {@link #release}) are called on the
  * event loop and must not block.
  *
@@ -43,7 +43,7 @@ public interface RingBroker extends AutoCloseable {
      * handles it (rings must be created on threads of their own: see
      * {@link org.ringwarden.daemon.grant.GrantService}).
      */
-    default Executor acquireExecutor() {
+    default Executor acquireExecutor(PeerIdentity peer) {
         return null;
     }
 

@@ -61,7 +61,8 @@ final class SerialExecutor implements Executor {
                     running = false;
                     return;
                 }
-                if (next.pool() != here && moveTo(next.pool())) {
+                // equals, not ==: a uid's builder lane is a value, made anew for each request.
+                if (!next.pool().equals(here) && moveTo(next.pool())) {
                     return; // the run goes on there, still `running`
                 }
                 tasks.poll();

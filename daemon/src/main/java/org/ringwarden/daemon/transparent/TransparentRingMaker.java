@@ -12,7 +12,9 @@ import org.ringwarden.daemon.grant.AuditEvent;
 import org.ringwarden.daemon.grant.Peer;
 import org.ringwarden.linux.Descriptors;
 import org.ringwarden.linux.Errno;
+import org.ringwarden.daemon.grant.MemlockCharge;
 import org.ringwarden.linux.KernelException;
+import org.ringwarden.linux.OpenFileWatch;
 import org.ringwarden.linux.seccomp.SeccompListener;
 import org.ringwarden.linux.uring.IoUringCalls;
 import org.ringwarden.linux.uring.IoUringParams;
@@ -23,7 +25,10 @@ import org.ringwarden.policy.CompiledPolicy;
  * flags under the policy, create the ring disabled, register the policy's restrictions, enable
  * it unless the program asked for {@code R_DISABLED}, install it into the trapped caller with
  * {@code SECCOMP_IOCTL_NOTIF_ADDFD}, and forget it. The daemon keeps no copy: the program's
- * descriptor is the ring's only holder, so the ring ends with the program.
+ * descriptor is the ring's only holder, so the ring ends with the program. The ring is made
+ * charged to the program's user ({@link MemlockCharge}) and put on the daemon's
+ * {@link OpenFileWatch} before it is handed over, so that its lease counts against the
+ * policy's per-user limits exactly as long as the program keeps it.
  *
  * <p>It does <em>not</em> answer the trapped call. The program's supervisor, which read the
  * caller's {@code io_uring_params} and asked for this, must first write the params back (only
@@ -35,27 +40,31 @@ import org.ringwarden.policy.CompiledPolicy;
 public final class TransparentRingMaker {
     private final Consumer<AuditEvent> audit;
     private final Clock clock;
+    private final MemlockCharge charge;
+    private final OpenFileWatch watch;
 
-    public TransparentRingMaker(Consumer<AuditEvent> audit, Clock clock) {
+    public TransparentRingMaker(Consumer<AuditEvent> audit, Clock clock, MemlockCharge charge, OpenFileWatch watch) {
         this.audit = requireNonNull(audit, "audit");
         this.clock = requireNonNull(clock, "clock");
+        this.charge = requireNonNull(charge, "charge");
+        this.watch = requireNonNull(watch, "watch");
     }
 
     /**
      * Serves {@code setup} through {@code listener} (the attachment's copy) under {@code policy}.
-     * The caller holds the attachment's lock, so the listener stays open throughout.
+     * The caller holds the attachment's lock, so the listener stays open throughout, and runs
+     * this on a ring-builder thread (it creates a ring).
      *
+     * @param key the ring's lease key on the watch
      * @return the ring's fd in the caller and its params, or the errno the call is to fail with
      */
     public Response.TransparentRing make(Peer peer, SeccompListener listener, CompiledPolicy policy,
-                                         Request.TransparentSetup setup) {
+                                         Request.TransparentSetup setup, long key) {
         requireNonNull(peer, "peer");
         requireNonNull(listener, "listener");
         requireNonNull(policy, "policy");
         requireNonNull(setup, "setup");
-        String who = "transparent: program " + (setup.program() == null ? "?" : printable(setup.program()))
-                + " tid " + setup.pid() + " uid " + peer.uid() + " asked entries " + setup.entries() + " flags "
-                + TransparentPlan.names(setup.flags());
+        String who = who(peer, setup);
         TransparentPlan plan = TransparentPlan.decide(policy.transparent(), policy.name(), setup.entries(),
                 setup.flags(), setup.cqEntries());
         if (!plan.granted()) {
@@ -69,7 +78,8 @@ public final class TransparentRingMaker {
         }
         IoUringCalls.CreatedRing ring;
         try {
-            ring = IoUringCalls.create(plan.sqEntries(), plan.cqEntries(), plan.creationFlags());
+            ring = charge.charged(peer.uid(),
+                    () -> IoUringCalls.create(plan.sqEntries(), plan.cqEntries(), plan.creationFlags()));
         } catch (KernelException e) {
             // The program would have seen the same from its own call (EINVAL for a bad size...).
             return refuse(peer, policy, who, e.errno(), "io_uring_setup in the daemon failed: " + e.getMessage());
@@ -79,6 +89,8 @@ public final class TransparentRingMaker {
             if (!plan.programEnables()) {
                 IoUringCalls.enableRings(ring.fd());
             }
+            // On the watch before it leaves: from here on the lease lasts exactly as long as the ring.
+            watch.watch(ring.fd(), key);
             int remote = listener.addFd(setup.notif(), ring.fd(), true); // io_uring fds are always O_CLOEXEC
             IoUringParams p = ring.params();
             // The program is told the flags it has, not the daemon's R_DISABLED (unless it asked for it).
@@ -102,10 +114,27 @@ public final class TransparentRingMaker {
     }
 
     private Response.TransparentRing refuse(Peer peer, CompiledPolicy policy, String who, int errno, String why) {
+        return refuse(peer, policy, who, errno, errno == Errno.EPERM.number() ? ErrorCode.NOT_PERMITTED
+                : errno == Errno.ENOMEM.number() ? ErrorCode.BUSY : ErrorCode.BAD_REQUEST, why);
+    }
+
+    /** Refuses {@code setup} without making a ring: audited, and answered with {@code errno}. */
+    public Response.TransparentRing refuse(Peer peer, CompiledPolicy policy, Request.TransparentSetup setup, int errno,
+                                           ErrorCode code, String why) {
+        return refuse(peer, policy, who(peer, setup), errno, code, why);
+    }
+
+    private Response.TransparentRing refuse(Peer peer, CompiledPolicy policy, String who, int errno, ErrorCode code,
+                                            String why) {
         audit.accept(new AuditEvent(AuditEvent.Kind.DELIVERY_REFUSED, clock.instant(), peer, policy.name(), null,
-                errno == Errno.EPERM.number() ? ErrorCode.NOT_PERMITTED : ErrorCode.BAD_REQUEST,
-                who + "; refused " + Errno.nameOf(errno) + ": " + why));
+                code, who + "; refused " + Errno.nameOf(errno) + ": " + why));
         return new Response.TransparentRing(errno, -1, null, why + ": " + Errno.nameOf(errno));
+    }
+
+    private static String who(Peer peer, Request.TransparentSetup setup) {
+        return "transparent: program " + (setup.program() == null ? "?" : printable(setup.program()))
+                + " tid " + setup.pid() + " uid " + peer.uid() + " asked entries " + setup.entries() + " flags "
+                + TransparentPlan.names(setup.flags());
     }
 
     private static String printable(String s) {

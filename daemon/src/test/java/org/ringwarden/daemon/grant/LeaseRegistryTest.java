@@ -32,40 +32,61 @@ class LeaseRegistryTest {
     @Test
     void perUidLimitsCountEveryConnectionOfTheUid() throws Exception {
         LeaseRegistry r = registry(10, 2, 1 << 20, 1 << 20);
-        r.reserve(ALICE, "p", 10, 1 << 20, 0);
-        r.reserve(ALICE_AGAIN, "q", 10, 1 << 20, 0);
-        GrantException e = catchThrowableOfType(GrantException.class, () -> r.reserve(ALICE, "r", 10, 1 << 20, 0));
+        r.reserve(ALICE, "p", 10, 1 << 20, 0, false);
+        r.reserve(ALICE_AGAIN, "q", 10, 1 << 20, 0, false);
+        GrantException e = catchThrowableOfType(GrantException.class, () -> r.reserve(ALICE, "r", 10, 1 << 20, 0, false));
         assertThat(e).as("a third lease for uid 1000 over two connections").isNotNull();
         assertThat(e.code()).isEqualTo(ErrorCode.QUOTA_EXCEEDED);
-        r.reserve(BOB, "p", 10, 1 << 20, 0);
+        r.reserve(BOB, "p", 10, 1 << 20, 0, false);
         assertThat(r.size()).isEqualTo(3);
     }
 
     @Test
     void globalBufferBytesAreShared() throws Exception {
         LeaseRegistry r = registry(10, 10, 8192, 8192);
-        r.reserve(ALICE, "p", 10, 1 << 20, 4096);
-        r.reserve(BOB, "p", 10, 1 << 20, 4096);
-        GrantException e = catchThrowableOfType(GrantException.class, () -> r.reserve(BOB, "p", 10, 1 << 20, 4096));
+        r.reserve(ALICE, "p", 10, 1 << 20, 4096, false);
+        r.reserve(BOB, "p", 10, 1 << 20, 4096, false);
+        GrantException e = catchThrowableOfType(GrantException.class, () -> r.reserve(BOB, "p", 10, 1 << 20, 4096, false));
         assertThat(e).isNotNull();
         assertThat(e.getMessage()).contains("8192 buffer bytes in all");
     }
 
     @Test
-    void endingReturnsTheQuotaAndForgetsTheTicket() throws Exception {
+    void aReleasedLeaseCountsUntilItsRingIsGoneFromEveryProcess() throws Exception {
         LeaseRegistry r = registry(1, 1, 4096, 4096);
-        Lease l = r.reserve(ALICE, "p", 1, 4096, 4096);
+        Lease l = r.reserve(ALICE, "p", 1, 4096, 4096, false);
         assertThat(r.activate(l, null)).isTrue();
-        assertThat(r.end(ALICE.connectionId(), l.id)).isSameAs(l);
-        assertThat(r.claim(ALICE.connectionId(), l.ticket)).as("an ended lease's ticket").isNull();
+        assertThat(r.letGo(ALICE.connectionId(), l.id)).isSameAs(l);
+        assertThat(l.state).isEqualTo(Lease.State.HELD);
+        assertThat(r.claim(ALICE.connectionId(), l.ticket)).as("a released lease's ticket").isNull();
+        assertThat(r.letGo(ALICE.connectionId(), l.id)).as("released twice").isNull();
+        assertThat(r.sweep(Set.of(l.key))).as("the client still has the ring").isEmpty();
+        assertThat(r.usageOf(1000)).as("still counted").containsExactly(1, 4096);
+        assertThat(catchThrowableOfType(GrantException.class, () -> r.reserve(ALICE, "p", 1, 4096, 4096, false)))
+                .as("release-and-keep gains nothing").isNotNull();
+        assertThat(r.sweep(Set.of())).as("the ring is gone").containsExactly(l);
         assertThat(r.usageOf(1000)).containsExactly(0, 0);
-        r.reserve(ALICE, "p", 1, 4096, 4096);
+        r.reserve(ALICE, "p", 1, 4096, 4096, false);
+    }
+
+    @Test
+    void aTransparentLeaseHasNoTicketIsNotTheConnectionsAndLastsAsLongAsItsRing() throws Exception {
+        LeaseRegistry r = registry(10, 10, 0, 0);
+        Lease l = r.reserve(ALICE, "fio", 10, 0, 0, true);
+        assertThat(l.transparent()).isTrue();
+        assertThat(r.letGoConnection(ALICE.connectionId())).as("the supervisor's connection closing").isEmpty();
+        assertThat(r.letGo(ALICE.connectionId(), l.id)).as("not releasable").isNull();
+        assertThat(r.letGo(l)).as("handed over").isTrue();
+        assertThat(r.sweep(Set.of(l.key))).isEmpty();
+        assertThat(r.usageOf(1000)).containsExactly(1, 0);
+        assertThat(r.sweep(Set.of())).containsExactly(l);
+        assertThat(r.usageOf(1000)).containsExactly(0, 0);
     }
 
     @Test
     void ticketIsClaimedOnceAndOnlyByItsConnection() throws Exception {
         LeaseRegistry r = registry(10, 10, 0, 0);
-        Lease l = r.reserve(ALICE, "p", 10, 0, 0);
+        Lease l = r.reserve(ALICE, "p", 10, 0, 0, false);
         assertThat(r.claim(ALICE.connectionId(), l.ticket)).as("not built yet").isNull();
         r.activate(l, null);
         assertThat(r.claim(BOB.connectionId(), l.ticket)).as("foreign").isNull();
@@ -78,9 +99,9 @@ class LeaseRegistryTest {
     @Test
     void onlyTicketsThatWaitedTheExpiryExpireOldestFirst() throws Exception {
         LeaseRegistry r = registry(10, 10, 0, 0);
-        Lease first = r.reserve(ALICE, "p", 10, 0, 0);
-        Lease second = r.reserve(ALICE, "p", 10, 0, 0);
-        Lease third = r.reserve(ALICE, "p", 10, 0, 0);
+        Lease first = r.reserve(ALICE, "p", 10, 0, 0, false);
+        Lease second = r.reserve(ALICE, "p", 10, 0, 0, false);
+        Lease third = r.reserve(ALICE, "p", 10, 0, 0, false);
         r.activate(first, null);
         r.activate(second, null);
         r.activate(third, null);
@@ -90,6 +111,7 @@ class LeaseRegistryTest {
                 .containsExactly(first);
         assertThat(r.claim(ALICE.connectionId(), first.ticket)).as("an expired ticket").isNull();
         assertThat(r.expireDue(third.pendingSinceNanos + expiry, expiry)).as("now third").containsExactly(third);
+        assertThat(r.sweep(Set.of())).as("their rings never left the daemon").containsExactlyInAnyOrder(first, third);
         assertThat(r.usageOf(1000)).as("only the collected lease is still counted").containsExactly(1, 0);
         assertThat(r.pendingTickets()).isZero();
     }
@@ -97,8 +119,9 @@ class LeaseRegistryTest {
     @Test
     void reservedLeaseEndedByConnectionCloseCannotBeActivated() throws Exception {
         LeaseRegistry r = registry(10, 10, 0, 0);
-        Lease l = r.reserve(ALICE, "p", 10, 0, 0);
-        assertThat(r.endConnection(ALICE.connectionId())).containsExactly(l);
+        Lease l = r.reserve(ALICE, "p", 10, 0, 0, false);
+        assertThat(r.letGoConnection(ALICE.connectionId())).containsExactly(l);
+        assertThat(l.state).as("never built: ended at once").isEqualTo(Lease.State.ENDED);
         assertThat(r.activate(l, null)).as("the builder must close the ring itself").isFalse();
     }
 
@@ -115,7 +138,7 @@ class LeaseRegistryTest {
                     go.await();
                     for (int k = 0; k < 20; k++) {
                         try {
-                            r.reserve(ALICE, "p", 100, 1L << 40, 1);
+                            r.reserve(ALICE, "p", 100, 1L << 40, 1, false);
                             granted.incrementAndGet();
                         } catch (GrantException e) {
                             // over the limit: expected
@@ -135,7 +158,7 @@ class LeaseRegistryTest {
     }
 
     @Test
-    void ticketsAreDistinctPositive63BitNumbers() {
+    void ticketsAreDistinctPositiveNumbers() {
         TicketIssuer t = new TicketIssuer();
         Set<Long> seen = new HashSet<>();
         for (int i = 0; i < 10_000; i++) {

@@ -1,0 +1,266 @@
+package org.ringwarden.daemon.grant;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.catchThrowableOfType;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
+
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.EnumSet;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.api.io.TempDir;
+import org.ringwarden.client.protocol.ErrorCode;
+import org.ringwarden.client.protocol.Request;
+import org.ringwarden.client.protocol.Response;
+import org.ringwarden.linux.Descriptors;
+import org.ringwarden.linux.Errno;
+import org.ringwarden.linux.KernelException;
+import org.ringwarden.linux.Memory;
+import org.ringwarden.linux.Syscall;
+import org.ringwarden.linux.ThreadCredentials;
+import org.ringwarden.linux.seccomp.SeccompListener;
+import org.ringwarden.linux.seccomp.SeccompNotification;
+import org.ringwarden.linux.uring.IoUringCalls;
+import org.ringwarden.linux.uring.RegisterOp;
+import org.ringwarden.linux.uring.SetupFlag;
+import org.ringwarden.policy.CompiledPolicy;
+import org.ringwarden.policy.Enabler;
+import org.ringwarden.policy.Limits;
+
+/**
+ * One user cannot make another user's acquire fail (issue 12), on the real kernel: a hostile
+ * peer (uid 61001) and a victim (uid 61002), each with its own trapped thread and attachment.
+ * The daemon's RLIMIT_MEMLOCK is lowered to 2 MiB for each test, so that "one user pins it all"
+ * is cheap to try.
+ */
+@Timeout(value = 60, unit = TimeUnit.SECONDS)
+class IsolationTest {
+    private static final long SYS_PRLIMIT64 = 302;
+    private static final int RLIMIT_MEMLOCK = 8;
+    private static final int HOSTILE = 61_001;
+    private static final int VICTIM = 61_002;
+
+    @TempDir
+    Path dir;
+    private GrantFixture f;
+    private TrappedThread hostileThread;
+    private TrappedThread victimThread;
+    private Peer hostile;
+    private Peer victim;
+    private long[] memlock;
+    private final List<Integer> clientRings = new ArrayList<>();
+
+    @BeforeEach
+    void start() throws Exception {
+        assumeTrue(ThreadCredentials.hasEffective(ThreadCredentials.CAP_SETUID), "needs root (CAP_SETUID)");
+        memlock = memlock();
+        setMemlock(2L << 20, memlock[1]);
+        f = new GrantFixture(dir, GrantFixture.limits());
+        hostileThread = f.closeLater(new TrappedThread("rw-hostile"));
+        victimThread = f.closeLater(new TrappedThread("rw-victim"));
+        hostile = f.peer(HOSTILE);
+        victim = f.peer(VICTIM);
+        f.grants.attach(hostile, hostileThread.listenerFd(), null);
+        f.grants.attach(victim, victimThread.listenerFd(), null);
+    }
+
+    @AfterEach
+    void stop() throws Exception {
+        clientRings.forEach(Descriptors::closeQuietly);
+        if (f != null) {
+            f.close();
+        }
+        if (memlock != null) {
+            setMemlock(memlock[0], memlock[1]);
+        }
+    }
+
+    private static CompiledPolicy policy(String name, long bufferBytes, Enabler enabler, int leases) {
+        return TestPolicies.reader(name, null, bufferBytes, enabler, EnumSet.noneOf(SetupFlag.class),
+                new Limits(leases, 64L << 20), 0);
+    }
+
+    /** Acquires and collects on {@code thread}; the ring fd in this process. */
+    private int acquireAndCollect(Peer peer, TrappedThread thread, CompiledPolicy p) throws Exception {
+        Grant g = f.grants.acquire(peer, p, new int[0]);
+        long fd = thread.collect(g.ticket());
+        assertThat(fd).as("collected").isNotNegative();
+        clientRings.add((int) fd);
+        for (int memfd : g.bufferFds()) {
+            Descriptors.closeQuietly(memfd);
+        }
+        return (int) fd;
+    }
+
+    @Test
+    void buffersAClientRegistersBeforeEnablingItsRingAreChargedToThatClientAlone() throws Exception {
+        int ring = acquireAndCollect(hostile, hostileThread, policy("client-enabled", 4096, Enabler.CLIENT, 8));
+        try (Arena a = Arena.ofConfined()) {
+            // The attack of issue 12: the ring is not enabled yet, so no register restriction
+            // applies: swap the daemon's buffer for 4 MiB of the client's own memory.
+            IoUringCalls.register(ring, RegisterOp.UNREGISTER_BUFFERS, MemorySegment.NULL, 0);
+            MemorySegment big = Memory.map(4L << 20, Memory.PROT_READ | Memory.PROT_WRITE,
+                    Memory.MAP_PRIVATE | Memory.MAP_ANONYMOUS, -1, 0);
+            try {
+                KernelException refused = catchThrowableOfType(KernelException.class,
+                        () -> registerBuffer(ring, big, a));
+                assertThat(refused).as("4 MiB over a 2 MiB per-user budget").isNotNull();
+                assertThat(refused.errnoName()).isEqualTo("ENOMEM");
+                // Within its own budget it may pin (the same as if it had made the ring itself)...
+                registerBuffer(ring, big.asSlice(0, 1L << 20), a);
+            } finally {
+                Memory.unmap(big);
+            }
+        }
+        // ...and that costs the victim nothing: its own 1 MiB buffer fits its own budget.
+        int victimRing = acquireAndCollect(victim, victimThread, policy("victim", 1L << 20, Enabler.DAEMON, 8));
+        assertThat(victimRing).isNotNegative();
+    }
+
+    private static void registerBuffer(int ring, MemorySegment buf, Arena a) {
+        MemorySegment iov = a.allocate(16);
+        iov.set(ValueLayout.JAVA_LONG, 0, buf.address());
+        iov.set(ValueLayout.JAVA_LONG, 8, buf.byteSize());
+        IoUringCalls.register(ring, RegisterOp.REGISTER_BUFFERS, iov, 1);
+    }
+
+    @Test
+    void aUserThatUsesUpItsPinnedMemoryIsRefusedAloneWithQuotaExceeded() throws Exception {
+        CompiledPolicy big = policy("big", 512L << 10, Enabler.DAEMON, 64);
+        int granted = 0;
+        GrantException refused = null;
+        for (int i = 0; i < 16 && refused == null; i++) {
+            try {
+                acquireAndCollect(hostile, hostileThread, big);
+                granted++;
+            } catch (GrantException e) {
+                refused = e;
+            }
+        }
+        assertThat(refused).as("the hostile user's budget runs out").isNotNull();
+        assertThat(refused.code()).as(refused.getMessage()).isEqualTo(ErrorCode.QUOTA_EXCEEDED);
+        assertThat(refused.getMessage()).contains("uid 61001").contains("RLIMIT_MEMLOCK");
+        assertThat(granted).as("2 MiB of 512 KiB buffers plus rings").isBetween(2, 4);
+        // The victim's budget is its own: every acquire up to the same size succeeds.
+        for (int i = 0; i < granted; i++) {
+            acquireAndCollect(victim, victimThread, big);
+        }
+    }
+
+    @Test
+    void aReleasedRingTheClientKeepsCountsUntilTheClientClosesIt() throws Exception {
+        CompiledPolicy two = policy("two", 4096, Enabler.DAEMON, 2);
+        List<Integer> kept = new ArrayList<>();
+        for (int i = 0; i < 2; i++) {
+            Grant g = f.grants.acquire(hostile, two, new int[0]);
+            long fd = hostileThread.collect(g.ticket());
+            kept.add((int) fd);
+            for (int memfd : g.bufferFds()) {
+                Descriptors.closeQuietly(memfd);
+            }
+            f.grants.release(hostile, g.leaseId()); // ...and keep the ring
+        }
+        GrantException e = catchThrowableOfType(GrantException.class, () -> f.grants.acquire(hostile, two, new int[0]));
+        assertThat(e).as("release-and-keep gains nothing").isNotNull();
+        assertThat(e.code()).isEqualTo(ErrorCode.QUOTA_EXCEEDED);
+        assertThat(f.grants.leases()).extracting(LeaseInfo::state).containsExactly("HELD", "HELD");
+        assertThat(f.count(AuditEvent.Kind.END)).isZero();
+
+        Descriptors.close(kept.remove(0));
+        Grant again = f.grants.acquire(hostile, two, new int[0]); // the limit looks again at once
+        for (int memfd : again.bufferFds()) {
+            Descriptors.closeQuietly(memfd);
+        }
+        assertThat(f.count(AuditEvent.Kind.END)).as("the closed ring's lease ended").isEqualTo(1);
+        kept.forEach(Descriptors::close);
+        GrantFixture.await("the last kept ring's lease ends once it is closed",
+                () -> f.grants.leases().stream().noneMatch(l -> l.state().equals("HELD")));
+        // The victim was never involved.
+        acquireAndCollect(victim, victimThread, two);
+    }
+
+    @Test
+    void aTransparentSetupIsServedOncePerCallAndCountsAgainstThePolicy() throws Exception {
+        CompiledPolicy fio = TestPolicies.transparent(policy("fio", 0, Enabler.DAEMON, 2));
+        TrappedThread program = f.closeLater(new TrappedThread("rw-program"));
+        Peer supervisor = f.peer(HOSTILE);
+        // The supervisor keeps a copy of the listener and receives the trapped calls itself.
+        SeccompListener mine = SeccompListener.adopt(Descriptors.dupCloexec(program.listenerFd()));
+        f.closeLater(mine);
+        f.grants.attach(supervisor, program.listenerFd(), fio);
+
+        List<Integer> rings = new ArrayList<>();
+        for (int i = 0; i < 3; i++) {
+            var call = program.setup(8, 0, 0);
+            SeccompNotification n = awaitNotification(mine);
+            Request.TransparentSetup setup = new Request.TransparentSetup(n.id(), n.pid(), 8, 0, 0, "test");
+            Response.TransparentRing r = f.grants.transparentSetup(supervisor, setup);
+            if (i < 2) {
+                assertThat(r.errno()).as("ring %d: %s", i, r.message()).isZero();
+                Response.TransparentRing twice = f.grants.transparentSetup(supervisor, setup);
+                assertThat(twice.errno()).as("the same call asked again: " + twice.message()).isEqualTo(Errno.EBUSY.number());
+                mine.respond(n.id(), r.fd());
+                rings.add((int) (long) call.get(10, TimeUnit.SECONDS));
+            } else {
+                assertThat(r.errno()).as("a third ring over the policy's 2 per user: " + r.message())
+                        .isEqualTo(Errno.ENOMEM.number());
+                assertThat(r.message()).contains("leases per user");
+                mine.fail(n.id(), r.errno());
+                assertThat(call.get(10, TimeUnit.SECONDS)).isEqualTo(-Errno.ENOMEM.number());
+            }
+        }
+        assertThat(f.grants.leases()).as("two transparent rings, held by the program").hasSize(2);
+        // The program closes one of its rings: the next call is served again.
+        int closed = rings.remove(0);
+        program.submit(() -> {
+            Descriptors.close(closed);
+            return null;
+        }).get(10, TimeUnit.SECONDS);
+        var call = program.setup(8, 0, 0);
+        SeccompNotification n = awaitNotification(mine);
+        Response.TransparentRing r = f.grants.transparentSetup(supervisor,
+                new Request.TransparentSetup(n.id(), n.pid(), 8, 0, 0, "test"));
+        assertThat(r.errno()).as(r.message()).isZero();
+        mine.respond(n.id(), r.fd());
+        rings.add((int) (long) call.get(10, TimeUnit.SECONDS));
+        clientRings.addAll(rings);
+    }
+
+    private static SeccompNotification awaitNotification(SeccompListener l) {
+        for (int i = 0; i < 100; i++) {
+            if (l.poll(100) == SeccompListener.Event.NOTIFICATION) {
+                SeccompNotification n = l.receive();
+                if (n != null) {
+                    return n;
+                }
+            }
+        }
+        throw new AssertionError("no trapped call within 10 s");
+    }
+
+    private static long[] memlock() {
+        try (Arena a = Arena.ofConfined()) {
+            MemorySegment old = a.allocate(16);
+            Syscall.checked("prlimit64", SYS_PRLIMIT64, 0, RLIMIT_MEMLOCK, 0, old.address());
+            return new long[] {old.get(ValueLayout.JAVA_LONG, 0), old.get(ValueLayout.JAVA_LONG, 8)};
+        }
+    }
+
+    private static void setMemlock(long soft, long hard) {
+        try (Arena a = Arena.ofConfined()) {
+            MemorySegment lim = a.allocate(16);
+            lim.set(ValueLayout.JAVA_LONG, 0, soft);
+            lim.set(ValueLayout.JAVA_LONG, 8, hard);
+            Syscall.checked("prlimit64", SYS_PRLIMIT64, 0, RLIMIT_MEMLOCK, lim.address(), 0);
+        }
+    }
+}
