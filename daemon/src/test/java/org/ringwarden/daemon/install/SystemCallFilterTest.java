@@ -39,10 +39,12 @@ class SystemCallFilterTest {
     /** What delivery needs: rings, seccomp listener ioctls, pidfds, buffers, safe opens, fd passing, transparent mode. */
     private static final List<String> DELIVERY = List.of("io_uring_setup", "io_uring_enter", "io_uring_register", "ioctl",
             "pidfd_open", "memfd_create", "fcntl", "mmap", "munmap", "openat2", "sendmsg", "recvmsg", "getsockopt",
-            "accept4", "epoll_wait", "process_vm_readv", "process_vm_writev");
+            "accept4", "epoll_wait", "process_vm_readv", "process_vm_writev",
+            // per-user charging: a builder thread's real uid around io_uring_setup; the ring watch
+            "setresuid", "capget", "getresuid", "epoll_create1", "epoll_ctl");
     /** What the daemon must not be able to do, even if subverted. */
     private static final List<String> FORBIDDEN = List.of("seccomp", "ptrace", "pidfd_getfd", "setuid", "setgroups",
-            "capset", "mount", "bpf", "init_module", "kexec_load", "reboot", "setrlimit", "perf_event_open");
+            "setreuid", "setresgid", "setfsuid", "capset", "mount", "bpf", "init_module", "kexec_load", "reboot", "setrlimit", "perf_event_open");
 
     @TempDir
     Path scratch;
