@@ -23,8 +23,6 @@ import org.ringwarden.linux.uring.IoUringCalls;
  */
 @Timeout(30)
 class ThreadCredentialsTest {
-    private static final long SYS_PRLIMIT64 = 302;
-    private static final int RLIMIT_MEMLOCK = 8;
     /** Two uids nobody uses (the daemon's accounting range). */
     private static final int SHADOW_A = 0x8000_0000 + 61_001;
     private static final int SHADOW_B = 0x8000_0000 + 61_002;
@@ -69,9 +67,9 @@ class ThreadCredentialsTest {
     void ringsMadeUnderAnAccountingUidAreChargedToThatUidAlone() throws Exception {
         assumeTrue(ThreadCredentials.hasEffective(ThreadCredentials.CAP_SETUID)
                 && ThreadCredentials.hasEffective(ThreadCredentials.CAP_IPC_LOCK), "needs root");
-        long[] old = memlock();
+        long[] old = org.ringwarden.linux.ResourceLimits.memlock();
         // 1 MiB: two rings of 4096 entries (404 KiB each) fit, a third does not.
-        setMemlock(1L << 20, old[1]);
+        org.ringwarden.linux.ResourceLimits.setMemlock(1L << 20, old[1]);
         List<Integer> rings = new ArrayList<>();
         try {
             int[] a = onOwnThread(() -> countRings(SHADOW_A, rings));
@@ -83,7 +81,7 @@ class ThreadCredentialsTest {
                 rings.add(IoUringCalls.create(4096, 0, 0).fd());
             }
         } finally {
-            setMemlock(old[0], old[1]);
+            org.ringwarden.linux.ResourceLimits.setMemlock(old[0], old[1]);
             rings.forEach(Descriptors::closeQuietly);
         }
     }
@@ -158,22 +156,5 @@ class ThreadCredentialsTest {
         Thread t = Thread.ofPlatform().start(f);
         t.join();
         return f.get();
-    }
-
-    private static long[] memlock() {
-        try (Arena a = Arena.ofConfined()) {
-            MemorySegment old = a.allocate(16);
-            Syscall.checked("prlimit64", SYS_PRLIMIT64, 0, RLIMIT_MEMLOCK, 0, old.address());
-            return new long[] {old.get(ValueLayout.JAVA_LONG, 0), old.get(ValueLayout.JAVA_LONG, 8)};
-        }
-    }
-
-    private static void setMemlock(long soft, long hard) {
-        try (Arena a = Arena.ofConfined()) {
-            MemorySegment lim = a.allocate(16);
-            lim.set(ValueLayout.JAVA_LONG, 0, soft);
-            lim.set(ValueLayout.JAVA_LONG, 8, hard);
-            Syscall.checked("prlimit64", SYS_PRLIMIT64, 0, RLIMIT_MEMLOCK, lim.address(), 0);
-        }
     }
 }

@@ -95,7 +95,7 @@ public final class GrantService implements AutoCloseable {
         this.transparentRings = new org.ringwarden.daemon.transparent.TransparentRingMaker(this::audit,
                 Clock.systemUTC(), charge, watch);
         if (charge.perUser()) {
-            LOG.info("Pinned memory: {}", charge.why());
+            LOG.info("Pinned memory: {}; {}", charge.why(), charge.ensureBudget(limits));
         } else {
             LOG.warn("Pinned memory: {}", charge.why());
         }

@@ -82,6 +82,67 @@ public final class MemlockCharge {
                         + " daemon's own user");
     }
 
+    /** Ring memory of a 4096/8192-entry ring (docs/install.md): the size the budget is made for. */
+    static final long RING_BYTES = 404L << 10;
+
+    /**
+     * Makes {@code RLIMIT_MEMLOCK}, now each user's kernel budget, at least what the daemon's own
+     * per-user quotas let a user pin ({@code bufferBytesPerUid + leasesPerUid} rings of 4096
+     * entries), so that a user meets {@code QUOTA_EXCEEDED} from the quotas first, with some
+     * room for rings whose memory the kernel gives back a moment after their last close. Raises
+     * the soft limit up to the hard one, and the hard one too where the process may (root, as
+     * when started from a shell with the 8 MiB default); under the unit, {@code LimitMEMLOCK}
+     * is sized for it already. Returns what it found or did, for the start-up log.
+     */
+    public String ensureBudget(DaemonLimits limits) {
+        if (!perUser) {
+            return "per-user budgets: off";
+        }
+        long need = limits.bufferBytesPerUid() + (long) limits.leasesPerUid() * RING_BYTES;
+        need = Math.max(need, 64L << 20);
+        long[] lim = org.ringwarden.linux.ResourceLimits.memlock();
+        if (lim[0] >= need) {
+            return "RLIMIT_MEMLOCK " + (lim[0] >> 20) + " MiB per user";
+        }
+        long hard = lim[1] >= need ? lim[1] : need;
+        try {
+            org.ringwarden.linux.ResourceLimits.setMemlock(need, hard);
+            return "RLIMIT_MEMLOCK raised to " + (need >> 20) + " MiB per user (the per-user quotas need "
+                    + (need >> 20) + " MiB)";
+        } catch (KernelException e) {
+            return "RLIMIT_MEMLOCK is " + (lim[0] >> 20) + " MiB per user, below the " + (need >> 20)
+                    + " MiB the per-user quotas allow, and could not be raised (" + e.getMessage()
+                    + "): users will be refused QUOTA_EXCEEDED (RLIMIT_MEMLOCK) before the quotas; raise LimitMEMLOCK";
+        }
+    }
+
+    /** How long a call that found its user's budget spent waits for closed rings to be freed. */
+    static final long FREEING_WAIT_NANOS = java.util.concurrent.TimeUnit.MILLISECONDS.toNanos(100);
+
+    /**
+     * Runs {@code call}, and if it fails {@code ENOMEM} while rings are charged per user, runs it
+     * again (pauses of 1, 2, 4... ms) for up to {@link #FREEING_WAIT_NANOS}. The kernel gives a
+     * ring's memory back only when its teardown work has run, after an RCU grace period (about
+     * 30 ms measured here on 6.18), not when its last descriptor closes: a client that closes a
+     * ring and acquires the next at once would otherwise find its budget still spent. Only the
+     * calling user's lane waits; past the wait the {@code ENOMEM} stands.
+     */
+    public <T> T retryWhileFreed(Supplier<T> call) {
+        long deadline = System.nanoTime() + FREEING_WAIT_NANOS;
+        long pause = java.util.concurrent.TimeUnit.MILLISECONDS.toNanos(1);
+        while (true) {
+            try {
+                return call.get();
+            } catch (KernelException e) {
+                if (!perUser || !e.is(org.ringwarden.linux.Errno.ENOMEM) || System.nanoTime() + pause > deadline) {
+                    throw e;
+                }
+            }
+            java.util.concurrent.locks.LockSupport.parkNanos(pause);
+            pause = Math.min(pause * 2, java.util.concurrent.TimeUnit.MILLISECONDS.toNanos(16));
+        }
+    }
+
     /** True if rings are charged per client uid. */
     public boolean perUser() {
         return perUser;

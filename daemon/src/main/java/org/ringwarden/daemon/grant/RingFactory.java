@@ -197,8 +197,9 @@ public final class RingFactory {
             step = Step.SETUP;
             // Charged to the client's accounting uid: the ring's memory, and every buffer registered
             // on it later, by the daemon or by the client, count against that user alone.
-            IoUringCalls.CreatedRing ring = charge.charged(clientUid, () -> IoUringCalls.create(recipe.sqEntries(),
-                    recipe.cqEntries(), recipe.setupFlags() | SetupFlag.R_DISABLED.abi()));
+            IoUringCalls.CreatedRing ring = charge.retryWhileFreed(() -> charge.charged(clientUid,
+                    () -> IoUringCalls.create(recipe.sqEntries(), recipe.cqEntries(),
+                            recipe.setupFlags() | SetupFlag.R_DISABLED.abi())));
             ringFd = ring.fd();
 
             // 2. Fixed files: the policy's, then the client's.
@@ -238,7 +239,10 @@ public final class RingFactory {
                 for (PreparedRing.Buffer buf : buffers) {
                     mappings.add(buf.mapping());
                 }
-                IoUringCalls.registerBuffers(ringFd, mappings);
+                charge.retryWhileFreed(() -> {
+                    IoUringCalls.registerBuffers(ringFd, mappings);
+                    return null;
+                });
                 step = Step.SEAL_BUFFER;
                 for (PreparedRing.Buffer buf : buffers) {
                     Memory.addSeals(buf.memfd(), BUFFER_SEALS);

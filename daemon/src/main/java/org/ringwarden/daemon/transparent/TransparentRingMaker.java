@@ -78,8 +78,8 @@ public final class TransparentRingMaker {
         }
         IoUringCalls.CreatedRing ring;
         try {
-            ring = charge.charged(peer.uid(),
-                    () -> IoUringCalls.create(plan.sqEntries(), plan.cqEntries(), plan.creationFlags()));
+            ring = charge.retryWhileFreed(() -> charge.charged(peer.uid(),
+                    () -> IoUringCalls.create(plan.sqEntries(), plan.cqEntries(), plan.creationFlags())));
         } catch (KernelException e) {
             // The program would have seen the same from its own call (EINVAL for a bad size...).
             return refuse(peer, policy, who, e.errno(), "io_uring_setup in the daemon failed: " + e.getMessage());

@@ -44,8 +44,6 @@ import org.ringwarden.policy.Limits;
  */
 @Timeout(value = 60, unit = TimeUnit.SECONDS)
 class IsolationTest {
-    private static final long SYS_PRLIMIT64 = 302;
-    private static final int RLIMIT_MEMLOCK = 8;
     private static final int HOSTILE = 61_001;
     private static final int VICTIM = 61_002;
 
@@ -62,9 +60,9 @@ class IsolationTest {
     @BeforeEach
     void start() throws Exception {
         assumeTrue(ThreadCredentials.hasEffective(ThreadCredentials.CAP_SETUID), "needs root (CAP_SETUID)");
-        memlock = memlock();
-        setMemlock(2L << 20, memlock[1]);
-        f = new GrantFixture(dir, GrantFixture.limits());
+        f = new GrantFixture(dir, GrantFixture.limits()); // raises RLIMIT_MEMLOCK to the quotas' need
+        memlock = org.ringwarden.linux.ResourceLimits.memlock();
+        org.ringwarden.linux.ResourceLimits.setMemlock(2L << 20, memlock[1]);
         hostileThread = f.closeLater(new TrappedThread("rw-hostile"));
         victimThread = f.closeLater(new TrappedThread("rw-victim"));
         hostile = f.peer(HOSTILE);
@@ -80,7 +78,7 @@ class IsolationTest {
             f.close();
         }
         if (memlock != null) {
-            setMemlock(memlock[0], memlock[1]);
+            org.ringwarden.linux.ResourceLimits.setMemlock(memlock[0], memlock[1]);
         }
     }
 
@@ -245,22 +243,5 @@ class IsolationTest {
             }
         }
         throw new AssertionError("no trapped call within 10 s");
-    }
-
-    private static long[] memlock() {
-        try (Arena a = Arena.ofConfined()) {
-            MemorySegment old = a.allocate(16);
-            Syscall.checked("prlimit64", SYS_PRLIMIT64, 0, RLIMIT_MEMLOCK, 0, old.address());
-            return new long[] {old.get(ValueLayout.JAVA_LONG, 0), old.get(ValueLayout.JAVA_LONG, 8)};
-        }
-    }
-
-    private static void setMemlock(long soft, long hard) {
-        try (Arena a = Arena.ofConfined()) {
-            MemorySegment lim = a.allocate(16);
-            lim.set(ValueLayout.JAVA_LONG, 0, soft);
-            lim.set(ValueLayout.JAVA_LONG, 8, hard);
-            Syscall.checked("prlimit64", SYS_PRLIMIT64, 0, RLIMIT_MEMLOCK, lim.address(), 0);
-        }
     }
 }
