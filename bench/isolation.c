@@ -650,10 +650,14 @@ static void hostile_worker(const struct hostile_opts *o, int next) {
       }
     }
   }
+  // A worker that used up its connections before the deadline lets its last one go (its
+  // leases would hold the user's quota against its successor); the rings stay here.
+  if (s >= 0 && now_s() < o->deadline) close(s);
   char ch = 'n';
   if (write(next, &ch, 1) != 1) {
   }
-  // Hold every ring (and the last connection, with its leases) until the parent ends us.
+  // Hold every ring (and at the deadline the last connection, with its leases) until the
+  // parent ends us.
   for (;;) pause();
 }
 
