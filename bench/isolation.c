@@ -55,6 +55,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "delivery.h"
+
 #define MAGIC 0x52494E47UL
 #define FRAME_MAX 65536
 #define MAX_BUFFERS 8
@@ -117,28 +119,6 @@ static enum outcome outcome_of_code(const char *code) {
 
 // ---------------------------------------------------------------- frames and descriptors
 
-static int full_read(int fd, void *buf, size_t n) {
-  size_t got = 0;
-  while (got < n) {
-    ssize_t r = read(fd, (char *)buf + got, n - got);
-    if (r < 0 && errno == EINTR) continue;
-    if (r <= 0) return -1;
-    got += (size_t)r;
-  }
-  return 0;
-}
-
-static int full_write(int fd, const void *buf, size_t n) {
-  size_t put = 0;
-  while (put < n) {
-    ssize_t r = send(fd, (const char *)buf + put, n - put, MSG_NOSIGNAL);
-    if (r < 0 && errno == EINTR) continue;
-    if (r <= 0) return -1;
-    put += (size_t)r;
-  }
-  return 0;
-}
-
 static int send_frame(int s, const char *fmt, ...) {
   char buf[4 + 1024];
   va_list ap;
@@ -168,18 +148,7 @@ static int recv_frame(int s, char *buf, size_t cap) {
 // One zero byte carrying one descriptor (protocol.md, "Frames").
 static int send_fd(int s, int fd) {
   char byte = 0;
-  char cbuf[CMSG_SPACE(sizeof(int))];
-  memset(cbuf, 0, sizeof cbuf);
-  struct iovec iov = {.iov_base = &byte, .iov_len = 1};
-  struct msghdr m = {.msg_iov = &iov, .msg_iovlen = 1, .msg_control = cbuf, .msg_controllen = sizeof cbuf};
-  struct cmsghdr *cm = CMSG_FIRSTHDR(&m);
-  cm->cmsg_level = SOL_SOCKET;
-  cm->cmsg_type = SCM_RIGHTS;
-  cm->cmsg_len = CMSG_LEN(sizeof(int));
-  memcpy(CMSG_DATA(cm), &fd, sizeof fd);
-  ssize_t r;
-  do r = sendmsg(s, &m, MSG_NOSIGNAL); while (r < 0 && errno == EINTR);
-  return r == 1 ? 0 : -1;
+  return send_with_fd(s, &byte, 1, fd);
 }
 
 static int recv_fd(int s) {
@@ -265,6 +234,29 @@ struct grant {
   unsigned buf_fd[MAX_BUFFERS];
 };
 
+// The grant's sqOff and cqOff: JSON names and where each goes in the kernel's struct.
+struct offset_field {
+  const char *name;
+  size_t at;
+};
+#define SQ(f) offsetof(struct io_sqring_offsets, f)
+#define CQ(f) offsetof(struct io_cqring_offsets, f)
+static const struct offset_field SQ_OFF[] = {
+    {"head", SQ(head)}, {"tail", SQ(tail)}, {"ringMask", SQ(ring_mask)}, {"ringEntries", SQ(ring_entries)},
+    {"flags", SQ(flags)}, {"dropped", SQ(dropped)}, {"array", SQ(array)},
+};
+static const struct offset_field CQ_OFF[] = {
+    {"head", CQ(head)}, {"tail", CQ(tail)}, {"ringMask", CQ(ring_mask)}, {"ringEntries", CQ(ring_entries)},
+    {"overflow", CQ(overflow)}, {"cqes", CQ(cqes)}, {"flags", CQ(flags)},
+};
+
+static void read_offsets(const char *from, const char *to, const struct offset_field *f, size_t n, void *out, int *bad) {
+  for (size_t i = 0; i < n; i++) {
+    unsigned v = json_u32(from, to, f[i].name, bad);
+    memcpy((char *)out + f[i].at, &v, sizeof v);
+  }
+}
+
 static int parse_grant(const char *b, size_t len, struct grant *g) {
   const char *e = b + len, *rf, *rt, *of, *ot;
   int bad = 0;
@@ -281,21 +273,9 @@ static int parse_grant(const char *b, size_t len, struct grant *g) {
   if (!en) return -1;
   g->enabled = strncmp(en, "true", 4) == 0;
   if (json_object(rf, rt, "sqOff", &of, &ot) < 0) return -1;
-  g->sq_off.head = json_u32(of, ot, "head", &bad);
-  g->sq_off.tail = json_u32(of, ot, "tail", &bad);
-  g->sq_off.ring_mask = json_u32(of, ot, "ringMask", &bad);
-  g->sq_off.ring_entries = json_u32(of, ot, "ringEntries", &bad);
-  g->sq_off.flags = json_u32(of, ot, "flags", &bad);
-  g->sq_off.dropped = json_u32(of, ot, "dropped", &bad);
-  g->sq_off.array = json_u32(of, ot, "array", &bad);
+  read_offsets(of, ot, SQ_OFF, sizeof SQ_OFF / sizeof *SQ_OFF, &g->sq_off, &bad);
   if (json_object(rf, rt, "cqOff", &of, &ot) < 0) return -1;
-  g->cq_off.head = json_u32(of, ot, "head", &bad);
-  g->cq_off.tail = json_u32(of, ot, "tail", &bad);
-  g->cq_off.ring_mask = json_u32(of, ot, "ringMask", &bad);
-  g->cq_off.ring_entries = json_u32(of, ot, "ringEntries", &bad);
-  g->cq_off.overflow = json_u32(of, ot, "overflow", &bad);
-  g->cq_off.cqes = json_u32(of, ot, "cqes", &bad);
-  g->cq_off.flags = json_u32(of, ot, "flags", &bad);
+  read_offsets(of, ot, CQ_OFF, sizeof CQ_OFF / sizeof *CQ_OFF, &g->cq_off, &bad);
   // "buffers":[{"index":0,"name":"io","fd":0,"length":1048576,"address":...},...]
   const char *p = after_key(b, e, "buffers");
   if (p && *p == '[') {
@@ -327,31 +307,6 @@ static enum outcome answer_outcome(const char *b, size_t len, const char *want) 
 
 // ---------------------------------------------------------------- the filter and attach
 
-// A filter that traps io_uring_setup to whoever holds its listener (protocol.md, step 1).
-// This program is single-threaded, so no TSYNC.
-static int install_filter(void) {
-  struct sock_filter f[] = {
-      BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, arch)),
-      BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, AUDIT_ARCH_X86_64, 1, 0),
-      BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_KILL_PROCESS),
-      BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, nr)),
-      BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, __NR_io_uring_setup, 0, 1),
-      BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_USER_NOTIF),
-      BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
-  };
-  struct sock_fprog prog = {.len = sizeof f / sizeof f[0], .filter = f};
-  if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0) return -1;
-  // The previous connection's listener may still be open in the daemon (EBUSY: one listener per
-  // filter chain) until it has noticed that connection close.
-  double give_up = now_s() + 5;
-  for (;;) {
-    int l = (int)syscall(__NR_seccomp, SECCOMP_SET_MODE_FILTER,
-                         SECCOMP_FILTER_FLAG_NEW_LISTENER | SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV, &prog);
-    if (l >= 0 || errno != EBUSY || now_s() > give_up) return l;
-    sleep_ms(1);
-  }
-}
-
 static int connect_to(const char *path, int timeout_s) {
   int s = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
   if (s < 0) return -1;
@@ -369,7 +324,7 @@ static int connect_to(const char *path, int timeout_s) {
 
 // Installs a filter layer and attaches its listener on connection s.
 static enum outcome attach(int s) {
-  int l = install_filter();
+  int l = trap_io_uring_setup();
   if (l < 0) return E_ATTACH;
   char b[FRAME_MAX + 1];
   int n;
