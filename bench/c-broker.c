@@ -46,6 +46,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "delivery.h"
+
 #define MAGIC 0x52494E47UL
 #define ENTRIES 64
 #define MAX_CONNS 128
@@ -56,28 +58,6 @@ struct request { uint32_t op; };
 struct answer { int32_t status; uint32_t pad; uint64_t ticket; struct io_uring_params p; };
 
 static void die(const char *what) { perror(what); exit(1); }
-
-static int full_read(int fd, void *buf, size_t n) {
-  size_t got = 0;
-  while (got < n) {
-    ssize_t r = read(fd, (char *)buf + got, n - got);
-    if (r < 0 && errno == EINTR) continue;
-    if (r <= 0) return -1;
-    got += (size_t)r;
-  }
-  return 0;
-}
-
-static int full_write(int fd, const void *buf, size_t n) {
-  size_t put = 0;
-  while (put < n) {
-    ssize_t r = write(fd, (const char *)buf + put, n - put);
-    if (r < 0 && errno == EINTR) continue;
-    if (r <= 0) return -1;
-    put += (size_t)r;
-  }
-  return 0;
-}
 
 // ---------------------------------------------------------------- broker
 
@@ -280,29 +260,6 @@ static void broker(int lsock) {
 
 // ---------------------------------------------------------------- client
 
-static int trap_io_uring_setup(void) {
-  struct sock_filter f[] = {
-      BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, arch)),
-      BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, AUDIT_ARCH_X86_64, 1, 0),
-      BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
-      BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, nr)),
-      BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, __NR_io_uring_setup, 0, 1),
-      BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_USER_NOTIF),
-      BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
-  };
-  struct sock_fprog prog = {.len = sizeof f / sizeof f[0], .filter = f};
-  if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0) die("no_new_privs");
-  // WAIT_KILLABLE_RECV, as the Java client: once the broker has received the notification only a
-  // fatal signal ends the wait. Without it the task work a ring's teardown sends (TWA_SIGNAL) to
-  // the tasks that used the ring ends the wait when it lands during the next trapped call, and
-  // the call is restarted, even after the broker's answer went through (seen here: EPERM for a
-  // spent ticket, and a ring descriptor left in the client).
-  int l = (int)syscall(__NR_seccomp, SECCOMP_SET_MODE_FILTER,
-                       SECCOMP_FILTER_FLAG_NEW_LISTENER | SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV, &prog);
-  if (l < 0) die("seccomp");
-  return l;
-}
-
 static double now_us(void) {
   struct timespec t;
   clock_gettime(CLOCK_MONOTONIC, &t);
@@ -343,17 +300,9 @@ static void client(const char *path, double secs, const char *out, int ready_fd,
   strncpy(sa.sun_path, path, sizeof sa.sun_path - 1);
   if (connect(s, (struct sockaddr *)&sa, sizeof sa) < 0) die("connect");
   int l = trap_io_uring_setup();
+  if (l < 0) die("seccomp");
   struct request rq = {.op = OP_ATTACH};
-  char cbuf[CMSG_SPACE(sizeof(int))];
-  memset(cbuf, 0, sizeof cbuf);
-  struct iovec iov = {.iov_base = &rq, .iov_len = sizeof rq};
-  struct msghdr m = {.msg_iov = &iov, .msg_iovlen = 1, .msg_control = cbuf, .msg_controllen = sizeof cbuf};
-  struct cmsghdr *cm = CMSG_FIRSTHDR(&m);
-  cm->cmsg_level = SOL_SOCKET;
-  cm->cmsg_type = SCM_RIGHTS;
-  cm->cmsg_len = CMSG_LEN(sizeof(int));
-  memcpy(CMSG_DATA(cm), &l, sizeof l);
-  if (sendmsg(s, &m, 0) != (ssize_t)sizeof rq) die("attach");
+  if (send_with_fd(s, &rq, sizeof rq, l) < 0) die("attach");
   close(l);
   struct answer a;
   if (full_read(s, &a, sizeof a) < 0) die("attach answer");
