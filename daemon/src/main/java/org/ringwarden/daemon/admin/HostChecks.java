@@ -36,6 +36,7 @@ public final class HostChecks {
     }
 
     private static final int CAP_SYS_ADMIN = 21;
+    private static final int CAP_SETUID = 7;
     private static final int CAP_IPC_LOCK = 14;
 
     private HostChecks() {
@@ -142,9 +143,9 @@ public final class HostChecks {
                     }
                     long bytes = Long.parseLong(soft);
                     Status s = bytes < (8L << 20) ? Status.WARN : Status.OK;
-                    return new Finding("RLIMIT_MEMLOCK", s, (bytes >> 10) + " KiB: rings and registered buffers are "
-                            + "charged against it", s == Status.OK ? null
-                            : "raise LimitMEMLOCK= to at least the policies' buffer bytes plus 8 KiB per ring");
+                    return new Finding("RLIMIT_MEMLOCK", s, (bytes >> 10) + " KiB: each user's rings and registered"
+                            + " buffers are charged against it", s == Status.OK ? null
+                            : "raise LimitMEMLOCK= to at least bufferBytesPerUid plus leasesPerUid rings (docs/install.md)");
                 }
             }
         } catch (IOException | RuntimeException e) {
@@ -154,15 +155,17 @@ public final class HostChecks {
     }
 
     static Finding capabilities() {
-        boolean root = SystemFacts.statusField("self", "Uid:").map(v -> v.split("\\s+")[1].equals("0")).orElse(false);
-        if (hasCap(CAP_IPC_LOCK) || root) {
-            return new Finding("capabilities", Status.WARN,
-                    (root ? "running as root" : "") + (hasCap(CAP_IPC_LOCK) ? (root ? " with" : "with") + " CAP_IPC_LOCK" : "")
-                            + ": pinned buffer memory is not charged to RLIMIT_MEMLOCK, so clients could pin without bound",
-                    "run the daemon as its own user without CAP_IPC_LOCK (User=ringwarden in the unit; "
-                            + "CapabilityBoundingSet= without CAP_IPC_LOCK)");
+        // docs/security.md, "Who pays for pinned memory": with CAP_SETUID each ring is made under
+        // its client's accounting uid, without CAP_IPC_LOCK, so every user has a budget of its own.
+        if (hasCap(CAP_SETUID)) {
+            return new Finding("capabilities", Status.OK, "CAP_SETUID: each ring's pinned memory is charged to its"
+                    + " client's own accounting uid (CAP_IPC_LOCK is dropped for the call)", null);
         }
-        return new Finding("capabilities", Status.OK, "not root, no CAP_IPC_LOCK: pinned memory is accounted", null);
+        return new Finding("capabilities", Status.WARN, "no CAP_SETUID: every ring's pinned memory is charged to the"
+                + " daemon's own user" + (hasCap(CAP_IPC_LOCK) ? ", and with CAP_IPC_LOCK not accounted at all" : "")
+                + ", so one user can use up what all may pin",
+                "give the daemon CAP_SETUID and nothing else (CapabilityBoundingSet=CAP_SETUID and"
+                        + " AmbientCapabilities=CAP_SETUID in the unit)");
     }
 
     /** True if this process's effective capability set has {@code cap}. */

@@ -174,7 +174,7 @@ public final class GrantBroker implements RingBroker {
         for (LeaseInfo l : grants.leases()) {
             out.add(new Response.LeaseEntry(l.leaseId(), l.policy(), l.pid(), l.uid(),
                     exes.getOrDefault(l.connectionId(), "?"), l.created().toString(), l.bufferBytes(),
-                    "DELIVERED".equals(l.state())));
+                    l.delivered() != null)); // DELIVERED, or HELD after delivery (released but kept)
         }
         return out;
     }
