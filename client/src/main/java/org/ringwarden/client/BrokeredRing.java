@@ -127,9 +127,10 @@ public final class BrokeredRing implements AutoCloseable {
             throw e;
         }
         // A shared arena's close() is a handshake with every thread of the JVM (tens of µs, more on
-        // a loaded machine), which a grant without buffers (the common NOP/file-only ring) need not
-        // pay: it gets no arena at all. Buffers the program can see keep theirs, so a use after
-        // close() still throws IllegalStateException instead of touching unmapped memory.
+        // a loaded machine). The Ring pays one for its own mappings; a grant without buffers (the
+        // common NOP/file-only ring) need not pay a second: it gets no buffer arena at all. Buffers
+        // the program can see keep theirs, so a use after close() still throws
+        // IllegalStateException instead of touching unmapped memory.
         Arena arena = grant.buffers().isEmpty() ? null : Arena.ofShared();
         try {
             RegisteredBuffer[] buffers = new RegisteredBuffer[grant.buffers().size()];

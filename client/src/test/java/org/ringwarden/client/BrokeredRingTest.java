@@ -408,9 +408,15 @@ class BrokeredRingTest {
                 }
                 r.prepare().nop();
                 r.submitAndWait(1);
+                CompletionCursor c = r.completions();
+                assertThat(c.next()).as("the NOP's completion").isTrue();
+                SubmissionEntry e = r.prepare();
                 r.close();
                 r.close();
                 assertThatThrownBy(r::prepare).isInstanceOf(IllegalStateException.class);
+                assertThatThrownBy(c::userData).as("the cursor's completion, read after close")
+                        .isInstanceOf(IllegalStateException.class);
+                assertThatThrownBy(e::nop).as("an entry prepared before close").isInstanceOf(IllegalStateException.class);
                 assertThatThrownBy(() -> r.buffer("io").segment().get(JAVA_INT, 0))
                         .as("the buffer mapping is gone with the ring").isInstanceOf(IllegalStateException.class);
             }

@@ -74,31 +74,6 @@ public final class Memory {
         Syscall.checked("munmap", Syscall.SYS_MUNMAP, segment.address(), segment.byteSize());
     }
 
-    /**
-     * Replaces the mapping under {@code segment} with fresh private anonymous memory
-     * ({@code mmap(MAP_FIXED|MAP_PRIVATE|MAP_ANONYMOUS, PROT_READ|PROT_WRITE)}), in one step: the
-     * old mapping (and the reference it held on its file) is gone, yet the address range stays
-     * mapped, so a late access reads zeros instead of faulting. The range must still be
-     * {@link #unmap}ped eventually.
-     */
-    public static void overlayAnonymous(MemorySegment segment) {
-        overlayAnonymous(segment, Syscall.threadCaptureState());
-    }
-
-    /** As {@link #overlayAnonymous(MemorySegment)}, with the caller's errno {@code capture}. */
-    public static void overlayAnonymous(MemorySegment segment, MemorySegment capture) {
-        overlayAnonymous(segment.address(), segment.byteSize(), capture);
-    }
-
-    /**
-     * As {@link #overlayAnonymous(MemorySegment)}, for {@code [address, address + length)}: a
-     * range the caller mapped (for example two adjacent mappings of its own, in one call).
-     */
-    public static void overlayAnonymous(long address, long length, MemorySegment capture) {
-        Syscall.checked(capture, "mmap", Syscall.SYS_MMAP, address, length, PROT_READ | PROT_WRITE,
-                MAP_FIXED | MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-    }
-
     /** {@code memfd_create(name, flags)}. */
     public static int memfdCreate(String name, int flags) {
         try (Arena arena = Arena.ofConfined()) {

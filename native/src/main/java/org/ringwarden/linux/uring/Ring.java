@@ -71,8 +71,10 @@ import org.ringwarden.linux.Syscall;
  * <h2>Ownership</h2>
  * A Ring owns the fd it was given once {@link #map} returns: {@link #close()} unmaps the
  * rings and closes the fd. If {@code map} fails, the fd stays the caller's. A use after
- * {@code close()} throws {@link IllegalStateException}, and never touches unmapped memory:
- * see {@link #close()} for how.
+ * {@code close()} throws {@link IllegalStateException}, and never touches unmapped memory: the
+ * mappings belong to a shared arena of the Ring's own, whose close (in {@link #close()})
+ * invalidates every segment obtained from it ({@link #sqes()}, {@link #cqes()}) before it
+ * unmaps them.
  *
  * <p>Not supported (refused by {@link #map}): {@code SQPOLL} (forbidden in ringwarden: the
  * poller runs SQEs with its creator's credentials), {@code SQE128}, {@code CQE32},
@@ -140,110 +142,12 @@ public final class Ring implements AutoCloseable {
     /** Our CQ head: the next CQE to read; stored to the ring after reading. */
     private int cqHeadLocal;
     private boolean closed;
-    /** The shared arena generation the mappings belong to (see {@link #map}). */
-    private final Generation generation;
 
-    /** For tests: the next ring starts a new generation. */
-    static void newGenerationForTests() {
-        synchronized (Generation.class) {
-            Generation.current = null;
-        }
-    }
-
-    /**
-     * A shared arena for the mappings of up to {@link #RINGS} rings, closed (unmapping them all)
-     * when the last of them closes: one shared-arena handshake per {@value #RINGS} rings instead
-     * of one per ring. Until then a closed ring's ranges stay overlaid with anonymous memory
-     * (virtual address space only: nothing touches those pages), so a stale segment reads zeros.
-     *
-     * <p>Why not an automatic arena per ring, closed by the garbage collector's cleaner: per ring
-     * that is a session, a cleaner registration, a wake-up of the cleaner thread and a munmap per
-     * mapping on it, and the overlaid mappings pile up between two collections (each one a
-     * kernel VMA; vm.max_map_count is 65530 by default). With one ring per acquire, that was about
-     * a tenth of a client's CPU per cycle in the acquire benchmark. And why not a shared arena
-     * per ring: its close is a handshake with every thread of the JVM (the VM thread woke for two
-     * thirds of that benchmark's cycles).
-     */
-    private static final class Generation {
-        static final int RINGS = 64;
-        private static Generation current; // guarded by Generation.class
-
-        final Arena arena = Arena.ofShared();
-        private int joined; // guarded by Generation.class
-        private int open; // guarded by Generation.class
-        /** The generation's mappings as (address, page-aligned length) pairs; guarded by Generation.class. */
-        private long[] ranges = new long[RINGS * 2 * 2];
-        private int rangeCount; // guarded by Generation.class
-
-        /** The generation a new ring's mappings go into. */
-        static Generation join() {
-            synchronized (Generation.class) {
-                if (current == null || current.joined == RINGS) {
-                    current = new Generation();
-                }
-                current.joined++;
-                current.open++;
-                return current;
-            }
-        }
-
-        /** A mapping made for a ring of this generation, to be unmapped when the generation closes. */
-        void record(MemorySegment mapping) {
-            synchronized (Generation.class) {
-                if (2 * rangeCount + 2 > ranges.length) {
-                    ranges = java.util.Arrays.copyOf(ranges, ranges.length * 2);
-                }
-                ranges[2 * rangeCount] = mapping.address();
-                ranges[2 * rangeCount + 1] = pageAligned(mapping.byteSize());
-                rangeCount++;
-            }
-        }
-
-        /**
-         * A ring of this generation closed (its mappings already overlaid); the last one closes the
-         * arena, which ends every segment of the generation, and then unmaps its ranges: adjacent
-         * ones together (successive mmaps mostly land next to each other), so a generation costs a
-         * few munmap calls rather than one per mapping.
-         */
-        void leave() {
-            boolean last;
-            synchronized (Generation.class) {
-                open--;
-                last = open == 0 && joined == RINGS;
-            }
-            if (last) {
-                arena.close();
-                unmapAll(); // with this thread's capture: the rings' own died with the arena
-            }
-        }
-
-        private void unmapAll() {
-            MemorySegment capture = Syscall.threadCaptureState();
-            long[][] pairs = new long[rangeCount][];
-            for (int i = 0; i < rangeCount; i++) {
-                pairs[i] = new long[] {ranges[2 * i], ranges[2 * i + 1]};
-            }
-            java.util.Arrays.sort(pairs, (a, b) -> Long.compare(a[0], b[0]));
-            for (int i = 0; i < pairs.length;) {
-                long start = pairs[i][0];
-                long end = start + pairs[i][1];
-                int j = i + 1;
-                while (j < pairs.length && pairs[j][0] == end) {
-                    end += pairs[j][1];
-                    j++;
-                }
-                Memory.unmap(start, end - start, capture);
-                i = j;
-            }
-        }
-    }
-
-    private Ring(int fd, IoUringParams params, Arena arena, Generation generation, MemorySegment capture,
+    private Ring(int fd, IoUringParams params, Arena arena, MemorySegment capture,
                  MemorySegment sqRing, MemorySegment cqRing, MemorySegment sqes) {
         this.fd = fd;
         this.params = params;
         this.arena = arena;
-        this.generation = generation;
         this.sqRing = sqRing;
         this.cqRing = cqRing;
         this.sqes = sqes;
@@ -308,54 +212,35 @@ public final class Ring implements AutoCloseable {
                         Math.max(so.flags(), so.dropped()))
                 : so.array() + 4L * params.sqEntries();
         long cqSize = params.cqOff().cqes() + ((long) params.cqEntries() << CQE_SHIFT);
-        // The mappings live in a Generation's shared arena; close() replaces them with anonymous
-        // memory (Memory.overlayAnonymous: the ring's pages and its file reference are gone at
-        // once) and the generation's close unmaps them. Every method refuses use after close()
-        // with IllegalStateException (ensureOpen); a segment obtained earlier (sqes(), cqes()) and
-        // used after close(), or a racing thread that breaks the one-thread-at-a-time rule, reads
-        // and writes harmless zeros until the generation closes and then gets
-        // IllegalStateException: never unmapped memory or a range reused by another mapping.
-        Generation generation = Generation.join();
-        Arena arena = generation.arena;
-        // The ring's errno capture, in the generation's arena (malloc'd, freed with it); also for
-        // the mmap calls here: no thread-local lookup per call.
-        MemorySegment capture = Syscall.newCaptureState(arena);
-        java.util.List<MemorySegment> mapped = new java.util.ArrayList<>(3);
+        // The mappings belong to an arena of this Ring's own, closed by close(): that invalidates
+        // every segment of the ring (a segment obtained earlier, or a thread that breaks the
+        // one-thread-at-a-time rule, gets IllegalStateException) and then unmaps the mappings.
+        // Shared, not confined: a Ring may be handed to another thread, and closed from one.
+        Arena arena = Arena.ofShared();
         try {
+            // The ring's errno capture, freed with the arena; also for the mmap calls here.
+            MemorySegment capture = Syscall.newCaptureState(arena);
             MemorySegment sqRing;
             MemorySegment cqRing;
             if (params.singleMmap()) {
-                sqRing = mapInto(generation, capture, mapped, fd, IoUringCalls.OFF_SQ_RING, Math.max(sqSize, cqSize));
+                sqRing = mapInto(arena, capture, fd, IoUringCalls.OFF_SQ_RING, Math.max(sqSize, cqSize));
                 cqRing = sqRing;
             } else {
-                sqRing = mapInto(generation, capture, mapped, fd, IoUringCalls.OFF_SQ_RING, sqSize);
-                cqRing = mapInto(generation, capture, mapped, fd, IoUringCalls.OFF_CQ_RING, cqSize);
+                sqRing = mapInto(arena, capture, fd, IoUringCalls.OFF_SQ_RING, sqSize);
+                cqRing = mapInto(arena, capture, fd, IoUringCalls.OFF_CQ_RING, cqSize);
             }
-            MemorySegment sqes = mapInto(generation, capture, mapped, fd, IoUringCalls.OFF_SQES,
+            MemorySegment sqes = mapInto(arena, capture, fd, IoUringCalls.OFF_SQES,
                     (long) params.sqEntries() << SQE_SHIFT);
-            return new Ring(fd, params, arena, generation, capture, sqRing, cqRing, sqes);
+            return new Ring(fd, params, arena, capture, sqRing, cqRing, sqes);
         } catch (RuntimeException | Error e) {
-            for (MemorySegment m : mapped) {
-                Memory.overlayAnonymous(m, capture);
-            }
-            generation.leave();
+            arena.close(); // unmaps what was mapped
             throw e;
         }
     }
 
-    private static MemorySegment mapInto(Generation generation, MemorySegment capture,
-                                         java.util.List<MemorySegment> mapped, int fd, long offset, long size) {
-        // From now on the generation unmaps it, when it closes.
-        MemorySegment owned = Memory.mapShared(fd, offset, size, generation.arena, null, capture);
-        generation.record(owned);
-        mapped.add(owned);
-        return owned;
-    }
-
-    private static final long PAGE = 4096; // x86_64 (Syscall refuses other architectures)
-
-    private static long pageAligned(long bytes) {
-        return (bytes + PAGE - 1) & -PAGE;
+    /** A mapping of the ring {@code fd} that {@code arena}'s close unmaps. */
+    private static MemorySegment mapInto(Arena arena, MemorySegment capture, int fd, long offset, long size) {
+        return Memory.mapShared(fd, offset, size, arena, Memory::unmap, capture);
     }
 
     /**
@@ -665,8 +550,8 @@ public final class Ring implements AutoCloseable {
     }
 
     /**
-     * Overlays the rings with anonymous memory, which the close of the ring's {@link Generation}
-     * unmaps later (see {@link #map}), and closes the fd; idempotent.
+     * Unmaps the rings and closes the fd; idempotent. Closing the Ring's arena invalidates every
+     * segment it handed out before the memory goes, so nothing can reach the old addresses.
      */
     @Override
     public void close() {
@@ -675,32 +560,10 @@ public final class Ring implements AutoCloseable {
         }
         closed = true;
         try {
-            try {
-                overlay();
-            } finally {
-                generation.leave();
-            }
+            arena.close();
         } finally {
             Descriptors.close(fd);
         }
-    }
-
-    /** The mappings replaced by anonymous memory: the two of a single-mmap ring in one call when adjacent. */
-    private void overlay() {
-        long ringStart = sqRing.address();
-        long ringEnd = ringStart + pageAligned(sqRing.byteSize());
-        long sqesStart = sqes.address();
-        long sqesEnd = sqesStart + pageAligned(sqes.byteSize());
-        if (cqRing == sqRing && (sqesEnd == ringStart || ringEnd == sqesStart)) {
-            long start = Math.min(ringStart, sqesStart);
-            Memory.overlayAnonymous(start, Math.max(ringEnd, sqesEnd) - start, capture);
-            return;
-        }
-        Memory.overlayAnonymous(sqRing, capture);
-        if (cqRing != sqRing) {
-            Memory.overlayAnonymous(cqRing, capture);
-        }
-        Memory.overlayAnonymous(sqes, capture);
     }
 
     private void ensureOpen() {
