@@ -110,9 +110,12 @@ public final class MemlockCharge {
             return "RLIMIT_MEMLOCK raised to " + (need >> 20) + " MiB per user (the per-user quotas need "
                     + (need >> 20) + " MiB)";
         } catch (KernelException e) {
+            String why = e.is(org.ringwarden.linux.Errno.EPERM)
+                    ? "the hard limit is " + (lim[1] >> 20) + " MiB, and raising it needs CAP_SYS_RESOURCE"
+                    : e.getMessage();
             return "RLIMIT_MEMLOCK is " + (lim[0] >> 20) + " MiB per user, below the " + (need >> 20)
-                    + " MiB the per-user quotas allow, and could not be raised (" + e.getMessage()
-                    + "): users will be refused QUOTA_EXCEEDED (RLIMIT_MEMLOCK) before the quotas; raise LimitMEMLOCK";
+                    + " MiB the per-user quotas allow (" + why + "): users may be refused QUOTA_EXCEEDED"
+                    + " (RLIMIT_MEMLOCK) before the quotas; raise LimitMEMLOCK";
         }
     }
 
