@@ -198,8 +198,7 @@ class ProtocolCodecTest {
                 "{\"v\":1,\"op\":\"transparent-setup\",\"notif\":-9223372036854775808,\"pid\":1,\"entries\":4294967295,"
                         + "\"flags\":0,\"cqEntries\":0}");
         for (Map.Entry<Request, String> e : wire.entrySet()) {
-            assertThat(new String(ProtocolCodec.encode(e.getKey()), UTF_8)).as("bytes of %s", e.getKey()).isEqualTo(e.getValue());
-            assertThat(req(e.getValue())).as("decoded %s", e.getValue()).isEqualTo(e.getKey());
+            onTheWire(e.getKey(), ProtocolCodec.encode(e.getKey()), e.getValue(), ProtocolCodec::decodeRequest);
         }
     }
 
@@ -235,9 +234,18 @@ class ProtocolCodecTest {
                 "{\"v\":1,\"type\":\"transparent-ring\",\"errno\":1,\"fd\":-1,"
                         + "\"message\":\"policy fio refuses IORING_SETUP_SQPOLL: EPERM\"}");
         for (Map.Entry<Response, String> e : wire.entrySet()) {
-            assertThat(new String(ProtocolCodec.encode(e.getKey()), UTF_8)).as("bytes of %s", e.getKey()).isEqualTo(e.getValue());
-            assertThat(resp(e.getValue())).as("decoded %s", e.getValue()).isEqualTo(e.getKey());
+            onTheWire(e.getKey(), ProtocolCodec.encode(e.getKey()), e.getValue(), ProtocolCodec::decodeResponse);
         }
+    }
+
+    private interface Decoder {
+        Object decode(byte[] body) throws ProtocolException;
+    }
+
+    /** {@code message} was written as {@code wire}, and {@code wire} reads back as {@code message}. */
+    private static void onTheWire(Object message, byte[] written, String wire, Decoder decoder) throws ProtocolException {
+        assertThat(new String(written, UTF_8)).as("bytes of %s", message).isEqualTo(wire);
+        assertThat(decoder.decode(wire.getBytes(UTF_8))).as("decoded %s", wire).isEqualTo(message);
     }
 
     @Test
