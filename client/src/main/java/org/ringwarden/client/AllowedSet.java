@@ -25,50 +25,6 @@ final class AllowedSet {
     private final int flagsAllowed;
     private final int flagsRequired;
 
-    /** The last set made by {@link #of}, with what it was made from. */
-    private record Made(String policy, Response.Allowed allowed, AllowedSet set) {
-    }
-
-    private static volatile Made last;
-
-    /**
-     * The set for a grant: the one made for the previous grant when policy and {@code allowed}
-     * are the same (a program acquiring rings in a loop gets the same answer every time: a
-     * comparison of a few short lists instead of a name lookup per entry), else a new one.
-     */
-    static AllowedSet of(String policy, Response.Allowed allowed) {
-        Made m = last;
-        if (m != null && m.policy.equals(policy) && (m.allowed == allowed || same(m.allowed, allowed))) {
-            return m.set;
-        }
-        AllowedSet set = new AllowedSet(policy, allowed);
-        last = new Made(policy, allowed, set);
-        return set;
-    }
-
-    /**
-     * The parts the set is made of, name by name (registerOps is not checked here): a record's
-     * equals() goes through method handles, which cost more than building the set anew in a
-     * client JVM that runs C1 only.
-     */
-    private static boolean same(Response.Allowed a, Response.Allowed b) {
-        return sameNames(a.sqeOps(), b.sqeOps()) && sameNames(a.sqeFlagsAllowed(), b.sqeFlagsAllowed())
-                && sameNames(a.sqeFlagsRequired(), b.sqeFlagsRequired());
-    }
-
-    private static boolean sameNames(List<String> a, List<String> b) {
-        int n = a.size();
-        if (n != b.size()) {
-            return false;
-        }
-        for (int i = 0; i < n; i++) {
-            if (!a.get(i).equals(b.get(i))) {
-                return false;
-            }
-        }
-        return true;
-    }
-
     /** Table lookups, nothing formatted until a check fails. */
     AllowedSet(String policy, Response.Allowed allowed) {
         this.policy = policy;

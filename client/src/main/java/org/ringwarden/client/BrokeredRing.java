@@ -98,7 +98,7 @@ public final class BrokeredRing implements AutoCloseable {
             names.add(f.name());
         }
         this.fileNames = names.isEmpty() ? List.of() : List.copyOf(names);
-        this.allowed = AllowedSet.of(grant.policy(), grant.allowed());
+        this.allowed = new AllowedSet(grant.policy(), grant.allowed());
         this.requiredFlags = allowed.requiredFlags();
         this.entry = new SubmissionEntry(this, ring);
         this.cursor = new CompletionCursor(this);

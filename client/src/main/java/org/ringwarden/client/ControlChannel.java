@@ -56,8 +56,6 @@ final class ControlChannel implements AutoCloseable {
     private final byte[] buf = new byte[READ_BUFFER];
     private int pos;
     private int limit;
-    /** Grants and releases that repeat an earlier one but for lease and ticket (see the class). */
-    private final RepeatedResponses repeats = new RepeatedResponses();
     /** Descriptors received with the byte at {@code buf[fdsAt]} and not yet taken, or null. */
     private int[] fds;
     private int fdsAt;
@@ -104,14 +102,8 @@ final class ControlChannel implements AutoCloseable {
         } catch (ProtocolException e) {
             throw new IOException("the daemon at " + path + " sent a broken frame: " + e.getMessage(), e);
         }
-        Response repeated = repeats.match(body);
-        if (repeated != null) {
-            return repeated;
-        }
         try {
-            Response r = ProtocolCodec.decodeResponse(body);
-            repeats.remember(body, r);
-            return r;
+            return ProtocolCodec.decodeResponse(body);
         } catch (ProtocolException e) {
             throw new IOException("the daemon at " + path + " sent a message this client does not understand ("
                     + e.code() + "): " + e.getMessage(), e);

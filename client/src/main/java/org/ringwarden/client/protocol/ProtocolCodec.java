@@ -2,19 +2,25 @@ package org.ringwarden.client.protocol;
 
 import static java.util.Objects.requireNonNull;
 
-import java.nio.charset.StandardCharsets;
+import java.util.HashMap;
+import java.util.List;
 import java.util.Map;
+import java.util.TreeSet;
 
 import com.fasterxml.jackson.annotation.JsonInclude;
+import com.fasterxml.jackson.annotation.JsonUnwrapped;
 import com.fasterxml.jackson.core.JacksonException;
 import com.fasterxml.jackson.core.JsonFactory;
+import com.fasterxml.jackson.core.JsonLocation;
 import com.fasterxml.jackson.core.StreamReadConstraints;
 import com.fasterxml.jackson.core.StreamReadFeature;
-import com.fasterxml.jackson.core.io.JsonStringEncoder;
 import com.fasterxml.jackson.databind.DeserializationFeature;
+import com.fasterxml.jackson.databind.JsonMappingException;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.MapperFeature;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.ObjectReader;
+import com.fasterxml.jackson.databind.ObjectWriter;
 import com.fasterxml.jackson.databind.cfg.CoercionAction;
 import com.fasterxml.jackson.databind.cfg.CoercionInputShape;
 import com.fasterxml.jackson.databind.exc.UnrecognizedPropertyException;
@@ -31,11 +37,11 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
  * input, decoding either returns a message or throws {@link ProtocolException}; nothing else
  * escapes (the decoder is fuzzed).
  *
- * <p>The messages of the acquire path ({@code acquire}, {@code release}, {@code grant},
- * {@code released}, {@code error}, {@code send-fds}) are read and written in one streaming pass
- * by {@link HotMessages}, with the same parser limits and the same results as the databind
- * path that handles every other kind (a differential test holds the two together; the
- * streaming path finds duplicate names itself instead of through the parser).
+ * <p>One path for every message, in both directions: Jackson databind, with a typed reader per
+ * kind and a typed writer per direction, and Jackson's own checks for the rules above (duplicate
+ * names, nesting depth, number and string lengths, unknown properties, no coercion). The daemon
+ * decodes untrusted requests here. A refusal names the field it concerns ({@code "ring.sqEntries":
+ * ...}, {@code unknown field "x" in files[0]}) or, for a syntax error, the byte where it is.
  *
  * <pre>{@code
  * byte[] body = ProtocolCodec.encode(new Request.Acquire("reader", 0));
@@ -48,10 +54,9 @@ public final class ProtocolCodec {
     /** The deepest nesting any message needs is 3; anything far deeper is an attack on the parser. */
     static final int MAX_DEPTH = 16;
 
-    /** {@link HotMessages} derives its factory from this one's. */
-    static final ObjectMapper MAPPER = newMapper();
+    private static final ObjectMapper MAPPER = newMapper();
 
-    private static final Map<String, Class<? extends Request>> REQUESTS = Map.of(
+    private static final Map<String, ObjectReader> REQUESTS = readers(Map.of(
             "attach", Request.Attach.class,
             "acquire", Request.Acquire.class,
             "policies", Request.ListPolicies.class,
@@ -59,9 +64,9 @@ public final class ProtocolCodec {
             "status", Request.Status.class,
             "leases", Request.Leases.class,
             "reload", Request.Reload.class,
-            "transparent-setup", Request.TransparentSetup.class);
+            "transparent-setup", Request.TransparentSetup.class));
 
-    private static final Map<String, Class<? extends Response>> RESPONSES = Map.of(
+    private static final Map<String, ObjectReader> RESPONSES = readers(Map.of(
             "send-fds", Response.SendFds.class,
             "attached", Response.Attached.class,
             "grant", Response.Grant.class,
@@ -71,7 +76,22 @@ public final class ProtocolCodec {
             "status", Response.StatusReport.class,
             "leases", Response.LeaseList.class,
             "reloaded", Response.Reloaded.class,
-            "transparent-ring", Response.TransparentRing.class);
+            "transparent-ring", Response.TransparentRing.class));
+
+    /**
+     * A request on the wire: {@code v} and {@code op} first, then the record's own fields in
+     * declaration order. No message has a field named {@code v}, {@code op} or {@code type}
+     * (ProtocolCodecTest checks), so unwrapping cannot write a name twice.
+     */
+    record RequestFrame(int v, String op, @JsonUnwrapped Request request) {
+    }
+
+    /** A response on the wire: {@code v} and {@code type} first, then the record's own fields. */
+    record ResponseFrame(int v, String type, @JsonUnwrapped Response response) {
+    }
+
+    private static final ObjectWriter REQUEST_WRITER = MAPPER.writerFor(RequestFrame.class);
+    private static final ObjectWriter RESPONSE_WRITER = MAPPER.writerFor(ResponseFrame.class);
 
     private ProtocolCodec() {
     }
@@ -106,90 +126,48 @@ public final class ProtocolCodec {
         return mapper;
     }
 
+    private static Map<String, ObjectReader> readers(Map<String, Class<?>> kinds) {
+        Map<String, ObjectReader> readers = new HashMap<>();
+        kinds.forEach((kind, type) -> readers.put(kind, MAPPER.readerFor(type)));
+        return Map.copyOf(readers);
+    }
+
     /** The body of a request frame: {@code {"v":1,"op":...,fields}}. */
     public static byte[] encode(Request request) {
         requireNonNull(request, "request");
-        byte[] hot = HotMessages.encode(request);
-        return hot != null ? hot : write("op", request.op(), request);
+        return write(REQUEST_WRITER, new RequestFrame(VERSION, request.op(), request), request.op());
     }
 
     /** The body of a response frame: {@code {"v":1,"type":...,fields}}. */
     public static byte[] encode(Response response) {
         requireNonNull(response, "response");
-        byte[] hot = HotMessages.encode(response);
-        return hot != null ? hot : write("type", response.type(), response);
+        return write(RESPONSE_WRITER, new ResponseFrame(VERSION, response.type(), response), response.type());
     }
 
     /** Reads a request body; the daemon answers a {@link ProtocolException} with its code. */
     public static Request decodeRequest(byte[] body) throws ProtocolException {
-        requireNonNull(body, "body");
-        Request hot = HotMessages.decodeRequest(body);
-        return hot != null ? hot : decodeRequestWithDatabind(body);
+        return (Request) decode(body, "op", REQUESTS, "request");
     }
 
     /** Reads a response body. */
     public static Response decodeResponse(byte[] body) throws ProtocolException {
-        requireNonNull(body, "body");
-        Response hot = HotMessages.decodeResponse(body);
-        return hot != null ? hot : decodeResponseWithDatabind(body);
+        return (Response) decode(body, "type", RESPONSES, "response");
     }
 
-    // The databind path: every kind that is not on the acquire path, and the reference the
-    // streaming path of HotMessages is compared with (ProtocolCodecDifferentialTest).
-
-    static byte[] encodeWithDatabind(Request request) {
-        return write("op", request.op(), request);
-    }
-
-    static byte[] encodeWithDatabind(Response response) {
-        return write("type", response.type(), response);
-    }
-
-    static Request decodeRequestWithDatabind(byte[] body) throws ProtocolException {
-        return decode(body, "op", REQUESTS, "request");
-    }
-
-    static Response decodeResponseWithDatabind(byte[] body) throws ProtocolException {
-        return decode(body, "type", RESPONSES, "response");
-    }
-
-    /**
-     * {@code {"v":1,"<kindField>":"<kind>",<the message's fields>}} in one pass: the message (a
-     * record, so a JSON object) is written as bytes and the head spliced in front of its fields.
-     * (Building a tree and writing it again cost the daemon about a tenth of an acquire.) No
-     * message has a field named {@code v}, {@code op} or {@code type} (ProtocolCodecTest checks).
-     */
-    private static byte[] write(String kindField, String kind, Object message) {
-        byte[] fields;
+    private static byte[] write(ObjectWriter writer, Object frame, String kind) {
         try {
-            fields = MAPPER.writeValueAsBytes(message);
+            return writer.writeValueAsBytes(frame);
         } catch (JacksonException e) {
             throw new IllegalStateException("cannot write " + kind + ": " + e.getOriginalMessage(), e);
         }
-        if (fields.length < 2 || fields[0] != '{' || fields[fields.length - 1] != '}') {
-            throw new IllegalStateException("cannot write " + kind + ": not a JSON object");
-        }
-        byte[] head = ("{\"v\":" + VERSION + ",\"" + kindField + "\":\"").getBytes(StandardCharsets.UTF_8);
-        byte[] quotedKind = JsonStringEncoder.getInstance().quoteAsUTF8(kind);
-        boolean noFields = fields.length == 2;
-        // head + kind + '"' + (',' + fields without '{') or '}'
-        byte[] out = new byte[head.length + quotedKind.length + 1 + (noFields ? 1 : fields.length)];
-        int at = 0;
-        System.arraycopy(head, 0, out, at, head.length);
-        at += head.length;
-        System.arraycopy(quotedKind, 0, out, at, quotedKind.length);
-        at += quotedKind.length;
-        out[at++] = '"';
-        if (noFields) {
-            out[at] = '}';
-        } else {
-            out[at++] = ',';
-            System.arraycopy(fields, 1, out, at, fields.length - 1);
-        }
-        return out;
     }
 
-    private static <T> T decode(byte[] body, String kindField, Map<String, Class<? extends T>> kinds, String what)
+    /**
+     * The whole document is parsed first (a syntax error anywhere is {@code BAD_REQUEST}), then
+     * {@code v} is checked before anything else about the message (an integer other than 1 is
+     * {@code UNSUPPORTED_VERSION} whatever else is wrong), then the kind, then the fields.
+     */
+    private static Object decode(byte[] body, String kindField, Map<String, ObjectReader> kinds, String what)
             throws ProtocolException {
         requireNonNull(body, "body");
         try {
@@ -212,17 +190,18 @@ public final class ProtocolCodec {
             if (kindNode == null || !kindNode.isTextual()) {
                 throw bad("a " + what + " needs a string \"" + kindField + "\"");
             }
-            Class<? extends T> type = kinds.get(kindNode.textValue());
-            if (type == null) {
+            ObjectReader reader = kinds.get(kindNode.textValue());
+            if (reader == null) {
                 throw bad("unknown " + kindField + " \"" + printable(kindNode.textValue()) + "\"; known: "
-                        + String.join(", ", new java.util.TreeSet<>(kinds.keySet())));
+                        + String.join(", ", new TreeSet<>(kinds.keySet())));
             }
             noNulls(root);
-            return MAPPER.treeToValue(root, type);
+            return reader.readValue(root);
         } catch (ProtocolException e) {
             throw e;
         } catch (UnrecognizedPropertyException e) {
-            throw bad("unknown field \"" + printable(e.getPropertyName()) + "\"");
+            String in = path(e, 1);
+            throw bad("unknown field \"" + printable(e.getPropertyName()) + "\"" + (in.isEmpty() ? "" : " in " + in));
         } catch (JacksonException e) {
             throw bad(describe(e));
         } catch (java.io.IOException e) {
@@ -245,17 +224,43 @@ public final class ProtocolCodec {
         }
     }
 
-    static String describe(JacksonException e) {
+    /**
+     * A binding or parsing failure for people: a record constructor's own refusal as it is,
+     * anything else with the field it concerns ({@code "ring.sqEntries": ...}) or, for a syntax
+     * error, where in the body it is.
+     */
+    private static String describe(JacksonException e) {
         Throwable cause = e.getCause();
         if (cause instanceof IllegalArgumentException || cause instanceof NullPointerException) {
             return messageOf(cause);
         }
         String m = e.getOriginalMessage();
-        return m == null ? e.getClass().getSimpleName() : firstLine(m);
+        m = m == null ? e.getClass().getSimpleName() : firstLine(m);
+        String field = path(e, 0);
+        if (!field.isEmpty()) {
+            return "\"" + printable(field) + "\": " + m;
+        }
+        JsonLocation at = e.getLocation();
+        return at == null || at.getByteOffset() < 0 ? m : m + " (at byte " + at.getByteOffset() + ")";
+    }
+
+    /** The field a binding failure concerns, as {@code ring.sqOff.head} or {@code files[1].name}, less the last {@code drop} steps. */
+    private static String path(JacksonException e, int drop) {
+        List<JsonMappingException.Reference> refs = e instanceof JsonMappingException m ? m.getPath() : List.of();
+        StringBuilder b = new StringBuilder();
+        for (int i = 0; i < refs.size() - drop; i++) {
+            JsonMappingException.Reference r = refs.get(i);
+            if (r.getFieldName() != null) {
+                b.append(b.isEmpty() ? "" : ".").append(r.getFieldName());
+            } else if (r.getIndex() >= 0) {
+                b.append('[').append(r.getIndex()).append(']');
+            }
+        }
+        return b.toString();
     }
 
     /** What a record constructor's refusal says. */
-    static String messageOf(Throwable e) {
+    private static String messageOf(Throwable e) {
         return e.getMessage() == null ? e.toString() : e.getMessage();
     }
 
@@ -266,7 +271,7 @@ public final class ProtocolCodec {
     }
 
     /** A client-supplied string, shortened and stripped of control characters before it goes into a message. */
-    static String printable(String s) {
+    private static String printable(String s) {
         if (s == null) {
             return "null";
         }
