@@ -39,10 +39,15 @@ public final class MemlockCharge {
 
     private final boolean perUser;
     private final String why;
+    /** The process's real uid and effective capabilities: every thread's, outside {@link #charged}. */
+    private final int ownUid;
+    private final long ownCaps;
 
     private MemlockCharge(boolean perUser, String why) {
         this.perUser = perUser;
         this.why = why;
+        this.ownUid = perUser ? ThreadCredentials.realUid() : -1;
+        this.ownCaps = perUser ? ThreadCredentials.effectiveCapabilities() : 0;
     }
 
     /** Rings are charged to the daemon's own user (for tests, and hosts without CAP_SETUID). */
@@ -174,21 +179,19 @@ public final class MemlockCharge {
         if (!perUser) {
             return create.get();
         }
-        int mine = ThreadCredentials.realUid();
-        long caps = ThreadCredentials.effectiveCapabilities();
         long ipcLock = 1L << ThreadCredentials.CAP_IPC_LOCK;
         ThreadCredentials.setRealUid(accountingUid(clientUid));
         try {
-            if ((caps & ipcLock) != 0) {
-                ThreadCredentials.setEffectiveCapabilities(caps & ~ipcLock);
+            if ((ownCaps & ipcLock) != 0) {
+                ThreadCredentials.setEffectiveCapabilities(ownCaps & ~ipcLock);
             }
             return create.get();
         } finally {
             try {
-                if ((caps & ipcLock) != 0) {
-                    ThreadCredentials.setEffectiveCapabilities(caps);
+                if ((ownCaps & ipcLock) != 0) {
+                    ThreadCredentials.setEffectiveCapabilities(ownCaps);
                 }
-                ThreadCredentials.setRealUid(mine);
+                ThreadCredentials.setRealUid(ownUid);
             } catch (RuntimeException e) {
                 // Cannot happen (the saved uid and the permitted set are untouched), and must not pass silently.
                 throw new AssertionError("a ring-builder thread could not take back its own credentials", e);
