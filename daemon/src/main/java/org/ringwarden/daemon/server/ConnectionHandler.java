@@ -3,7 +3,6 @@ package org.ringwarden.daemon.server;
 import java.io.IOException;
 import java.time.Instant;
 import java.util.ArrayDeque;
-import java.util.Arrays;
 import java.util.HashSet;
 import java.util.Set;
 import java.util.concurrent.Callable;
@@ -12,7 +11,6 @@ import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.ScheduledFuture;
 import java.util.concurrent.TimeUnit;
 import java.util.function.Consumer;
-import java.util.function.Predicate;
 
 import org.ringwarden.client.protocol.ErrorCode;
 import org.ringwarden.client.protocol.Frames;
@@ -22,9 +20,7 @@ import org.ringwarden.client.protocol.Request;
 import org.ringwarden.client.protocol.Response;
 import org.ringwarden.daemon.audit.AuditRecord;
 import org.ringwarden.linux.Descriptors;
-import org.ringwarden.linux.Errno;
 import org.ringwarden.linux.KernelException;
-import org.ringwarden.linux.UnixSockets;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -38,7 +34,6 @@ import io.netty.channel.ChannelInboundHandlerAdapter;
 import io.netty.channel.unix.UnixChannel;
 import io.netty.handler.codec.DecoderException;
 import io.netty.handler.codec.TooLongFrameException;
-import io.netty.util.concurrent.AbstractEventExecutor;
 
 /**
  * One connection's protocol state machine, on its event loop.
@@ -74,7 +69,6 @@ final class ConnectionHandler extends ChannelInboundHandlerAdapter {
      */
     private static final int PAUSE_AT_QUEUED = 6;
     private static final int[] NO_FDS = new int[0];
-    private static final Runnable NOTHING = () -> { };
     private static final int MAX_MESSAGE = 1024;
 
     private final ServerContext sc;
@@ -87,14 +81,6 @@ final class ConnectionHandler extends ChannelInboundHandlerAdapter {
     private PeerIdentity peer;
     private boolean slotTaken;
     private boolean busy;
-    /**
-     * Set by the event loop when a frame arrives while a request is in flight; read by the
-     * thread that sent a grant and handed its bookkeeping over without waking the loop (see
-     * {@link #submit(Callable, int[], Executor, Predicate, Consumer, Consumer)}).
-     */
-    private volatile boolean framesWaiting;
-    /** Reading is paused ({@code autoRead} off): the loop will not wake for this connection's next frame. */
-    private volatile boolean readingPaused;
     private boolean attached;
     private boolean closing;
     private ScheduledFuture<?> idle;
@@ -191,7 +177,6 @@ final class ConnectionHandler extends ChannelInboundHandlerAdapter {
                 return;
             }
             queued.add(body);
-            framesWaiting = true;
             if (queued.size() >= PAUSE_AT_QUEUED) {
                 pauseReading();
             }
@@ -227,7 +212,6 @@ final class ConnectionHandler extends ChannelInboundHandlerAdapter {
 
     private void handle(ByteBuf body) {
         busy = true;
-        framesWaiting = false;
         byte[] bytes = ByteBufUtil.getBytes(body);
         body.release();
         if (bytes.length == 0) {
@@ -284,20 +268,12 @@ final class ConnectionHandler extends ChannelInboundHandlerAdapter {
 
     private void acquire(Request.Acquire a) {
         // On the broker's acquire threads (the grant side's ring builders): the ring is built
-        // where the request runs, without a hop through the request pool.
+        // where the request runs, without a hop through the request pool. The grant comes back
+        // to the event loop, which writes it and its descriptors through the channel: one
+        // hand-off each way, and the channel is the socket's only writer.
         Executor where = sc.broker().acquireExecutor(peer);
-        Consumer<int[]> go = fds -> {
-            int socket = socketDuplicate();
-            int[] owned = socket < 0 ? fds : append(fds, socket);
-            submit(() -> {
-                try {
-                    return grantAndSend(sc.broker().acquire(peer, a.policy(), fds), socket);
-                } finally {
-                    Descriptors.closeQuietly(socket);
-                }
-            }, owned, where == null ? sc.requests() : where, SentGrant::complete, this::grantSent,
-                    failure -> refusedOrInternal(a, a.policy(), failure));
-        };
+        Consumer<int[]> go = fds -> submit(() -> sc.broker().acquire(peer, a.policy(), fds), fds,
+                where == null ? sc.requests() : where, this::granted, failure -> refusedOrInternal(a, a.policy(), failure));
         if (a.clientFds() == 0) {
             go.accept(new int[0]);
         } else {
@@ -306,93 +282,24 @@ final class ConnectionHandler extends ChannelInboundHandlerAdapter {
     }
 
     /**
-     * A duplicate of the connection's socket, taken here on the event loop while the channel is
-     * surely open, for the acquiring thread to write the grant with; -1 if none could be had
-     * (the grant then goes out through the event loop). Netty's own descriptor could be closed
-     * by the event loop meanwhile and its number given to another connection's socket.
+     * On the event loop: counts and audits the grant (before the client can see it, so that the
+     * grant's record precedes its delivery's), writes the frame, then its descriptors, one zero
+     * byte each with {@code SCM_RIGHTS} ({@link DescriptorExchange}), while reading is paused.
      */
-    private int socketDuplicate() {
-        try {
-            return Descriptors.dupCloexec(((UnixChannel) ctx.channel()).fd().intValue());
-        } catch (KernelException e) {
-            return -1;
-        }
-    }
-
-    private static int[] append(int[] fds, int fd) {
-        int[] out = Arrays.copyOf(fds, fds.length + 1);
-        out[fds.length] = fd;
-        return out;
-    }
-
-    /**
-     * A grant after the acquiring thread's attempt to send it: {@code sent} bytes of
-     * {@code frame} are on the socket ({@code frame} null if it could not be encoded; then
-     * {@link #write} answers, or closes the connection), or {@code failed} says the socket is
-     * broken.
-     */
-    private record SentGrant(IssuedGrant issued, byte[] frame, int sent, boolean failed) {
-        /** Everything is on the socket and no descriptors follow: the event loop has only bookkeeping left. */
-        boolean complete() {
-            return !failed && frame != null && sent == frame.length && issued.descriptors().length == 0;
-        }
-    }
-
-    /**
-     * On the acquiring thread: encodes the grant, counts and audits it (before the client can
-     * see it, so that the grant's record precedes its delivery's), and, when no descriptors
-     * follow, sends it at once on {@code socket} without blocking. Sending here rather than on
-     * the event loop saves a thread hand-off per acquire: the event loop is not woken for the
-     * grant at all ({@link #grantSent} runs at its next wake-up, the client's next request at
-     * the latest). It is safe because nothing else writes to the socket while a request is in
-     * flight: the previous answer was flushed before this request was taken ({@link #finish}),
-     * and the next request is only read after this one. (A protocol violation answered by the
-     * event loop meanwhile could interleave with it; that connection is closed anyway.)
-     */
-    private SentGrant grantAndSend(IssuedGrant issued, int socket) {
-        Response.Grant g = issued.grant();
-        byte[] frame;
-        try {
-            frame = Frames.frame(ProtocolCodec.encode(g));
-        } catch (RuntimeException e) {
-            frame = null;
-        }
-        sc.stats().granted();
-        audit("grant", g.policy(), g.lease(), "ok", null, null);
-        if (frame == null || socket < 0 || issued.descriptors().length > 0) {
-            return new SentGrant(issued, frame, 0, false);
-        }
-        int n = UnixSockets.sendNow(socket, frame);
-        if (n == -Errno.EAGAIN.number()) {
-            return new SentGrant(issued, frame, 0, false);
-        }
-        return new SentGrant(issued, frame, Math.max(n, 0), n < 0);
-    }
-
-    /** On the event loop: the rest of a grant's answer (what was not sent yet, then its descriptors). */
-    private void grantSent(SentGrant sent) {
-        IssuedGrant issued = sent.issued();
+    private void granted(IssuedGrant issued) {
         Response.Grant g = issued.grant();
         leases.add(g.lease());
-        if (sent.failed()) {
-            ctx.close(); // the client is gone; closing the connection ends the lease
-            return;
-        }
-        if (sent.complete()) {
-            finish();
-            return;
-        }
-        ChannelFuture written = sent.frame() == null ? write(g)
-                : ctx.writeAndFlush(Unpooled.wrappedBuffer(sent.frame(), sent.sent(), sent.frame().length - sent.sent()));
+        sc.stats().granted();
+        audit("grant", g.policy(), g.lease(), "ok", null, null);
         int[] fds = issued.descriptors();
         if (fds.length == 0) {
-            written.addListener(f -> finish());
+            answer(g);
             return;
         }
         pauseReading(); // the exchange is then the only user of the socket
-        written.addListener(f -> {
+        write(g).addListener(f -> {
             if (!f.isSuccess()) {
-                ctx.close();
+                ctx.close(); // the client is gone; closing the connection ends the lease
                 return;
             }
             DescriptorExchange.send(ctx.channel(), fds, deadline(), outcome -> {
@@ -531,7 +438,6 @@ final class ConnectionHandler extends ChannelInboundHandlerAdapter {
             return;
         }
         if (!ctx.channel().config().isAutoRead()) {
-            readingPaused = false;
             ctx.channel().config().setAutoRead(true);
         }
         armIdle();
@@ -539,7 +445,6 @@ final class ConnectionHandler extends ChannelInboundHandlerAdapter {
 
     private void pauseReading() {
         if (ctx.channel().config().isAutoRead()) {
-            readingPaused = true;
             ctx.channel().config().setAutoRead(false);
         }
     }
@@ -584,16 +489,6 @@ final class ConnectionHandler extends ChannelInboundHandlerAdapter {
     /** {@link #submit(Callable, int[], Consumer, Consumer)} on {@code pool}, still after this connection's earlier work. */
     private <T> void submit(Callable<T> work, int[] owned, Executor pool, Consumer<T> onSuccess,
                             Consumer<Throwable> onFailure) {
-        submit(work, owned, pool, result -> false, onSuccess, onFailure);
-    }
-
-    /**
-     * As above; a result for which {@code canWait} holds is handed to the event loop without
-     * waking it ({@link AbstractEventExecutor#lazyExecute}): {@code onSuccess} then runs at the
-     * loop's next wake-up, before it handles any later request of this connection.
-     */
-    private <T> void submit(Callable<T> work, int[] owned, Executor pool, Predicate<T> canWait, Consumer<T> onSuccess,
-                            Consumer<Throwable> onFailure) {
         try {
             serial.execute(() -> {
                 T result;
@@ -603,23 +498,7 @@ final class ConnectionHandler extends ChannelInboundHandlerAdapter {
                     ctx.executor().execute(() -> onFailure.accept(t));
                     return;
                 }
-                Runnable then = () -> onSuccess.accept(result);
-                // Not while reading is paused: then nothing but this task would resume it, and
-                // the loop, not woken, would not see the client's next frame until its timeout.
-                if (canWait.test(result) && !readingPaused && ctx.executor() instanceof AbstractEventExecutor loop) {
-                    loop.lazyExecute(then);
-                    // The client may have answered already, and the loop may have read its frame
-                    // (queued: this request is not finished) and gone back to sleep before the
-                    // task above was in its queue: then wake it. Either it sets framesWaiting
-                    // (or pauses reading) before polling its tasks, or this sees the flag (all
-                    // volatile): one of the two always happens, so the frame never waits for
-                    // the loop's next timeout.
-                    if (framesWaiting || readingPaused) {
-                        loop.execute(NOTHING);
-                    }
-                } else {
-                    ctx.executor().execute(then);
-                }
+                ctx.executor().execute(() -> onSuccess.accept(result));
             }, pool);
         } catch (RejectedExecutionException e) {
             for (int fd : owned) {
