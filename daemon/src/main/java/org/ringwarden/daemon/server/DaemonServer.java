@@ -99,7 +99,7 @@ public final class DaemonServer implements AutoCloseable {
                     @Override
                     protected void initChannel(EpollDomainSocketChannel ch) {
                         ch.pipeline().addLast("frames", new FrameDecoder(timeout));
-                        ch.pipeline().addLast("requests", new ConnectionHandler(context, admin));
+                        ch.pipeline().addLast("requests", admin ? new AdminHandler(context) : new ConnectionHandler(context));
                     }
                 });
         Channel ch;
