@@ -10,7 +10,7 @@ import org.ringwarden.daemon.audit.AuditLog;
 import org.ringwarden.daemon.audit.AuditRecord;
 import org.ringwarden.daemon.cli.RingwardenCommand;
 import org.ringwarden.daemon.server.AdminActions;
-import org.ringwarden.daemon.server.PeerIdentity;
+import org.ringwarden.daemon.grant.Peer;
 import org.ringwarden.daemon.server.RingBroker;
 import org.ringwarden.daemon.server.ServerStats;
 import org.slf4j.Logger;
@@ -56,7 +56,7 @@ public final class AdminService implements AdminActions {
     }
 
     @Override
-    public Response.Reloaded reload(PeerIdentity by) {
+    public Response.Reloaded reload(Peer by) {
         return reload(by, "admin socket");
     }
 
@@ -65,7 +65,7 @@ public final class AdminService implements AdminActions {
         return reload(null, "SIGHUP");
     }
 
-    private synchronized Response.Reloaded reload(PeerIdentity by, String trigger) {
+    private synchronized Response.Reloaded reload(Peer by, String trigger) {
         listener.reloading();
         Response.Reloaded r;
         try {

@@ -1,5 +1,6 @@
 package org.ringwarden.daemon.server;
 
+import org.ringwarden.daemon.grant.Peer;
 import org.ringwarden.client.protocol.Response;
 
 /** The administrative requests of the admin socket, answered by the daemon (org.ringwarden.daemon.admin). */
@@ -11,5 +12,5 @@ public interface AdminActions {
     Response.LeaseList leases();
 
     /** {@code reload}: blocking, called from the request executor; {@code by} is the administrator who asked. */
-    Response.Reloaded reload(PeerIdentity by);
+    Response.Reloaded reload(Peer by);
 }

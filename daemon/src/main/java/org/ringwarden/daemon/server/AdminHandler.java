@@ -1,5 +1,6 @@
 package org.ringwarden.daemon.server;
 
+import org.ringwarden.daemon.grant.Peer;
 import org.ringwarden.client.protocol.ErrorCode;
 import org.ringwarden.client.protocol.Request;
 
@@ -30,7 +31,7 @@ final class AdminHandler extends FramedConnection {
     }
 
     @Override
-    void ended(PeerIdentity who) {
+    void ended(Peer who) {
         // An admin connection holds no lease and no attachment.
     }
 

@@ -1,5 +1,7 @@
 package org.ringwarden.daemon.server;
 
+import org.ringwarden.daemon.grant.RefusedException;
+import org.ringwarden.daemon.grant.Peer;
 import java.util.HashSet;
 import java.util.Set;
 import java.util.concurrent.Executor;
@@ -45,7 +47,7 @@ final class ConnectionHandler extends FramedConnection {
     }
 
     @Override
-    void ended(PeerIdentity who) {
+    void ended(Peer who) {
         sc.broker().connectionClosed(who);
     }
 

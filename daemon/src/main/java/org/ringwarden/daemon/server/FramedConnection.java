@@ -1,5 +1,7 @@
 package org.ringwarden.daemon.server;
 
+import org.ringwarden.daemon.grant.RefusedException;
+import org.ringwarden.daemon.grant.Peer;
 import java.io.IOException;
 import java.time.Instant;
 import java.util.ArrayDeque;
@@ -76,7 +78,7 @@ abstract class FramedConnection extends ChannelInboundHandlerAdapter {
     private final SerialExecutor serial;
 
     ChannelHandlerContext ctx;
-    PeerIdentity peer;
+    Peer peer;
     private boolean slotTaken;
     private boolean busy;
     private boolean closing;
@@ -106,7 +108,7 @@ abstract class FramedConnection extends ChannelInboundHandlerAdapter {
      * Called on the connection's serial executor after its last request has returned, once the
      * connection is closed; the peer's pidfd is closed after it.
      */
-    abstract void ended(PeerIdentity who);
+    abstract void ended(Peer who);
 
     // ---- lifecycle ------------------------------------------------------------------------
 
@@ -115,13 +117,13 @@ abstract class FramedConnection extends ChannelInboundHandlerAdapter {
         this.ctx = ctx;
         int fd = ((UnixChannel) ctx.channel()).fd().intValue();
         // Reading stays off (autoRead false from the bootstrap) until we know who this is.
-        submit(() -> PeerIdentity.of(fd, connectionId), NO_FDS, this::identified, failure -> {
+        submit(() -> Peer.of(fd, connectionId), NO_FDS, this::identified, failure -> {
             LOG.debug("connection {}: cannot identify the peer: {}", connectionId, failure.getMessage());
             ctx.close();
         });
     }
 
-    private void identified(PeerIdentity who) {
+    private void identified(Peer who) {
         if (!ctx.channel().isOpen()) {
             Descriptors.closeQuietly(who.pidfd());
             return;
@@ -155,7 +157,7 @@ abstract class FramedConnection extends ChannelInboundHandlerAdapter {
             sc.stats().connectionClosed();
             slotTaken = false;
         }
-        PeerIdentity who = peer;
+        Peer who = peer;
         if (who != null) {
             Runnable end = () -> {
                 try {
@@ -398,7 +400,7 @@ abstract class FramedConnection extends ChannelInboundHandlerAdapter {
     }
 
     final void audit(String event, String policy, String lease, String outcome, ErrorCode code, String detail) {
-        PeerIdentity p = peer;
+        Peer p = peer;
         sc.audit().record(new AuditRecord(Instant.now(), event, p == null ? 0 : p.pid(), p == null ? -1 : p.uid(),
                 p == null ? -1 : p.gid(), p == null ? null : p.exe(), policy, lease, outcome, code, detail));
     }

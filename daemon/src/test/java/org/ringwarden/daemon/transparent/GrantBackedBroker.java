@@ -8,13 +8,11 @@ import org.ringwarden.client.protocol.Request;
 import org.ringwarden.client.protocol.Response;
 import org.ringwarden.daemon.grant.AuditEvent;
 import org.ringwarden.daemon.grant.DaemonLimits;
-import org.ringwarden.daemon.grant.GrantException;
+import org.ringwarden.daemon.grant.RefusedException;
 import org.ringwarden.daemon.grant.GrantService;
 import org.ringwarden.daemon.grant.Peer;
 import org.ringwarden.daemon.server.IssuedGrant;
-import org.ringwarden.daemon.server.PeerIdentity;
 import org.ringwarden.daemon.server.PolicyGate;
-import org.ringwarden.daemon.server.RefusedException;
 import org.ringwarden.daemon.server.RingBroker;
 import org.ringwarden.policy.CompiledPolicy;
 
@@ -37,17 +35,13 @@ final class GrantBackedBroker implements RingBroker {
         return grants;
     }
 
-    static Peer peer(PeerIdentity p) {
-        return new Peer(p.connectionId(), p.pid(), p.uid(), p.gid(), p.groups(), p.pidfd(), p.exe() == null ? "?" : p.exe());
-    }
-
     @Override
-    public List<Response.PolicySummary> policies(PeerIdentity peer) {
+    public List<Response.PolicySummary> policies(Peer peer) {
         return gate.visibleTo(peer);
     }
 
     @Override
-    public void attach(PeerIdentity peer, int listenerFd, String transparentPolicy) throws RefusedException {
+    public void attach(Peer peer, int listenerFd, String transparentPolicy) throws RefusedException {
         CompiledPolicy p = null;
         if (transparentPolicy != null) {
             try {
@@ -57,25 +51,17 @@ final class GrantBackedBroker implements RingBroker {
                 throw e;
             }
         }
-        try {
-            grants.attach(peer(peer), listenerFd, p);
-        } catch (GrantException e) {
-            throw new RefusedException(e.code(), e.getMessage(), e);
-        }
+        grants.attach(peer, listenerFd, p);
     }
 
     @Override
-    public Response.TransparentRing transparentSetup(PeerIdentity peer, Request.TransparentSetup setup)
+    public Response.TransparentRing transparentSetup(Peer peer, Request.TransparentSetup setup)
             throws RefusedException {
-        try {
-            return grants.transparentSetup(peer(peer), setup);
-        } catch (GrantException e) {
-            throw new RefusedException(e.code(), e.getMessage(), e);
-        }
+        return grants.transparentSetup(peer, setup);
     }
 
     @Override
-    public IssuedGrant acquire(PeerIdentity peer, String policy, int[] clientFds) throws RefusedException {
+    public IssuedGrant acquire(Peer peer, String policy, int[] clientFds) throws RefusedException {
         for (int fd : clientFds) {
             org.ringwarden.linux.Descriptors.closeQuietly(fd);
         }
@@ -83,13 +69,13 @@ final class GrantBackedBroker implements RingBroker {
     }
 
     @Override
-    public void release(PeerIdentity peer, String lease) throws RefusedException {
+    public void release(Peer peer, String lease) throws RefusedException {
         throw new RefusedException(ErrorCode.NOT_PERMITTED, "no leases here");
     }
 
     @Override
-    public void connectionClosed(PeerIdentity peer) {
-        grants.connectionClosed(peer(peer));
+    public void connectionClosed(Peer peer) {
+        grants.connectionClosed(peer);
     }
 
     @Override
