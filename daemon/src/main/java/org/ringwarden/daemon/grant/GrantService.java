@@ -173,16 +173,10 @@ public final class GrantService implements AutoCloseable {
                 forget(a);
                 throw new RefusedException(ErrorCode.BUSY, "the daemon is shutting down");
             }
-            audit(new AuditEvent(AuditEvent.Kind.ATTACH, clock.instant(), peer,
-                    transparentOrNull == null ? null : transparentOrNull.name(), null, null,
-                    "seccomp listener attached" + (transparentOrNull == null ? "" : " for transparent use")));
         } catch (RefusedException e) {
             Descriptors.closeQuietly(listenerFd);
             Descriptors.closeQuietly(pidfd);
             counters.refused.increment();
-            audit(new AuditEvent(AuditEvent.Kind.REFUSE, clock.instant(), peer,
-                    transparentOrNull == null ? null : transparentOrNull.name(), null, e.code(),
-                    "attach: " + e.getMessage()));
             throw e;
         }
     }
@@ -271,9 +265,6 @@ public final class GrantService implements AutoCloseable {
             Grant grant = new Grant(lease.id, policy.name(), lease.ticket, ring.params(), ring.enabled(), ring.files(),
                     ring.buffers().stream().map(PreparedRing.Buffer::toGrant).toList(), policy.allowed());
             counters.granted.increment();
-            audit(new AuditEvent(AuditEvent.Kind.GRANT, clock.instant(), peer, policy.name(), lease.id, null,
-                    "ring of " + ring.params().sqEntries() + " entries, " + ring.files().size() + " files, "
-                            + ring.bufferBytes() + " buffer bytes" + (ring.enabled() ? "" : ", client enables")));
             return grant;
         } catch (RefusedException e) {
             if (!fdsOwnedByFactory) {
@@ -282,8 +273,6 @@ public final class GrantService implements AutoCloseable {
                 }
             }
             counters.refused.increment();
-            audit(new AuditEvent(AuditEvent.Kind.REFUSE, clock.instant(), peer, policy.name(), null, e.code(),
-                    e.getMessage()));
             throw e;
         }
     }
@@ -516,7 +505,6 @@ public final class GrantService implements AutoCloseable {
         }
         closeLease(lease);
         counters.released.increment();
-        audit(new AuditEvent(AuditEvent.Kind.RELEASE, clock.instant(), peer, lease.policy, lease.id, null, "released"));
         sweep();
     }
 

@@ -61,12 +61,8 @@ public final class GrantBroker implements RingBroker {
                 case EXPIRE -> "expire";
                 case DETACH -> "detach";
                 case END -> "end";
-                case RELEASE -> "released".equals(e.detail()) ? null : "release";
-                case GRANT, REFUSE, ATTACH -> null; // the server records these with the request
+                case RELEASE -> "release";
             };
-            if (event == null) {
-                return;
-            }
             Peer p = e.peer();
             audit.record(new AuditRecord(e.at(), event, p.pid(), p.uid(), p.gid(), p.exe(), e.policy(), e.lease(),
                     e.code() == null ? "ok" : "refused", e.code(), e.detail()));
