@@ -48,9 +48,7 @@ public final class GrantBroker implements RingBroker {
         requireNonNull(store, "store");
         requireNonNull(limits, "limits");
         requireNonNull(audit, "audit");
-        DaemonLimits dl = new DaemonLimits(limits.leasesTotal(), limits.leasesPerUid(), limits.bufferBytesTotal(),
-                limits.bufferBytesPerUid(), limits.ticketExpiry(), limits.connectionsPerUid(), limits.connectionsTotal());
-        return new GrantBroker(new PolicyGate(store), new GrantService(dl, forwarder(audit)));
+        return new GrantBroker(new PolicyGate(store), new GrantService(DaemonLimits.of(limits), forwarder(audit)));
     }
 
     private static Consumer<AuditEvent> forwarder(AuditLog audit) {
