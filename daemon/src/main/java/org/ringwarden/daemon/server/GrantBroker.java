@@ -19,6 +19,7 @@ import org.ringwarden.daemon.grant.DaemonLimits;
 import org.ringwarden.daemon.grant.Grant;
 import org.ringwarden.daemon.grant.RefusedException;
 import org.ringwarden.daemon.grant.GrantService;
+import org.ringwarden.daemon.grant.GrantStats;
 import org.ringwarden.daemon.grant.LeaseInfo;
 import org.ringwarden.daemon.grant.Peer;
 import org.ringwarden.linux.Descriptors;
@@ -49,6 +50,20 @@ public final class GrantBroker implements RingBroker {
         requireNonNull(limits, "limits");
         requireNonNull(audit, "audit");
         return new GrantBroker(new PolicyGate(store), new GrantService(DaemonLimits.of(limits), forwarder(audit)));
+    }
+
+    /**
+     * A broker over {@code store} whose grant side, sized by {@code limits}, hands its own audit
+     * events to {@code audit} as they are (tests and bench/run-transparent watch them).
+     */
+    public static GrantBroker create(PolicyStore store, DaemonLimits limits, Consumer<AuditEvent> audit) {
+        requireNonNull(store, "store");
+        return new GrantBroker(new PolicyGate(store), new GrantService(limits, audit));
+    }
+
+    /** The grant side's counters (attachments, leases, pinned bytes). */
+    public GrantStats stats() {
+        return grants.stats();
     }
 
     private static Consumer<AuditEvent> forwarder(AuditLog audit) {
