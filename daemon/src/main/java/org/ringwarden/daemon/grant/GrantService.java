@@ -71,7 +71,7 @@ public final class GrantService implements AutoCloseable {
     private final Map<Long, Attachment> attachments = new HashMap<>(); // guarded by itself
     private final Map<Integer, Integer> attachmentsPerUid = new HashMap<>(); // guarded by attachments
     private volatile boolean closed;
-    private final org.ringwarden.daemon.transparent.TransparentRingMaker transparentRings;
+    private final TransparentRingMaker transparentRings;
 
     /**
      * @param limits the daemon's limits
@@ -92,7 +92,7 @@ public final class GrantService implements AutoCloseable {
         this.limits = requireNonNull(limits, "limits");
         this.charge = requireNonNull(charge, "charge");
         this.factory = new RingFactory(charge);
-        this.transparentRings = new org.ringwarden.daemon.transparent.TransparentRingMaker(this::audit,
+        this.transparentRings = new TransparentRingMaker(this::audit,
                 Clock.systemUTC(), charge, watch);
         if (charge.perUser()) {
             LOG.info("Pinned memory: {}; {}", charge.why(), charge.ensureBudget(limits));
