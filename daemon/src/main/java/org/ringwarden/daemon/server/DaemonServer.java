@@ -14,6 +14,7 @@ import java.util.concurrent.atomic.AtomicLong;
 import org.ringwarden.daemon.audit.AuditLog;
 import org.ringwarden.daemon.config.DaemonConfig;
 import org.ringwarden.daemon.config.SocketSettings;
+import org.ringwarden.daemon.systemd.SocketActivation.Inherited;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -41,11 +42,6 @@ import io.netty.util.concurrent.DefaultThreadFactory;
  */
 public final class DaemonServer implements AutoCloseable {
     private static final Logger LOG = LoggerFactory.getLogger(DaemonServer.class);
-
-    /** Listening sockets handed over by systemd: the fd, or -1 to bind the configured path. */
-    public record Inherited(int clientFd, int adminFd) {
-        public static final Inherited NONE = new Inherited(-1, -1);
-    }
 
     private final EventLoopGroup group;
     private final ThreadPoolExecutor requests;
