@@ -55,7 +55,7 @@ public final class DaemonServer implements AutoCloseable {
     }
 
     /** Binds (or adopts) both sockets and starts serving. */
-    public static DaemonServer start(DaemonConfig config, RingBroker broker, AdminActions admin, ServerStats stats,
+    public static DaemonServer start(DaemonConfig config, RingBroker broker, AdminService admin, ServerStats stats,
                                      AuditLog audit, int adminGid, Inherited inherited) throws IOException {
         requireNonNull(config, "config");
         requireNonNull(inherited, "inherited");
