@@ -1,7 +1,5 @@
 package org.ringwarden.daemon.server;
 
-import org.ringwarden.daemon.grant.RefusedException;
-import org.ringwarden.daemon.grant.Peer;
 import java.util.HashSet;
 import java.util.Set;
 import java.util.concurrent.Executor;
@@ -10,6 +8,8 @@ import java.util.function.Consumer;
 import org.ringwarden.client.protocol.ErrorCode;
 import org.ringwarden.client.protocol.Request;
 import org.ringwarden.client.protocol.Response;
+import org.ringwarden.daemon.grant.Peer;
+import org.ringwarden.daemon.grant.RefusedException;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 

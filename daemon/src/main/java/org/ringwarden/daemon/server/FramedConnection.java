@@ -1,7 +1,5 @@
 package org.ringwarden.daemon.server;
 
-import org.ringwarden.daemon.grant.RefusedException;
-import org.ringwarden.daemon.grant.Peer;
 import java.io.IOException;
 import java.time.Instant;
 import java.util.ArrayDeque;
@@ -19,6 +17,8 @@ import org.ringwarden.client.protocol.ProtocolException;
 import org.ringwarden.client.protocol.Request;
 import org.ringwarden.client.protocol.Response;
 import org.ringwarden.daemon.audit.AuditRecord;
+import org.ringwarden.daemon.grant.Peer;
+import org.ringwarden.daemon.grant.RefusedException;
 import org.ringwarden.linux.Descriptors;
 import org.ringwarden.linux.KernelException;
 import org.slf4j.Logger;

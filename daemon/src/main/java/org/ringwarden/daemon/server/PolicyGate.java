@@ -1,7 +1,5 @@
 package org.ringwarden.daemon.server;
 
-import org.ringwarden.daemon.grant.RefusedException;
-import org.ringwarden.daemon.grant.Peer;
 import static java.util.Objects.requireNonNull;
 
 import java.util.Arrays;
@@ -10,6 +8,8 @@ import java.util.stream.Collectors;
 
 import org.ringwarden.client.protocol.ErrorCode;
 import org.ringwarden.client.protocol.Response;
+import org.ringwarden.daemon.grant.Peer;
+import org.ringwarden.daemon.grant.RefusedException;
 import org.ringwarden.policy.CompiledPolicy;
 import org.ringwarden.policy.LoadResult;
 import org.ringwarden.policy.PolicyProblem;

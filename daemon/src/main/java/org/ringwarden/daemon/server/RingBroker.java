@@ -1,11 +1,11 @@
 package org.ringwarden.daemon.server;
 
-import org.ringwarden.daemon.grant.RefusedException;
-import org.ringwarden.daemon.grant.Peer;
 import java.util.List;
 import java.util.concurrent.Executor;
 
 import org.ringwarden.client.protocol.Response;
+import org.ringwarden.daemon.grant.Peer;
+import org.ringwarden.daemon.grant.RefusedException;
 
 /**
  * What the server asks of the grant side: the policies a peer may see, and the leases it holds.

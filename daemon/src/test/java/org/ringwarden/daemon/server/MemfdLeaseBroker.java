@@ -1,7 +1,5 @@
 package org.ringwarden.daemon.server;
 
-import org.ringwarden.daemon.grant.RefusedException;
-import org.ringwarden.daemon.grant.Peer;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.HashMap;
@@ -11,6 +9,8 @@ import java.util.UUID;
 
 import org.ringwarden.client.protocol.ErrorCode;
 import org.ringwarden.client.protocol.Response;
+import org.ringwarden.daemon.grant.Peer;
+import org.ringwarden.daemon.grant.RefusedException;
 import org.ringwarden.linux.Descriptors;
 import org.ringwarden.linux.Memory;
 import org.ringwarden.linux.uring.IoUringParams;
