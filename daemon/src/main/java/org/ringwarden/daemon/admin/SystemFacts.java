@@ -1,14 +1,29 @@
 package org.ringwarden.daemon.admin;
 
 import java.io.IOException;
+import java.io.InputStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.Optional;
+import java.util.Properties;
 
 /** Facts about this host and process read from {@code /proc}, for {@code status} and {@code doctor}. */
 public final class SystemFacts {
     private SystemFacts() {
+    }
+
+    /** This build's version, as the build stamped it in {@code version.properties} ({@code "unknown"} if absent). */
+    public static String ringwardenVersion() {
+        try (InputStream in = SystemFacts.class.getResourceAsStream("/org/ringwarden/daemon/version.properties")) {
+            Properties p = new Properties();
+            if (in != null) {
+                p.load(in);
+            }
+            return p.getProperty("version", "unknown");
+        } catch (IOException e) {
+            return "unknown";
+        }
     }
 
     /** The kernel release ({@code uname -r}). */

@@ -1,8 +1,6 @@
 package org.ringwarden.daemon.cli;
 
-import java.io.IOException;
-import java.io.InputStream;
-import java.util.Properties;
+import org.ringwarden.daemon.admin.SystemFacts;
 
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
@@ -49,15 +47,7 @@ public final class RingwardenCommand implements Runnable {
         }
 
         public static String version() {
-            try (InputStream in = RingwardenCommand.class.getResourceAsStream("/org/ringwarden/daemon/version.properties")) {
-                Properties p = new Properties();
-                if (in != null) {
-                    p.load(in);
-                }
-                return p.getProperty("version", "unknown");
-            } catch (IOException e) {
-                return "unknown";
-            }
+            return SystemFacts.ringwardenVersion();
         }
     }
 }

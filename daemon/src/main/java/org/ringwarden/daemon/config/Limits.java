@@ -24,7 +24,7 @@ public record Limits(int connectionsTotal, int connectionsPerUid, Duration reque
     /**
      * The defaults of an unconfigured daemon. The lease and buffer bounds fit the 8 MiB default
      * {@code RLIMIT_MEMLOCK} of a non-root daemon (security.md: about 1,024 empty rings, or 7
-     * with 1 MiB buffers), the same as the grant side's own defaults.
+     * with 1 MiB buffers). The grant side's defaults are these ({@code DaemonLimits.defaults()}).
      */
     public static final Limits DEFAULTS = new Limits(1024, 64, Duration.ofSeconds(5), Duration.ofSeconds(60),
             Duration.ofSeconds(10), 512, 64, 64L << 20, 16L << 20);

@@ -7,8 +7,11 @@ import java.time.Instant;
 import org.ringwarden.client.protocol.ErrorCode;
 
 /**
- * Something the grant side did or refused, for the audit log. {@link GrantService} hands
- * these to its consumer synchronously, from whichever thread acted (a request thread, the
+ * Something only the grant side sees, for the audit log: deliveries and refused deliveries,
+ * expired tickets, detachments, and leases let go or ended other than by a {@code release}
+ * request. The decisions the server answers (attach, grant, refusal, release) are audited by
+ * the server, once, where it answers them. {@link GrantService} hands these to its consumer
+ * synchronously, from whichever thread acted (a request thread, the
  * listener poller, the expiry timer): the consumer must be quick and must not call back.
  *
  * @param kind   what happened
@@ -30,11 +33,7 @@ public record AuditEvent(Kind kind, Instant at, Peer peer, String policy, String
 
     /** The kinds of audited events. */
     public enum Kind {
-        /** A ring was prepared and a grant sent. */
-        GRANT,
-        /** An acquire (or attach) was refused or failed. */
-        REFUSE,
-        /** The daemon let go of a lease's ring (release, connection close or shutdown). */
+        /** The daemon let go of a lease's ring because its connection closed or the daemon is stopping. */
         RELEASE,
         /** A lease's ring is gone from every process: its quota is returned. */
         END,
@@ -44,8 +43,6 @@ public record AuditEvent(Kind kind, Instant at, Peer peer, String policy, String
         DELIVER,
         /** A trapped io_uring_setup (or other call) was answered EPERM. */
         DELIVERY_REFUSED,
-        /** A seccomp listener was attached. */
-        ATTACH,
         /** An attachment ended (connection closed, or no process left under the filter). */
         DETACH
     }

@@ -4,6 +4,8 @@ import static java.util.Objects.requireNonNull;
 
 import java.time.Duration;
 
+import org.ringwarden.daemon.config.Limits;
+
 /**
  * The daemon's own limits on what clients may hold, on top of each policy's per-user limits.
  * Every limit counts what the daemon holds for live leases and attachments; a ring whose
@@ -33,11 +35,17 @@ public record DaemonLimits(int leasesTotal, int leasesPerUid, long bufferBytesTo
     }
 
     /**
-     * Defaults sized for the 8 MiB default {@code RLIMIT_MEMLOCK} of a non-root daemon
-     * (security.md: 1,024 empty rings or 7 rings with 1 MiB buffers fit in it).
+     * The grant side's part of the daemon's configured {@code limits}; attachments are bounded
+     * like connections (one attachment per connection at most).
      */
+    public static DaemonLimits of(Limits limits) {
+        return new DaemonLimits(limits.leasesTotal(), limits.leasesPerUid(), limits.bufferBytesTotal(),
+                limits.bufferBytesPerUid(), limits.ticketExpiry(), limits.connectionsPerUid(), limits.connectionsTotal());
+    }
+
+    /** The grant side's part of {@link Limits#DEFAULTS}, the one place the defaults are written. */
     public static DaemonLimits defaults() {
-        return new DaemonLimits(512, 64, 64L << 20, 16L << 20, Duration.ofSeconds(10), 64, 1024);
+        return of(Limits.DEFAULTS);
     }
 
     /** A copy with another ticket expiry. */

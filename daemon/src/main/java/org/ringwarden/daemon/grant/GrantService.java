@@ -71,7 +71,7 @@ public final class GrantService implements AutoCloseable {
     private final Map<Long, Attachment> attachments = new HashMap<>(); // guarded by itself
     private final Map<Integer, Integer> attachmentsPerUid = new HashMap<>(); // guarded by attachments
     private volatile boolean closed;
-    private final org.ringwarden.daemon.transparent.TransparentRingMaker transparentRings;
+    private final TransparentRingMaker transparentRings;
 
     /**
      * @param limits the daemon's limits
@@ -92,7 +92,7 @@ public final class GrantService implements AutoCloseable {
         this.limits = requireNonNull(limits, "limits");
         this.charge = requireNonNull(charge, "charge");
         this.factory = new RingFactory(charge);
-        this.transparentRings = new org.ringwarden.daemon.transparent.TransparentRingMaker(this::audit,
+        this.transparentRings = new TransparentRingMaker(this::audit,
                 Clock.systemUTC(), charge, watch);
         if (charge.perUser()) {
             LOG.info("Pinned memory: {}; {}", charge.why(), charge.ensureBudget(limits));
@@ -124,39 +124,39 @@ public final class GrantService implements AutoCloseable {
      *
      * @param transparentOrNull a policy for un-ticketed {@code io_uring_setup} calls (issue 7;
      *                          such calls are refused {@code EPERM} until it is implemented), or null
-     * @throws GrantException {@code BAD_REQUEST} if the fd is not a seccomp listener or the
+     * @throws RefusedException {@code BAD_REQUEST} if the fd is not a seccomp listener or the
      *                        connection is attached already; {@code NOT_PERMITTED} if the policy
      *                        is not for transparent use or the peer is gone;
      *                        {@code QUOTA_EXCEEDED} past the attachment limits; {@code BUSY} when closed
      */
-    public void attach(Peer peer, int listenerFd, CompiledPolicy transparentOrNull) throws GrantException {
+    public void attach(Peer peer, int listenerFd, CompiledPolicy transparentOrNull) throws RefusedException {
         requireNonNull(peer, "peer");
         int pidfd = -1;
         try {
             if (closed) {
-                throw new GrantException(ErrorCode.BUSY, "the daemon is shutting down");
+                throw new RefusedException(ErrorCode.BUSY, "the daemon is shutting down");
             }
             if (transparentOrNull != null && !transparentOrNull.transparent().enabled()) {
-                throw new GrantException(ErrorCode.NOT_PERMITTED,
+                throw new RefusedException(ErrorCode.NOT_PERMITTED,
                         "policy " + transparentOrNull.name() + " is not for transparent use");
             }
             if (!SeccompListener.isListener(listenerFd)) {
-                throw new GrantException(ErrorCode.BAD_REQUEST, "the descriptor sent with attach is not a seccomp"
+                throw new RefusedException(ErrorCode.BAD_REQUEST, "the descriptor sent with attach is not a seccomp"
                         + " user-notification listener");
             }
             pidfd = pidfdOf(peer);
             Attachment a = new Attachment(peer, SeccompListener.adopt(listenerFd), pidfd, transparentOrNull);
             synchronized (attachments) {
                 if (attachments.containsKey(peer.connectionId())) {
-                    throw new GrantException(ErrorCode.BAD_REQUEST, "this connection is attached already");
+                    throw new RefusedException(ErrorCode.BAD_REQUEST, "this connection is attached already");
                 }
                 int mine = attachmentsPerUid.getOrDefault(peer.uid(), 0);
                 if (mine >= limits.maxAttachmentsPerUid()) {
-                    throw new GrantException(ErrorCode.QUOTA_EXCEEDED,
+                    throw new RefusedException(ErrorCode.QUOTA_EXCEEDED,
                             "would exceed the daemon's " + limits.maxAttachmentsPerUid() + " attachments per user");
                 }
                 if (attachments.size() >= limits.maxAttachmentsTotal()) {
-                    throw new GrantException(ErrorCode.QUOTA_EXCEEDED,
+                    throw new RefusedException(ErrorCode.QUOTA_EXCEEDED,
                             "would exceed the daemon's " + limits.maxAttachmentsTotal() + " attachments in all");
                 }
                 attachments.put(peer.connectionId(), a);
@@ -171,24 +171,18 @@ public final class GrantService implements AutoCloseable {
                     Thread.currentThread().interrupt();
                 }
                 forget(a);
-                throw new GrantException(ErrorCode.BUSY, "the daemon is shutting down");
+                throw new RefusedException(ErrorCode.BUSY, "the daemon is shutting down");
             }
-            audit(new AuditEvent(AuditEvent.Kind.ATTACH, clock.instant(), peer,
-                    transparentOrNull == null ? null : transparentOrNull.name(), null, null,
-                    "seccomp listener attached" + (transparentOrNull == null ? "" : " for transparent use")));
-        } catch (GrantException e) {
+        } catch (RefusedException e) {
             Descriptors.closeQuietly(listenerFd);
             Descriptors.closeQuietly(pidfd);
             counters.refused.increment();
-            audit(new AuditEvent(AuditEvent.Kind.REFUSE, clock.instant(), peer,
-                    transparentOrNull == null ? null : transparentOrNull.name(), null, e.code(),
-                    "attach: " + e.getMessage()));
             throw e;
         }
     }
 
     /** The service's own pidfd of the peer: a duplicate of the server's, or a new one. */
-    private static int pidfdOf(Peer peer) throws GrantException {
+    private static int pidfdOf(Peer peer) throws RefusedException {
         try {
             if (peer.pidfd() >= 0) {
                 return Descriptors.dupCloexec(peer.pidfd());
@@ -197,7 +191,7 @@ public final class GrantService implements AutoCloseable {
             // process that exited would have closed the connection; the server notices later).
             return (int) Syscall.checked("pidfd_open(" + peer.pid() + ")", Syscall.SYS_PIDFD_OPEN, peer.pid(), 0);
         } catch (KernelException e) {
-            throw new GrantException(ErrorCode.NOT_PERMITTED, "the peer process is gone: " + e.getMessage(), e);
+            throw new RefusedException(ErrorCode.NOT_PERMITTED, "the peer process is gone: " + e.getMessage(), e);
         }
     }
 
@@ -227,25 +221,25 @@ public final class GrantService implements AutoCloseable {
      * Blocks: never call it from an event loop. Takes ownership of {@code clientFds}.
      * The caller has checked that the peer may acquire {@code policy}.
      *
-     * @throws GrantException {@code NOT_ATTACHED} before {@code attach}; {@code NOT_PERMITTED}
+     * @throws RefusedException {@code NOT_ATTACHED} before {@code attach}; {@code NOT_PERMITTED}
      *                        for more client fds than the policy takes; {@code QUOTA_EXCEEDED};
      *                        or the code of a failing step (see {@link RingFactory#create})
      */
-    public Grant acquire(Peer peer, CompiledPolicy policy, int[] clientFds) throws GrantException {
+    public Grant acquire(Peer peer, CompiledPolicy policy, int[] clientFds) throws RefusedException {
         requireNonNull(peer, "peer");
         requireNonNull(policy, "policy");
         requireNonNull(clientFds, "clientFds");
         boolean fdsOwnedByFactory = false;
         try {
             if (closed) {
-                throw new GrantException(ErrorCode.BUSY, "the daemon is shutting down");
+                throw new RefusedException(ErrorCode.BUSY, "the daemon is shutting down");
             }
             if (!isAttached(peer)) {
-                throw new GrantException(ErrorCode.NOT_ATTACHED,
+                throw new RefusedException(ErrorCode.NOT_ATTACHED,
                         "attach a seccomp listener before acquiring: the ring is delivered through it");
             }
             if (clientFds.length > policy.maxClientFds()) {
-                throw new GrantException(ErrorCode.NOT_PERMITTED, "policy " + policy.name() + " takes at most "
+                throw new RefusedException(ErrorCode.NOT_PERMITTED, "policy " + policy.name() + " takes at most "
                         + policy.maxClientFds() + " client descriptors, not " + clientFds.length);
             }
             RingRecipe recipe = RingRecipe.of(policy);
@@ -254,43 +248,38 @@ public final class GrantService implements AutoCloseable {
             // after that would be missed, so look again now that this one is counted.
             if (!isAttached(peer)) {
                 registry.end(lease);
-                throw new GrantException(ErrorCode.NOT_ATTACHED, "the connection closed during acquire");
+                throw new RefusedException(ErrorCode.NOT_ATTACHED, "the connection closed during acquire");
             }
             PreparedRing ring;
             try {
                 fdsOwnedByFactory = true;
                 ring = build(recipe, clientFds, peer.uid());
-            } catch (GrantException | RuntimeException e) {
+            } catch (RefusedException | RuntimeException e) {
                 registry.end(lease);
                 throw e;
             }
             if (!registry.activate(lease, ring)) {
                 ring.close();
-                throw new GrantException(ErrorCode.NOT_ATTACHED, "the connection closed while its ring was built");
+                throw new RefusedException(ErrorCode.NOT_ATTACHED, "the connection closed while its ring was built");
             }
             Grant grant = new Grant(lease.id, policy.name(), lease.ticket, ring.params(), ring.enabled(), ring.files(),
                     ring.buffers().stream().map(PreparedRing.Buffer::toGrant).toList(), policy.allowed());
             counters.granted.increment();
-            audit(new AuditEvent(AuditEvent.Kind.GRANT, clock.instant(), peer, policy.name(), lease.id, null,
-                    "ring of " + ring.params().sqEntries() + " entries, " + ring.files().size() + " files, "
-                            + ring.bufferBytes() + " buffer bytes" + (ring.enabled() ? "" : ", client enables")));
             return grant;
-        } catch (GrantException e) {
+        } catch (RefusedException e) {
             if (!fdsOwnedByFactory) {
                 for (int fd : clientFds) {
                     Descriptors.closeQuietly(fd);
                 }
             }
             counters.refused.increment();
-            audit(new AuditEvent(AuditEvent.Kind.REFUSE, clock.instant(), peer, policy.name(), null, e.code(),
-                    e.getMessage()));
             throw e;
         }
     }
 
     /**
      * {@link #acquire} on the service's ring-builder threads, for callers on an event loop.
-     * The future fails with the {@link GrantException} (or, after {@link #close()}, a
+     * The future fails with the {@link RefusedException} (or, after {@link #close()}, a
      * {@code BUSY} one); it owns {@code clientFds} from the call on.
      */
     public CompletableFuture<Grant> acquireAsync(Peer peer, CompiledPolicy policy, int[] clientFds) {
@@ -300,7 +289,7 @@ public final class GrantService implements AutoCloseable {
             ringBuilders.execute(peer.uid(), () -> {
                 try {
                     f.complete(acquire(peer, policy, fds));
-                } catch (GrantException | RuntimeException e) {
+                } catch (RefusedException | RuntimeException e) {
                     f.completeExceptionally(e);
                 }
             });
@@ -308,7 +297,7 @@ public final class GrantService implements AutoCloseable {
             for (int fd : fds) {
                 Descriptors.closeQuietly(fd);
             }
-            f.completeExceptionally(new GrantException(ErrorCode.BUSY, "the daemon is shutting down"));
+            f.completeExceptionally(new RefusedException(ErrorCode.BUSY, "the daemon is shutting down"));
         }
         return f;
     }
@@ -329,7 +318,7 @@ public final class GrantService implements AutoCloseable {
      * {@code EINTR} in its blocking calls whenever that ring is torn down (security.md), so
      * rings are created only on threads of this service, never on the server's.
      */
-    private PreparedRing build(RingRecipe recipe, int[] clientFds, int uid) throws GrantException {
+    private PreparedRing build(RingRecipe recipe, int[] clientFds, int uid) throws RefusedException {
         if (RingBuilders.onBuilderThread()) {
             return factory.create(recipe, clientFds, uid);
         }
@@ -338,7 +327,7 @@ public final class GrantService implements AutoCloseable {
             ringBuilders.execute(uid, () -> {
                 try {
                     f.complete(factory.create(recipe, clientFds, uid));
-                } catch (GrantException | RuntimeException | Error e) {
+                } catch (RefusedException | RuntimeException | Error e) {
                     f.completeExceptionally(e);
                 }
             });
@@ -346,7 +335,7 @@ public final class GrantService implements AutoCloseable {
             for (int fd : clientFds) {
                 Descriptors.closeQuietly(fd);
             }
-            throw new GrantException(ErrorCode.BUSY, "the daemon is shutting down");
+            throw new RefusedException(ErrorCode.BUSY, "the daemon is shutting down");
         }
         try {
             return f.get();
@@ -354,10 +343,10 @@ public final class GrantService implements AutoCloseable {
             // Nobody will take the ring: close it whenever the build finishes.
             f.thenAccept(PreparedRing::close);
             Thread.currentThread().interrupt();
-            throw new GrantException(ErrorCode.BUSY, "interrupted while the ring was built");
+            throw new RefusedException(ErrorCode.BUSY, "interrupted while the ring was built");
         } catch (ExecutionException e) {
             Throwable c = e.getCause();
-            if (c instanceof GrantException g) {
+            if (c instanceof RefusedException g) {
                 throw g;
             }
             if (c instanceof RuntimeException r) {
@@ -366,7 +355,7 @@ public final class GrantService implements AutoCloseable {
             if (c instanceof Error err) {
                 throw err;
             }
-            throw new GrantException(ErrorCode.INTERNAL, "building the ring failed: " + c, c);
+            throw new RefusedException(ErrorCode.INTERNAL, "building the ring failed: " + c, c);
         }
     }
 
@@ -399,11 +388,11 @@ public final class GrantService implements AutoCloseable {
      * client that closed its ring a moment ago is not refused for it.
      */
     private Lease reserve(Peer peer, CompiledPolicy policy, long bufferBytes, boolean transparent)
-            throws GrantException {
+            throws RefusedException {
         try {
             return registry.reserve(peer, policy.name(), policy.limits().leasesPerUser(),
                     policy.limits().bufferBytesPerUser(), bufferBytes, transparent);
-        } catch (GrantException e) {
+        } catch (RefusedException e) {
             if (e.code() != ErrorCode.QUOTA_EXCEEDED || registry.heldCount() == 0 || sweep() == 0) {
                 throw e;
             }
@@ -429,11 +418,11 @@ public final class GrantService implements AutoCloseable {
      * it into the caller; the supervisor that asked writes the params back and answers the call
      * (docs/transparent.md). Blocks briefly (ring creation): call it off the event loop.
      *
-     * @throws GrantException {@code NOT_ATTACHED} without an attachment; {@code NOT_PERMITTED}
+     * @throws RefusedException {@code NOT_ATTACHED} without an attachment; {@code NOT_PERMITTED}
      *                        if the connection attached without a transparent policy
      */
     public org.ringwarden.client.protocol.Response.TransparentRing transparentSetup(
-            Peer peer, org.ringwarden.client.protocol.Request.TransparentSetup setup) throws GrantException {
+            Peer peer, org.ringwarden.client.protocol.Request.TransparentSetup setup) throws RefusedException {
         requireNonNull(peer, "peer");
         requireNonNull(setup, "setup");
         Attachment a;
@@ -441,10 +430,10 @@ public final class GrantService implements AutoCloseable {
             a = attachments.get(peer.connectionId());
         }
         if (a == null) {
-            throw new GrantException(ErrorCode.NOT_ATTACHED, "transparent-setup needs an attachment with a transparent policy");
+            throw new RefusedException(ErrorCode.NOT_ATTACHED, "transparent-setup needs an attachment with a transparent policy");
         }
         if (a.transparent() == null) {
-            throw new GrantException(ErrorCode.NOT_PERMITTED, "this connection attached without a transparent policy");
+            throw new RefusedException(ErrorCode.NOT_PERMITTED, "this connection attached without a transparent policy");
         }
         CompiledPolicy policy = a.transparent();
         // At most one answer per trapped call, whatever the supervisor asks.
@@ -458,7 +447,7 @@ public final class GrantService implements AutoCloseable {
         Lease lease;
         try {
             lease = reserve(peer, policy, 0, true);
-        } catch (GrantException e) {
+        } catch (RefusedException e) {
             counters.refused.increment();
             return transparentRings.refuse(peer, policy, setup, org.ringwarden.linux.Errno.ENOMEM.number(),
                     e.code(), e.getMessage());
@@ -471,7 +460,7 @@ public final class GrantService implements AutoCloseable {
                 try {
                     synchronized (a) { // Attachment.close() takes this lock: the listener stays open meanwhile
                         if (a.isClosed()) {
-                            f.completeExceptionally(new GrantException(ErrorCode.NOT_ATTACHED, "the attachment ended"));
+                            f.completeExceptionally(new RefusedException(ErrorCode.NOT_ATTACHED, "the attachment ended"));
                             return;
                         }
                         f.complete(transparentRings.make(a.peer(), a.listener(), policy, setup, lease.key));
@@ -482,15 +471,15 @@ public final class GrantService implements AutoCloseable {
             });
             return f.get();
         } catch (java.util.concurrent.RejectedExecutionException e) {
-            throw new GrantException(ErrorCode.BUSY, "the daemon is shutting down");
+            throw new RefusedException(ErrorCode.BUSY, "the daemon is shutting down");
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
-            throw new GrantException(ErrorCode.BUSY, "interrupted while the ring was made");
+            throw new RefusedException(ErrorCode.BUSY, "interrupted while the ring was made");
         } catch (ExecutionException e) {
-            if (e.getCause() instanceof GrantException g) {
+            if (e.getCause() instanceof RefusedException g) {
                 throw g;
             }
-            throw new GrantException(ErrorCode.INTERNAL, "making the ring failed: " + e.getCause(), e.getCause());
+            throw new RefusedException(ErrorCode.INTERNAL, "making the ring failed: " + e.getCause(), e.getCause());
         } finally {
             // Held from now on: ended by the sweep as soon as no process has the ring (at once if
             // it was never made or never installed).
@@ -505,18 +494,17 @@ public final class GrantService implements AutoCloseable {
      * Ends a lease of {@code peer}'s connection: the daemon closes its copies of the ring,
      * buffers and memfds, and the quota is returned. The client keeps what it already holds.
      *
-     * @throws GrantException {@code NOT_PERMITTED} for a lease this connection does not hold
+     * @throws RefusedException {@code NOT_PERMITTED} for a lease this connection does not hold
      */
-    public void release(Peer peer, String leaseId) throws GrantException {
+    public void release(Peer peer, String leaseId) throws RefusedException {
         requireNonNull(peer, "peer");
         requireNonNull(leaseId, "leaseId");
         Lease lease = registry.letGo(peer.connectionId(), leaseId);
         if (lease == null) {
-            throw new GrantException(ErrorCode.NOT_PERMITTED, "this connection holds no lease " + leaseId);
+            throw new RefusedException(ErrorCode.NOT_PERMITTED, "this connection holds no lease " + leaseId);
         }
         closeLease(lease);
         counters.released.increment();
-        audit(new AuditEvent(AuditEvent.Kind.RELEASE, clock.instant(), peer, lease.policy, lease.id, null, "released"));
         sweep();
     }
 

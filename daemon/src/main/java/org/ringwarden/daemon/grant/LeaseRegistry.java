@@ -75,7 +75,7 @@ final class LeaseRegistry {
      *                                 connection's to release (it lasts as long as the program's ring)
      */
     synchronized Lease reserve(Peer peer, String policy, int policyLeasesPerUser, long policyBufferBytesPerUser,
-                               long bufferBytes, boolean transparent) throws GrantException {
+                               long bufferBytes, boolean transparent) throws RefusedException {
         Usage uid = perUid.getOrDefault(peer.uid(), new Usage());
         Usage uidPolicy = perUidPolicy.getOrDefault(new UidPolicy(peer.uid(), policy), new Usage());
         check(total.leases + 1 <= limits.leasesTotal(), "the daemon's " + limits.leasesTotal() + " leases in all");
@@ -108,9 +108,9 @@ final class LeaseRegistry {
         return lease;
     }
 
-    private static void check(boolean ok, String limit) throws GrantException {
+    private static void check(boolean ok, String limit) throws RefusedException {
         if (!ok) {
-            throw new GrantException(ErrorCode.QUOTA_EXCEEDED, "would exceed " + limit);
+            throw new RefusedException(ErrorCode.QUOTA_EXCEEDED, "would exceed " + limit);
         }
     }
 

@@ -30,7 +30,7 @@ import org.ringwarden.linux.uring.SetupFlag;
  *   <li>enable the ring, unless the recipe leaves that to the client.</li>
  * </ol>
  * Any failure undoes every earlier step (every fd closed, every mapping unmapped) and becomes
- * a {@link GrantException} naming the step, the failing call and its errno.
+ * a {@link RefusedException} naming the step, the failing call and its errno.
  *
  * <p>Opening files blocks: call {@link #create} off any event loop. The calling thread becomes
  * the ring's creator, so it will see spurious {@code EINTR} when the ring is torn down
@@ -56,7 +56,7 @@ public final class RingFactory {
     }
 
     /** As {@link #create(RingRecipe, int[], int)} for the calling process's own uid. */
-    public PreparedRing create(RingRecipe recipe, int[] clientFds) throws GrantException {
+    public PreparedRing create(RingRecipe recipe, int[] clientFds) throws RefusedException {
         return create(recipe, clientFds, org.ringwarden.linux.ThreadCredentials.realUid());
     }
 
@@ -64,12 +64,12 @@ public final class RingFactory {
      * Builds a ring, taking ownership of {@code clientFds}: they are closed whatever happens
      * (after registration the ring holds them).
      *
-     * @throws GrantException with {@link ErrorCode#BAD_REQUEST} for a client descriptor the
+     * @throws RefusedException with {@link ErrorCode#BAD_REQUEST} for a client descriptor the
      *         kernel refuses, {@link ErrorCode#KERNEL_UNSUPPORTED} for setup flags or restrictions
      *         this kernel does not know, {@link ErrorCode#BUSY} when the daemon runs out of
      *         memory, locked memory or descriptors, {@link ErrorCode#INTERNAL} otherwise
      */
-    public PreparedRing create(RingRecipe recipe, int[] clientFds, int clientUid) throws GrantException {
+    public PreparedRing create(RingRecipe recipe, int[] clientFds, int clientUid) throws RefusedException {
         requireNonNull(recipe, "recipe");
         requireNonNull(clientFds, "clientFds");
         Build b = new Build(recipe, clientFds.clone(), charge, clientUid);
@@ -78,7 +78,7 @@ public final class RingFactory {
         } catch (KernelException e) {
             b.rollback();
             throw b.failure(e);
-        } catch (GrantException | RuntimeException | Error e) {
+        } catch (RefusedException | RuntimeException | Error e) {
             b.rollback();
             throw e;
         }
@@ -94,14 +94,14 @@ public final class RingFactory {
      * FIFO or socket fails {@code ENXIO} instead; the path's type (through {@code O_PATH}, which opens
      * nothing) then makes the same refusal. The descriptor never outlives a refusal.
      *
-     * @throws GrantException {@link ErrorCode#INTERNAL}, naming the file, what it is and what the policy
+     * @throws RefusedException {@link ErrorCode#INTERNAL}, naming the file, what it is and what the policy
      *         says it must be. Not {@code NOT_PERMITTED}: the client asked for nothing it may not have,
      *         and that code also stands for "no such policy"; the daemon cannot serve a policy whose file
      *         is wrong, as when the file is missing or a symlink ({@code ENOENT}, {@code ELOOP}: also
      *         {@code INTERNAL}), and the administrator must look
      * @throws KernelException from {@code openat2}, {@code fstat} or {@code fcntl}
      */
-    static int openPolicyFile(String policy, RingRecipe.FileOpen f) throws GrantException {
+    static int openPolicyFile(String policy, RingRecipe.FileOpen f) throws RefusedException {
         int fd;
         try {
             fd = Descriptors.openat2(f.path(), f.openFlags() | Descriptors.O_CLOEXEC | Descriptors.O_NONBLOCK,
@@ -118,15 +118,15 @@ public final class RingFactory {
                 Descriptors.setNonBlocking(fd, false);
             }
             return fd;
-        } catch (GrantException | RuntimeException | Error e) {
+        } catch (RefusedException | RuntimeException | Error e) {
             Descriptors.closeQuietly(fd);
             throw e;
         }
     }
 
-    private static void refuseIfNot(String policy, RingRecipe.FileOpen f, FileType actual) throws GrantException {
+    private static void refuseIfNot(String policy, RingRecipe.FileOpen f, FileType actual) throws RefusedException {
         if (actual != null && actual != f.type()) {
-            throw new GrantException(ErrorCode.INTERNAL, "policy " + policy + ": " + Step.OPEN_FILE.doing() + " "
+            throw new RefusedException(ErrorCode.INTERNAL, "policy " + policy + ": " + Step.OPEN_FILE.doing() + " "
                     + f.name() + " (" + f.path() + ") refused: it is " + actual.description() + ", not "
                     + f.type().description() + " as the policy says; something at that path may have been replaced");
         }
@@ -192,7 +192,7 @@ public final class RingFactory {
             this.clientUid = clientUid;
         }
 
-        PreparedRing run() throws GrantException {
+        PreparedRing run() throws RefusedException {
             // 1. A disabled ring: nothing can be submitted until restrictions are in place.
             step = Step.SETUP;
             // Charged to the client's accounting uid: the ring's memory, and every buffer registered
@@ -296,15 +296,15 @@ public final class RingFactory {
             ringFd = -1;
         }
 
-        GrantException failure(KernelException e) {
+        RefusedException failure(KernelException e) {
             String message = "policy " + recipe.policy() + ": " + step.doing() + detail + " failed: " + e.getMessage()
                     + (step == Step.OPEN_FILE ? openAdvice(Errno.of(e.errno())) : "");
             if (charge.perUser() && e.is(Errno.ENOMEM) && (step == Step.SETUP || step == Step.REGISTER_BUFFERS)) {
                 // The accounting uid's locked_vm is this user's alone: its budget, not the daemon's, is spent.
-                return new GrantException(ErrorCode.QUOTA_EXCEEDED, message + ": uid " + Integer.toUnsignedString(clientUid)
+                return new RefusedException(ErrorCode.QUOTA_EXCEEDED, message + ": uid " + Integer.toUnsignedString(clientUid)
                         + " has pinned as much ring and buffer memory as the daemon's RLIMIT_MEMLOCK allows one user", e);
             }
-            return new GrantException(codeFor(step, e), message, e);
+            return new RefusedException(codeFor(step, e), message, e);
         }
 
         private static ErrorCode codeFor(Step step, KernelException e) {

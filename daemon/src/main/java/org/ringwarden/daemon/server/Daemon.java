@@ -10,7 +10,6 @@ import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
 
 import org.ringwarden.client.protocol.Response;
-import org.ringwarden.daemon.admin.AdminService;
 import org.ringwarden.daemon.admin.RingPreflight;
 import org.ringwarden.daemon.admin.SystemFacts;
 import org.ringwarden.daemon.audit.AuditLog;

@@ -14,6 +14,7 @@ import java.util.concurrent.atomic.AtomicLong;
 import org.ringwarden.daemon.audit.AuditLog;
 import org.ringwarden.daemon.config.DaemonConfig;
 import org.ringwarden.daemon.config.SocketSettings;
+import org.ringwarden.daemon.systemd.SocketActivation.Inherited;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -42,11 +43,6 @@ import io.netty.util.concurrent.DefaultThreadFactory;
 public final class DaemonServer implements AutoCloseable {
     private static final Logger LOG = LoggerFactory.getLogger(DaemonServer.class);
 
-    /** Listening sockets handed over by systemd: the fd, or -1 to bind the configured path. */
-    public record Inherited(int clientFd, int adminFd) {
-        public static final Inherited NONE = new Inherited(-1, -1);
-    }
-
     private final EventLoopGroup group;
     private final ThreadPoolExecutor requests;
     private final List<Channel> listeners = new ArrayList<>();
@@ -59,7 +55,7 @@ public final class DaemonServer implements AutoCloseable {
     }
 
     /** Binds (or adopts) both sockets and starts serving. */
-    public static DaemonServer start(DaemonConfig config, RingBroker broker, AdminActions admin, ServerStats stats,
+    public static DaemonServer start(DaemonConfig config, RingBroker broker, AdminService admin, ServerStats stats,
                                      AuditLog audit, int adminGid, Inherited inherited) throws IOException {
         requireNonNull(config, "config");
         requireNonNull(inherited, "inherited");
@@ -99,7 +95,7 @@ public final class DaemonServer implements AutoCloseable {
                     @Override
                     protected void initChannel(EpollDomainSocketChannel ch) {
                         ch.pipeline().addLast("frames", new FrameDecoder(timeout));
-                        ch.pipeline().addLast("requests", new ConnectionHandler(context, admin));
+                        ch.pipeline().addLast("requests", admin ? new AdminHandler(context) : new ConnectionHandler(context));
                     }
                 });
         Channel ch;

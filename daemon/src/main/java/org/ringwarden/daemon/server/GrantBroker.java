@@ -17,10 +17,11 @@ import org.ringwarden.daemon.grant.AuditEvent;
 import org.ringwarden.daemon.grant.BufferGrant;
 import org.ringwarden.daemon.grant.DaemonLimits;
 import org.ringwarden.daemon.grant.Grant;
-import org.ringwarden.daemon.grant.GrantException;
 import org.ringwarden.daemon.grant.GrantService;
+import org.ringwarden.daemon.grant.GrantStats;
 import org.ringwarden.daemon.grant.LeaseInfo;
 import org.ringwarden.daemon.grant.Peer;
+import org.ringwarden.daemon.grant.RefusedException;
 import org.ringwarden.linux.Descriptors;
 import org.ringwarden.policy.CompiledPolicy;
 import org.ringwarden.policy.PolicyStore;
@@ -48,9 +49,21 @@ public final class GrantBroker implements RingBroker {
         requireNonNull(store, "store");
         requireNonNull(limits, "limits");
         requireNonNull(audit, "audit");
-        DaemonLimits dl = new DaemonLimits(limits.leasesTotal(), limits.leasesPerUid(), limits.bufferBytesTotal(),
-                limits.bufferBytesPerUid(), limits.ticketExpiry(), limits.connectionsPerUid(), limits.connectionsTotal());
-        return new GrantBroker(new PolicyGate(store), new GrantService(dl, forwarder(audit)));
+        return new GrantBroker(new PolicyGate(store), new GrantService(DaemonLimits.of(limits), forwarder(audit)));
+    }
+
+    /**
+     * A broker over {@code store} whose grant side, sized by {@code limits}, hands its own audit
+     * events to {@code audit} as they are (tests and bench/run-transparent watch them).
+     */
+    public static GrantBroker create(PolicyStore store, DaemonLimits limits, Consumer<AuditEvent> audit) {
+        requireNonNull(store, "store");
+        return new GrantBroker(new PolicyGate(store), new GrantService(limits, audit));
+    }
+
+    /** The grant side's counters (attachments, leases, pinned bytes). */
+    public GrantStats stats() {
+        return grants.stats();
     }
 
     private static Consumer<AuditEvent> forwarder(AuditLog audit) {
@@ -61,33 +74,21 @@ public final class GrantBroker implements RingBroker {
                 case EXPIRE -> "expire";
                 case DETACH -> "detach";
                 case END -> "end";
-                case RELEASE -> "released".equals(e.detail()) ? null : "release";
-                case GRANT, REFUSE, ATTACH -> null; // the server records these with the request
+                case RELEASE -> "release";
             };
-            if (event == null) {
-                return;
-            }
             Peer p = e.peer();
             audit.record(new AuditRecord(e.at(), event, p.pid(), p.uid(), p.gid(), p.exe(), e.policy(), e.lease(),
                     e.code() == null ? "ok" : "refused", e.code(), e.detail()));
         };
     }
 
-    private static Peer peer(PeerIdentity p) {
-        return new Peer(p.connectionId(), p.pid(), p.uid(), p.gid(), p.groups(), p.pidfd(), p.exe());
-    }
-
-    private static RefusedException refused(GrantException e) {
-        return new RefusedException(e.code(), e.getMessage(), e);
-    }
-
     @Override
-    public List<Response.PolicySummary> policies(PeerIdentity peer) {
+    public List<Response.PolicySummary> policies(Peer peer) {
         return gate.visibleTo(peer);
     }
 
     @Override
-    public void attach(PeerIdentity peer, int listenerFd, String transparentPolicy) throws RefusedException {
+    public void attach(Peer peer, int listenerFd, String transparentPolicy) throws RefusedException {
         CompiledPolicy transparent = null;
         if (transparentPolicy != null) {
             try {
@@ -98,15 +99,11 @@ public final class GrantBroker implements RingBroker {
             }
         }
         exes.put(peer.connectionId(), peer.exe());
-        try {
-            grants.attach(peer(peer), listenerFd, transparent);
-        } catch (GrantException e) {
-            throw refused(e);
-        }
+        grants.attach(peer, listenerFd, transparent);
     }
 
     @Override
-    public IssuedGrant acquire(PeerIdentity peer, String policy, int[] clientFds) throws RefusedException {
+    public IssuedGrant acquire(Peer peer, String policy, int[] clientFds) throws RefusedException {
         CompiledPolicy p;
         try {
             p = gate.acquirable(peer, policy);
@@ -117,12 +114,7 @@ public final class GrantBroker implements RingBroker {
             throw e;
         }
         exes.put(peer.connectionId(), peer.exe());
-        Grant g;
-        try {
-            g = grants.acquire(peer(peer), p, clientFds);
-        } catch (GrantException e) {
-            throw refused(e);
-        }
+        Grant g = grants.acquire(peer, p, clientFds);
         List<Response.BufferSlot> buffers = new ArrayList<>();
         for (int i = 0; i < g.buffers().size(); i++) {
             BufferGrant b = g.buffers().get(i);
@@ -139,32 +131,24 @@ public final class GrantBroker implements RingBroker {
 
     /** The peer's lane of ring-builder threads: an acquire there builds its ring without another hop. */
     @Override
-    public Executor acquireExecutor(PeerIdentity peer) {
+    public Executor acquireExecutor(Peer peer) {
         return grants.ringBuilderExecutor(peer.uid());
     }
 
     @Override
-    public Response.TransparentRing transparentSetup(PeerIdentity peer,
+    public Response.TransparentRing transparentSetup(Peer peer,
             org.ringwarden.client.protocol.Request.TransparentSetup setup) throws RefusedException {
-        try {
-            return grants.transparentSetup(peer(peer), setup); // issue 7: docs/transparent.md
-        } catch (GrantException e) {
-            throw refused(e);
-        }
+        return grants.transparentSetup(peer, setup); // issue 7: docs/transparent.md
     }
 
     @Override
-    public void release(PeerIdentity peer, String lease) throws RefusedException {
-        try {
-            grants.release(peer(peer), lease);
-        } catch (GrantException e) {
-            throw refused(e);
-        }
+    public void release(Peer peer, String lease) throws RefusedException {
+        grants.release(peer, lease);
     }
 
     @Override
-    public void connectionClosed(PeerIdentity peer) {
-        grants.connectionClosed(peer(peer));
+    public void connectionClosed(Peer peer) {
+        grants.connectionClosed(peer);
         exes.remove(peer.connectionId());
     }
 

@@ -8,6 +8,8 @@ import java.util.stream.Collectors;
 
 import org.ringwarden.client.protocol.ErrorCode;
 import org.ringwarden.client.protocol.Response;
+import org.ringwarden.daemon.grant.Peer;
+import org.ringwarden.daemon.grant.RefusedException;
 import org.ringwarden.policy.CompiledPolicy;
 import org.ringwarden.policy.LoadResult;
 import org.ringwarden.policy.PolicyProblem;
@@ -28,24 +30,24 @@ public final class PolicyGate {
     }
 
     /** The peer as the policy language sees it. */
-    public static Subject subject(PeerIdentity peer) {
+    public static Subject subject(Peer peer) {
         return new Subject(peer.uid(), peer.gid(), Arrays.stream(peer.groups()).boxed().collect(Collectors.toSet()));
     }
 
     /** Names and descriptions of the policies {@code peer} may acquire. */
-    public List<Response.PolicySummary> visibleTo(PeerIdentity peer) {
+    public List<Response.PolicySummary> visibleTo(Peer peer) {
         return store.current().visibleTo(subject(peer)).stream()
                 .map(p -> new Response.PolicySummary(p.name(), p.description()))
                 .toList();
     }
 
     /** The policy {@code name} if {@code peer} may acquire it. */
-    public CompiledPolicy acquirable(PeerIdentity peer, String name) throws RefusedException {
+    public CompiledPolicy acquirable(Peer peer, String name) throws RefusedException {
         return store.current().acquirable(name, subject(peer)).orElseThrow(() -> notAvailable(peer, name));
     }
 
     /** The policy {@code name} if {@code peer} may use it for transparent attachment. */
-    public CompiledPolicy transparent(PeerIdentity peer, String name) throws RefusedException {
+    public CompiledPolicy transparent(Peer peer, String name) throws RefusedException {
         CompiledPolicy p = acquirable(peer, name);
         if (!p.transparent().enabled()) {
             throw new RefusedException(ErrorCode.NOT_PERMITTED, "policy \"" + name + "\" is not for transparent use");
@@ -53,7 +55,7 @@ public final class PolicyGate {
         return p;
     }
 
-    private static RefusedException notAvailable(PeerIdentity peer, String name) {
+    private static RefusedException notAvailable(Peer peer, String name) {
         // Same words whether the policy is missing or forbidden: never reveal other policies.
         return new RefusedException(ErrorCode.NOT_PERMITTED,
                 "no policy named \"" + printable(name) + "\" is available to uid " + peer.uid());

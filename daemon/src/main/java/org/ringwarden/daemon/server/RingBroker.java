@@ -4,6 +4,8 @@ import java.util.List;
 import java.util.concurrent.Executor;
 
 import org.ringwarden.client.protocol.Response;
+import org.ringwarden.daemon.grant.Peer;
+import org.ringwarden.daemon.grant.RefusedException;
 
 /**
  * What the server asks of the grant side: the policies a peer may see, and the leases it holds.
@@ -22,20 +24,20 @@ public interface RingBroker extends AutoCloseable {
      * The policies {@code peer} may acquire (names and one-line descriptions), nothing about the
      * others. In memory and non-blocking: called on the event loop.
      */
-    List<Response.PolicySummary> policies(PeerIdentity peer);
+    List<Response.PolicySummary> policies(Peer peer);
 
     /**
      * Takes the connection's seccomp listener; with {@code transparentPolicy}, every un-ticketed
      * {@code io_uring_setup} of that process tree gets a ring under that policy.
      */
-    void attach(PeerIdentity peer, int listenerFd, String transparentPolicy) throws RefusedException;
+    void attach(Peer peer, int listenerFd, String transparentPolicy) throws RefusedException;
 
     /**
      * Prepares a ring under {@code policy} and leases it to the connection. A policy the peer may
      * not see is {@link org.ringwarden.client.protocol.ErrorCode#NOT_PERMITTED} with a message that does not
      * reveal whether it exists.
      */
-    IssuedGrant acquire(PeerIdentity peer, String policy, int[] clientFds) throws RefusedException;
+    IssuedGrant acquire(Peer peer, String policy, int[] clientFds) throws RefusedException;
 
     /**
      * Where {@link #acquire} runs, or null for the server's request executor. The grant side
@@ -43,7 +45,7 @@ public interface RingBroker extends AutoCloseable {
      * handles it (rings must be created on threads of their own: see
      * {@link org.ringwarden.daemon.grant.GrantService}).
      */
-    default Executor acquireExecutor(PeerIdentity peer) {
+    default Executor acquireExecutor(Peer peer) {
         return null;
     }
 
@@ -53,7 +55,7 @@ public interface RingBroker extends AutoCloseable {
      * docs/protocol.md, "Transparent setup"). A refusal the caller is to see as an errno is an answer
      * ({@link Response.TransparentRing} with {@code errno}), not an exception.
      */
-    default Response.TransparentRing transparentSetup(PeerIdentity peer, org.ringwarden.client.protocol.Request.TransparentSetup setup)
+    default Response.TransparentRing transparentSetup(Peer peer, org.ringwarden.client.protocol.Request.TransparentSetup setup)
             throws RefusedException {
         throw new RefusedException(org.ringwarden.client.protocol.ErrorCode.NOT_PERMITTED,
                 "this daemon does not serve transparent use");
@@ -63,10 +65,10 @@ public interface RingBroker extends AutoCloseable {
      * Ends one of the connection's leases. Called on the event loop: bookkeeping and closing
      * descriptors and mappings only, nothing that blocks.
      */
-    void release(PeerIdentity peer, String lease) throws RefusedException;
+    void release(Peer peer, String lease) throws RefusedException;
 
     /** Ends every lease and the attachment of the connection; idempotent. */
-    void connectionClosed(PeerIdentity peer);
+    void connectionClosed(Peer peer);
 
     /** Every live lease, for the admin socket. */
     List<Response.LeaseEntry> leases();

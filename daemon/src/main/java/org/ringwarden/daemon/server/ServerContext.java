@@ -9,7 +9,7 @@ import org.ringwarden.daemon.audit.AuditLog;
 import org.ringwarden.daemon.config.Limits;
 
 /** What every connection handler shares. */
-record ServerContext(Limits limits, RingBroker broker, AdminActions admin, ServerStats stats, AuditLog audit,
+record ServerContext(Limits limits, RingBroker broker, AdminService admin, ServerStats stats, AuditLog audit,
                      ExecutorService requests, int adminGid, ConnectionLimiter clients, ConnectionLimiter admins,
                      AtomicLong connectionIds) {
     ServerContext {

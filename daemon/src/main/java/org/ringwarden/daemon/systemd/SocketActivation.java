@@ -1,11 +1,9 @@
 package org.ringwarden.daemon.systemd;
 
-import java.util.Map;
-
-import org.ringwarden.daemon.server.DaemonServer;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
+import java.util.Map;
 
 import org.ringwarden.linux.Descriptors;
 import org.ringwarden.linux.Syscall;
@@ -20,22 +18,27 @@ import org.ringwarden.linux.UnixSockets;
  */
 public final class SocketActivation {
     /** The first inherited descriptor ({@code SD_LISTEN_FDS_START}). */
+    /** Listening sockets handed over by systemd: the fd, or -1 where the daemon binds the configured path itself. */
+    public record Inherited(int clientFd, int adminFd) {
+        public static final Inherited NONE = new Inherited(-1, -1);
+    }
+
     public static final int LISTEN_FDS_START = 3;
 
     private SocketActivation() {
     }
 
     /**
-     * The inherited sockets, or {@link DaemonServer.Inherited#NONE} when not socket-activated.
+     * The inherited sockets, or {@link Inherited#NONE} when not socket-activated.
      * Marks them close-on-exec.
      *
      * @throws IllegalArgumentException if the variables are malformed or name an unknown socket
      */
-    public static DaemonServer.Inherited fromEnvironment(Map<String, String> env, long myPid) {
+    public static Inherited fromEnvironment(Map<String, String> env, long myPid) {
         String pid = env.get("LISTEN_PID");
         String fds = env.get("LISTEN_FDS");
         if (pid == null || fds == null) {
-            return DaemonServer.Inherited.NONE;
+            return Inherited.NONE;
         }
         long listenPid;
         int count;
@@ -46,7 +49,7 @@ public final class SocketActivation {
             throw new IllegalArgumentException("LISTEN_PID/LISTEN_FDS are not numbers: " + pid + "/" + fds);
         }
         if (listenPid != myPid) {
-            return DaemonServer.Inherited.NONE; // meant for another process (e.g. our parent)
+            return Inherited.NONE; // meant for another process (e.g. our parent)
         }
         if (count < 1 || count > 2) {
             throw new IllegalArgumentException("ringwarden takes 1 or 2 sockets from systemd (client, admin), not " + count);
@@ -77,7 +80,7 @@ public final class SocketActivation {
             requireListeningUnixStream(fd, n);
             Descriptors.fcntl(fd, Descriptors.F_SETFD, Descriptors.FD_CLOEXEC);
         }
-        return new DaemonServer.Inherited(client, admin);
+        return new Inherited(client, admin);
     }
 
     private static final int SO_TYPE = 3;

@@ -115,7 +115,7 @@ class CompiledPolicyRingTest {
         Files.delete(sub.resolve("file"));
         Files.delete(sub);
         Files.createSymbolicLink(sub, real);
-        GrantException e = catchThrowableOfType(GrantException.class, () -> factory.create(RingRecipe.of(p), new int[0]));
+        RefusedException e = catchThrowableOfType(RefusedException.class, () -> factory.create(RingRecipe.of(p), new int[0]));
         assertThat(e).as("RESOLVE_NO_SYMLINKS").isNotNull();
         assertThat(e.getMessage()).contains("ELOOP").contains("opening a policy file data");
 
@@ -133,7 +133,7 @@ class CompiledPolicyRingTest {
             assertThat(ring.files()).as("a character device, as the policy says").hasSize(1);
         }
         CompiledPolicy regular = compile(policy("regular", "{\"sqEntries\": 8}", devNull + "}"));
-        GrantException e = catchThrowableOfType(GrantException.class, () -> factory.create(RingRecipe.of(regular), new int[0]));
+        RefusedException e = catchThrowableOfType(RefusedException.class, () -> factory.create(RingRecipe.of(regular), new int[0]));
         assertThat(e).as("no `type`: a regular file").isNotNull();
         assertThat(e.getMessage()).contains("data (/dev/null) refused: it is a character device, not a regular file");
     }

@@ -247,7 +247,7 @@ class DeliveryTest {
         GrantFixture.await("the poller sees the hang-up", () -> f.count(AuditEvent.Kind.DETACH) == 1);
         assertThat(f.grants.stats().attachments()).isEqualTo(1);
         assertThat(f.last(AuditEvent.Kind.DETACH).peer()).isEqualTo(p);
-        GrantException e = catchThrowableOfType(GrantException.class,
+        RefusedException e = catchThrowableOfType(RefusedException.class,
                 () -> f.grants.acquire(p, TestPolicies.reader(f.data), new int[0]));
         assertThat(e.code()).as("no process left to deliver to").isEqualTo(ErrorCode.NOT_ATTACHED);
     }

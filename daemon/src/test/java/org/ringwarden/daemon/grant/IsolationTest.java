@@ -135,12 +135,12 @@ class IsolationTest {
     void aUserThatUsesUpItsPinnedMemoryIsRefusedAloneWithQuotaExceeded() throws Exception {
         CompiledPolicy big = policy("big", 512L << 10, Enabler.DAEMON, 64);
         int granted = 0;
-        GrantException refused = null;
+        RefusedException refused = null;
         for (int i = 0; i < 16 && refused == null; i++) {
             try {
                 acquireAndCollect(hostile, hostileThread, big);
                 granted++;
-            } catch (GrantException e) {
+            } catch (RefusedException e) {
                 refused = e;
             }
         }
@@ -167,7 +167,7 @@ class IsolationTest {
             }
             f.grants.release(hostile, g.leaseId()); // ...and keep the ring
         }
-        GrantException e = catchThrowableOfType(GrantException.class, () -> f.grants.acquire(hostile, two, new int[0]));
+        RefusedException e = catchThrowableOfType(RefusedException.class, () -> f.grants.acquire(hostile, two, new int[0]));
         assertThat(e).as("release-and-keep gains nothing").isNotNull();
         assertThat(e.code()).isEqualTo(ErrorCode.QUOTA_EXCEEDED);
         assertThat(f.grants.leases()).extracting(LeaseInfo::state).containsExactly("HELD", "HELD");

@@ -34,7 +34,7 @@ class LeaseRegistryTest {
         LeaseRegistry r = registry(10, 2, 1 << 20, 1 << 20);
         r.reserve(ALICE, "p", 10, 1 << 20, 0, false);
         r.reserve(ALICE_AGAIN, "q", 10, 1 << 20, 0, false);
-        GrantException e = catchThrowableOfType(GrantException.class, () -> r.reserve(ALICE, "r", 10, 1 << 20, 0, false));
+        RefusedException e = catchThrowableOfType(RefusedException.class, () -> r.reserve(ALICE, "r", 10, 1 << 20, 0, false));
         assertThat(e).as("a third lease for uid 1000 over two connections").isNotNull();
         assertThat(e.code()).isEqualTo(ErrorCode.QUOTA_EXCEEDED);
         r.reserve(BOB, "p", 10, 1 << 20, 0, false);
@@ -46,7 +46,7 @@ class LeaseRegistryTest {
         LeaseRegistry r = registry(10, 10, 8192, 8192);
         r.reserve(ALICE, "p", 10, 1 << 20, 4096, false);
         r.reserve(BOB, "p", 10, 1 << 20, 4096, false);
-        GrantException e = catchThrowableOfType(GrantException.class, () -> r.reserve(BOB, "p", 10, 1 << 20, 4096, false));
+        RefusedException e = catchThrowableOfType(RefusedException.class, () -> r.reserve(BOB, "p", 10, 1 << 20, 4096, false));
         assertThat(e).isNotNull();
         assertThat(e.getMessage()).contains("8192 buffer bytes in all");
     }
@@ -62,7 +62,7 @@ class LeaseRegistryTest {
         assertThat(r.letGo(ALICE.connectionId(), l.id)).as("released twice").isNull();
         assertThat(r.sweep(Set.of(l.key))).as("the client still has the ring").isEmpty();
         assertThat(r.usageOf(1000)).as("still counted").containsExactly(1, 4096);
-        assertThat(catchThrowableOfType(GrantException.class, () -> r.reserve(ALICE, "p", 1, 4096, 4096, false)))
+        assertThat(catchThrowableOfType(RefusedException.class, () -> r.reserve(ALICE, "p", 1, 4096, 4096, false)))
                 .as("release-and-keep gains nothing").isNotNull();
         assertThat(r.sweep(Set.of())).as("the ring is gone").containsExactly(l);
         assertThat(r.usageOf(1000)).containsExactly(0, 0);
@@ -140,7 +140,7 @@ class LeaseRegistryTest {
                         try {
                             r.reserve(ALICE, "p", 100, 1L << 40, 1, false);
                             granted.incrementAndGet();
-                        } catch (GrantException e) {
+                        } catch (RefusedException e) {
                             // over the limit: expected
                         }
                     }

@@ -112,7 +112,7 @@ class RingFactoryTest {
         Files.createSymbolicLink(link, dir);
         RingRecipe.FileOpen viaLink = new RingRecipe.FileOpen("data", link.resolve("data").toString(),
                 Descriptors.O_RDONLY, 0, NO_LINKS);
-        GrantException e = catchThrowableOfType(GrantException.class,
+        RefusedException e = catchThrowableOfType(RefusedException.class,
                 () -> factory.create(recipe(0, true, List.of(viaLink), List.of(), READER), new int[0]));
         assertThat(e).as("a symlink on the path is refused").isNotNull();
         assertThat(e.getMessage()).contains("opening a policy file data").contains("openat2").contains("ELOOP");
@@ -136,7 +136,7 @@ class RingFactoryTest {
         mkfifo(data); // what a user who can write the directory puts there: a blocking open never returns
         for (int access : new int[] {Descriptors.O_RDONLY, Descriptors.O_RDWR, Descriptors.O_WRONLY}) {
             RingRecipe.FileOpen f = new RingRecipe.FileOpen("data", data.toString(), access, 0, NO_LINKS);
-            GrantException e = catchThrowableOfType(GrantException.class,
+            RefusedException e = catchThrowableOfType(RefusedException.class,
                     () -> factory.create(recipe(0, true, List.of(f), List.of(), READER), new int[0]));
             assertThat(e).as("a FIFO opened with access mode %d", access).isNotNull();
             assertThat(e.code()).isEqualTo(ErrorCode.INTERNAL);
@@ -150,13 +150,13 @@ class RingFactoryTest {
     void fileOfAnotherTypeThanThePolicyNamesIsRefusedAndADeviceOfTheRightTypeIsKept() throws Exception {
         RingRecipe.FileOpen notADevice = new RingRecipe.FileOpen("data", data.toString(), Descriptors.O_RDONLY, 0,
                 NO_LINKS, FileType.CHARACTER_DEVICE);
-        GrantException e = catchThrowableOfType(GrantException.class,
+        RefusedException e = catchThrowableOfType(RefusedException.class,
                 () -> factory.create(recipe(0, true, List.of(dataFile(NO_LINKS), notADevice), List.of(), READER),
                         new int[0]));
         assertThat(e).isNotNull();
         assertThat(e.getMessage()).contains("it is a regular file, not a character device as the policy says");
         RingRecipe.FileOpen dirAsFile = new RingRecipe.FileOpen("dir", dir.toString(), Descriptors.O_RDONLY, 0, NO_LINKS);
-        assertThat(catchThrowableOfType(GrantException.class,
+        assertThat(catchThrowableOfType(RefusedException.class,
                 () -> factory.create(recipe(0, true, List.of(dirAsFile), List.of(), READER), new int[0])).getMessage())
                 .contains("it is a directory, not a regular file");
 
@@ -215,7 +215,7 @@ class RingFactoryTest {
         int closed = 999_999; // far above any descriptor this JVM has open
         assertThat(Descriptors.isOpen(closed)).isFalse();
         int valid = Descriptors.open(data.toString(), Descriptors.O_RDONLY | Descriptors.O_CLOEXEC, 0);
-        GrantException e = catchThrowableOfType(GrantException.class, () -> factory.create(
+        RefusedException e = catchThrowableOfType(RefusedException.class, () -> factory.create(
                 recipe(0, true, List.of(dataFile(NO_LINKS)), List.of(new RingRecipe.BufferSpec("io", 4096)), READER),
                 new int[] {valid, closed}));
         assertThat(e).as("a closed descriptor cannot be registered").isNotNull();
@@ -227,7 +227,7 @@ class RingFactoryTest {
     @Test
     void ringFdAsClientFdIsBadRequest() throws Exception {
         IoUringCalls.CreatedRing other = IoUringCalls.create(1, 0, 0);
-        GrantException e = catchThrowableOfType(GrantException.class,
+        RefusedException e = catchThrowableOfType(RefusedException.class,
                 () -> factory.create(recipe(0, true, List.of(), List.of(), READER), new int[] {other.fd()}));
         assertThat(e).as("an io_uring fd cannot be a fixed file").isNotNull();
         assertThat(e.code()).isEqualTo(ErrorCode.BAD_REQUEST);
@@ -265,11 +265,11 @@ class RingFactoryTest {
                 Descriptors.O_RDONLY, 0, NO_LINKS);
         assertThatThrownBy(() -> factory.create(recipe(0, true, List.of(dataFile(NO_LINKS), missing),
                 List.of(), READER), new int[0]))
-                .isInstanceOf(GrantException.class).hasMessageContaining("opening a policy file gone")
+                .isInstanceOf(RefusedException.class).hasMessageContaining("opening a policy file gone")
                 .hasMessageContaining("ENOENT")
                 .hasMessageContaining(dir.resolve("missing").toString())
                 .hasMessageContaining("does not exist; the policy's administrator must fix the file or the policy")
-                .satisfies(e -> assertThat(((GrantException) e).code()).as("no other code fits").isEqualTo(ErrorCode.INTERNAL));
+                .satisfies(e -> assertThat(((RefusedException) e).code()).as("no other code fits").isEqualTo(ErrorCode.INTERNAL));
     }
 
     @Test
@@ -287,7 +287,7 @@ class RingFactoryTest {
     void bufferLargerThanTheKernelRegistersRollsBackEveryBuffer() {
         // The kernel refuses a registered buffer over 1 GiB before pinning a page; the memfd is sparse.
         long tooLarge = (1L << 30) + 4096;
-        GrantException e = catchThrowableOfType(GrantException.class, () -> factory.create(
+        RefusedException e = catchThrowableOfType(RefusedException.class, () -> factory.create(
                 recipe(0, true, List.of(dataFile(NO_LINKS)), List.of(new RingRecipe.BufferSpec("ok", 4096),
                         new RingRecipe.BufferSpec("huge", tooLarge)), READER), new int[0]));
         assertThat(e).as("a buffer over 1 GiB cannot be registered").isNotNull();
@@ -297,7 +297,7 @@ class RingFactoryTest {
     @Test
     void unknownRestrictionOpcodeIsKernelUnsupportedAndRollsBack() {
         List<Restriction> bogus = List.of(new Restriction(org.ringwarden.linux.uring.RestrictionType.SQE_OP, 250));
-        GrantException e = catchThrowableOfType(GrantException.class, () -> factory.create(recipe(0, true,
+        RefusedException e = catchThrowableOfType(RefusedException.class, () -> factory.create(recipe(0, true,
                 List.of(dataFile(NO_LINKS)), List.of(new RingRecipe.BufferSpec("io", 4096)), bogus), new int[0]));
         assertThat(e).as("an opcode past IORING_OP_LAST is refused").isNotNull();
         assertThat(e.code()).isEqualTo(ErrorCode.KERNEL_UNSUPPORTED);
@@ -308,7 +308,7 @@ class RingFactoryTest {
     void oversizedRingIsRefusedAtSetup() {
         RingRecipe huge = new RingRecipe("test", IoUringCalls.MAX_ENTRIES * 2, 0, 0, true, List.of(), List.of(),
                 READER, 0);
-        GrantException e = catchThrowableOfType(GrantException.class, () -> factory.create(huge, new int[0]));
+        RefusedException e = catchThrowableOfType(RefusedException.class, () -> factory.create(huge, new int[0]));
         assertThat(e).as("more entries than IORING_MAX_ENTRIES without CLAMP").isNotNull();
         assertThat(e.getMessage()).contains("io_uring_setup").contains("EINVAL");
     }
@@ -327,7 +327,7 @@ class RingFactoryTest {
         // What a daemon without CAP_IPC_LOCK meets: registered pages count against RLIMIT_MEMLOCK
         // (8 MiB here). Capabilities are per thread, so a throwaway thread drops CAP_IPC_LOCK from
         // its effective set and builds a ring with a 16 MiB buffer; the rest of the JVM keeps it.
-        java.util.concurrent.CompletableFuture<GrantException> result = new java.util.concurrent.CompletableFuture<>();
+        java.util.concurrent.CompletableFuture<RefusedException> result = new java.util.concurrent.CompletableFuture<>();
         Thread t = Thread.ofPlatform().start(() -> {
             try {
                 dropEffectiveCapability(14); // CAP_IPC_LOCK
@@ -335,14 +335,14 @@ class RingFactoryTest {
                         List.of(new RingRecipe.BufferSpec("small", 4096), new RingRecipe.BufferSpec("big", 16 << 20)),
                         READER), new int[0]).close();
                 result.complete(null);
-            } catch (GrantException e) {
+            } catch (RefusedException e) {
                 result.complete(e);
             } catch (Throwable e) {
                 result.completeExceptionally(e);
             }
         });
         t.join();
-        GrantException e = result.get();
+        RefusedException e = result.get();
         assertThat(e).as("16 MiB over an 8 MiB RLIMIT_MEMLOCK without CAP_IPC_LOCK").isNotNull();
         assertThat(e.code()).isEqualTo(ErrorCode.BUSY);
         assertThat(e.getMessage()).contains("registering buffers").contains("io_uring_register(BUFFERS)")

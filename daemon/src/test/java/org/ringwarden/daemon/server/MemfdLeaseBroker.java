@@ -9,6 +9,8 @@ import java.util.UUID;
 
 import org.ringwarden.client.protocol.ErrorCode;
 import org.ringwarden.client.protocol.Response;
+import org.ringwarden.daemon.grant.Peer;
+import org.ringwarden.daemon.grant.RefusedException;
 import org.ringwarden.linux.Descriptors;
 import org.ringwarden.linux.Memory;
 import org.ringwarden.linux.uring.IoUringParams;
@@ -37,12 +39,12 @@ final class MemfdLeaseBroker implements RingBroker {
     }
 
     @Override
-    public List<Response.PolicySummary> policies(PeerIdentity peer) {
+    public List<Response.PolicySummary> policies(Peer peer) {
         return gate.visibleTo(peer);
     }
 
     @Override
-    public synchronized void attach(PeerIdentity peer, int listenerFd, String transparentPolicy) throws RefusedException {
+    public synchronized void attach(Peer peer, int listenerFd, String transparentPolicy) throws RefusedException {
         try {
             if (transparentPolicy != null) {
                 gate.transparent(peer, transparentPolicy);
@@ -58,7 +60,7 @@ final class MemfdLeaseBroker implements RingBroker {
     }
 
     @Override
-    public synchronized IssuedGrant acquire(PeerIdentity peer, String policy, int[] clientFds) throws RefusedException {
+    public synchronized IssuedGrant acquire(Peer peer, String policy, int[] clientFds) throws RefusedException {
         List<Integer> made = new ArrayList<>();
         try {
             CompiledPolicy p = gate.acquirable(peer, policy);
@@ -98,7 +100,7 @@ final class MemfdLeaseBroker implements RingBroker {
     }
 
     @Override
-    public synchronized void release(PeerIdentity peer, String lease) throws RefusedException {
+    public synchronized void release(Peer peer, String lease) throws RefusedException {
         Lease l = leases.get(lease);
         if (l == null || l.connectionId() != peer.connectionId()) {
             throw new RefusedException(ErrorCode.NOT_PERMITTED, "this connection holds no lease " + lease);
@@ -107,7 +109,7 @@ final class MemfdLeaseBroker implements RingBroker {
     }
 
     @Override
-    public synchronized void connectionClosed(PeerIdentity peer) {
+    public synchronized void connectionClosed(Peer peer) {
         leases.values().removeIf(l -> {
             if (l.connectionId() == peer.connectionId()) {
                 end(l);

@@ -7,7 +7,6 @@ import java.util.Map;
 
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
-import org.ringwarden.daemon.server.DaemonServer;
 import org.ringwarden.linux.Descriptors;
 
 @Timeout(10)
@@ -16,13 +15,13 @@ class SocketActivationTest {
 
     @Test
     void withoutListenVariablesNothingIsInherited() {
-        assertThat(SocketActivation.fromEnvironment(Map.of(), ME)).as("no LISTEN_*").isEqualTo(DaemonServer.Inherited.NONE);
+        assertThat(SocketActivation.fromEnvironment(Map.of(), ME)).as("no LISTEN_*").isEqualTo(SocketActivation.Inherited.NONE);
     }
 
     @Test
     void variablesForAnotherProcessAreIgnored() {
         assertThat(SocketActivation.fromEnvironment(Map.of("LISTEN_PID", "1", "LISTEN_FDS", "1"), ME))
-                .as("LISTEN_PID of another process").isEqualTo(DaemonServer.Inherited.NONE);
+                .as("LISTEN_PID of another process").isEqualTo(SocketActivation.Inherited.NONE);
     }
 
     @Test

@@ -11,8 +11,9 @@ import java.util.concurrent.ConcurrentLinkedQueue;
 import org.ringwarden.daemon.config.AuditSettings;
 import org.ringwarden.daemon.config.DaemonConfig;
 import org.ringwarden.daemon.grant.AuditEvent;
+import org.ringwarden.daemon.grant.DaemonLimits;
 import org.ringwarden.daemon.server.Daemon;
-import org.ringwarden.daemon.server.PolicyGate;
+import org.ringwarden.daemon.server.GrantBroker;
 import org.ringwarden.policy.PolicyLoader;
 import org.ringwarden.policy.PolicyStore;
 import org.ringwarden.policy.SubjectResolver;
@@ -65,7 +66,7 @@ final class TransparentTestDaemon implements AutoCloseable {
     final Path socket;
     final ConcurrentLinkedQueue<AuditEvent> audit = new ConcurrentLinkedQueue<>();
     private final Daemon daemon;
-    private final GrantBackedBroker broker;
+    private final GrantBroker broker;
 
     private TransparentTestDaemon(Path dir, boolean printAudit) throws IOException {
         this.dir = dir;
@@ -83,7 +84,7 @@ final class TransparentTestDaemon implements AutoCloseable {
         } catch (org.ringwarden.policy.PolicyException e) {
             throw new IOException("test policies do not load: " + e.getMessage(), e);
         }
-        this.broker = new GrantBackedBroker(new PolicyGate(store), ev -> {
+        this.broker = GrantBroker.create(store, DaemonLimits.defaults(), ev -> {
             audit.add(ev);
             if (printAudit) {
                 System.out.println("audit " + ev.kind() + " policy=" + ev.policy() + " peer=" + ev.peer() + " " + ev.detail());
@@ -102,7 +103,7 @@ final class TransparentTestDaemon implements AutoCloseable {
 
     /** The grant service's attachments right now. */
     int attachments() {
-        return broker.grants().stats().attachments();
+        return broker.stats().attachments();
     }
 
     List<AuditEvent> auditEvents() {

@@ -1,4 +1,4 @@
-package org.ringwarden.daemon.transparent;
+package org.ringwarden.daemon.grant;
 
 import static java.util.Objects.requireNonNull;
 
@@ -8,11 +8,9 @@ import java.util.function.Consumer;
 import org.ringwarden.client.protocol.ErrorCode;
 import org.ringwarden.client.protocol.Request;
 import org.ringwarden.client.protocol.Response;
-import org.ringwarden.daemon.grant.AuditEvent;
-import org.ringwarden.daemon.grant.Peer;
+import org.ringwarden.daemon.transparent.TransparentPlan;
 import org.ringwarden.linux.Descriptors;
 import org.ringwarden.linux.Errno;
-import org.ringwarden.daemon.grant.MemlockCharge;
 import org.ringwarden.linux.KernelException;
 import org.ringwarden.linux.OpenFileWatch;
 import org.ringwarden.linux.seccomp.SeccompListener;
@@ -37,13 +35,13 @@ import org.ringwarden.policy.CompiledPolicy;
  *
  * <p>Every decision is audited: program, pid, uid, policy, flags asked and flags given.
  */
-public final class TransparentRingMaker {
+final class TransparentRingMaker {
     private final Consumer<AuditEvent> audit;
     private final Clock clock;
     private final MemlockCharge charge;
     private final OpenFileWatch watch;
 
-    public TransparentRingMaker(Consumer<AuditEvent> audit, Clock clock, MemlockCharge charge, OpenFileWatch watch) {
+    TransparentRingMaker(Consumer<AuditEvent> audit, Clock clock, MemlockCharge charge, OpenFileWatch watch) {
         this.audit = requireNonNull(audit, "audit");
         this.clock = requireNonNull(clock, "clock");
         this.charge = requireNonNull(charge, "charge");

@@ -1,4 +1,4 @@
-package org.ringwarden.daemon.admin;
+package org.ringwarden.daemon.server;
 
 import static java.util.Objects.requireNonNull;
 
@@ -6,13 +6,10 @@ import java.time.Instant;
 import java.util.List;
 
 import org.ringwarden.client.protocol.Response;
+import org.ringwarden.daemon.admin.SystemFacts;
 import org.ringwarden.daemon.audit.AuditLog;
 import org.ringwarden.daemon.audit.AuditRecord;
-import org.ringwarden.daemon.cli.RingwardenCommand;
-import org.ringwarden.daemon.server.AdminActions;
-import org.ringwarden.daemon.server.PeerIdentity;
-import org.ringwarden.daemon.server.RingBroker;
-import org.ringwarden.daemon.server.ServerStats;
+import org.ringwarden.daemon.grant.Peer;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -20,7 +17,7 @@ import org.slf4j.LoggerFactory;
  * The admin socket's answers, and the one place a reload happens (from the socket or SIGHUP):
  * one at a time, announced to the service manager around it, audited.
  */
-public final class AdminService implements AdminActions {
+public final class AdminService {
     private static final Logger LOG = LoggerFactory.getLogger(AdminService.class);
 
     /** Hooks around a reload, for sd_notify's {@code RELOADING=1} ... {@code READY=1}. */
@@ -43,20 +40,20 @@ public final class AdminService implements AdminActions {
         this.listener = requireNonNull(listener, "listener");
     }
 
-    @Override
+    /** {@code status}: cheap, called on the event loop. */
     public Response.StatusReport status() {
-        return new Response.StatusReport(RingwardenCommand.Version.version(), stats.uptimeSeconds(), kernel,
+        return new Response.StatusReport(SystemFacts.ringwardenVersion(), stats.uptimeSeconds(), kernel,
                 broker.policyCount(), stats.connections(), broker.leaseCount(), stats.grants(), stats.refusals(),
                 SystemFacts.pinnedBytes());
     }
 
-    @Override
+    /** {@code leases}: cheap, called on the event loop. */
     public Response.LeaseList leases() {
         return new Response.LeaseList(broker.leases());
     }
 
-    @Override
-    public Response.Reloaded reload(PeerIdentity by) {
+    /** {@code reload}: blocking, called from the request executor; {@code by} is the administrator who asked. */
+    public Response.Reloaded reload(Peer by) {
         return reload(by, "admin socket");
     }
 
@@ -65,7 +62,7 @@ public final class AdminService implements AdminActions {
         return reload(null, "SIGHUP");
     }
 
-    private synchronized Response.Reloaded reload(PeerIdentity by, String trigger) {
+    private synchronized Response.Reloaded reload(Peer by, String trigger) {
         listener.reloading();
         Response.Reloaded r;
         try {
