@@ -12,8 +12,6 @@ import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutionException;
-import java.util.concurrent.ExecutorService;
-import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledThreadPoolExecutor;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
@@ -452,20 +450,26 @@ public final class GrantService implements AutoCloseable {
             return transparentRings.refuse(peer, policy, setup, org.ringwarden.linux.Errno.ENOMEM.number(),
                     e.code(), e.getMessage());
         }
+        java.util.concurrent.Callable<org.ringwarden.client.protocol.Response.TransparentRing> make = () -> {
+            synchronized (a) { // Attachment.close() takes this lock: the listener stays open meanwhile
+                if (a.isClosed()) {
+                    throw new RefusedException(ErrorCode.NOT_ATTACHED, "the attachment ended");
+                }
+                return transparentRings.make(a.peer(), a.listener(), policy, setup, lease.key);
+            }
+        };
         try {
             // Made on the user's builder lane, like every ring (the EINTR rule, and one user's
-            // slow supervisor never holds up another's).
+            // slow supervisor never holds up another's): the server sends the request there
+            // (ringBuilderExecutor), otherwise it hops there now.
+            if (RingBuilders.onBuilderThread()) {
+                return make.call();
+            }
             CompletableFuture<org.ringwarden.client.protocol.Response.TransparentRing> f = new CompletableFuture<>();
             ringBuilders.execute(peer.uid(), () -> {
                 try {
-                    synchronized (a) { // Attachment.close() takes this lock: the listener stays open meanwhile
-                        if (a.isClosed()) {
-                            f.completeExceptionally(new RefusedException(ErrorCode.NOT_ATTACHED, "the attachment ended"));
-                            return;
-                        }
-                        f.complete(transparentRings.make(a.peer(), a.listener(), policy, setup, lease.key));
-                    }
-                } catch (RuntimeException | Error e) {
+                    f.complete(make.call());
+                } catch (Exception | Error e) {
                     f.completeExceptionally(e);
                 }
             });
@@ -480,6 +484,10 @@ public final class GrantService implements AutoCloseable {
                 throw g;
             }
             throw new RefusedException(ErrorCode.INTERNAL, "making the ring failed: " + e.getCause(), e.getCause());
+        } catch (RefusedException | RuntimeException e) {
+            throw e;
+        } catch (Exception e) {
+            throw new RefusedException(ErrorCode.INTERNAL, "making the ring failed: " + e, e);
         } finally {
             // Held from now on: ended by the sweep as soon as no process has the ring (at once if
             // it was never made or never installed).

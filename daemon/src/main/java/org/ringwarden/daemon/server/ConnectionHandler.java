@@ -59,8 +59,10 @@ final class ConnectionHandler extends FramedConnection {
             // In memory and non-blocking by contract: answered here, without two thread hops.
             case Request.ListPolicies p -> answer(new Response.Policies(sc.broker().policies(peer)));
             case Request.Release r -> release(r);
+            // On the peer's ring-builder lane, like acquire: it makes a ring, and one user's
+            // requests must not hold threads that other users' requests need.
             case Request.TransparentSetup t -> submit(() -> sc.broker().transparentSetup(peer, t), NO_FDS,
-                    this::answer, failure -> refusedOrInternal(t, null, failure));
+                    laneOf(peer), this::answer, failure -> refusedOrInternal(t, null, failure));
             default -> throw new IllegalStateException("an administrative request: " + request.op());
         }
     }
@@ -87,9 +89,9 @@ final class ConnectionHandler extends FramedConnection {
         // where the request runs, without a hop through the request pool. The grant comes back
         // to the event loop, which writes it and its descriptors through the channel: one
         // hand-off each way, and the channel is the socket's only writer.
-        Executor where = sc.broker().acquireExecutor(peer);
+        Executor where = laneOf(peer);
         Consumer<int[]> go = fds -> submit(() -> sc.broker().acquire(peer, a.policy(), fds), fds,
-                where == null ? sc.requests() : where, this::granted, failure -> refusedOrInternal(a, a.policy(), failure));
+                where, this::granted, failure -> refusedOrInternal(a, a.policy(), failure));
         if (a.clientFds() == 0) {
             go.accept(new int[0]);
         } else {
@@ -172,5 +174,11 @@ final class ConnectionHandler extends FramedConnection {
                 }
             });
         });
+    }
+
+    /** The peer's ring-builder lane, or the request pool for a broker without lanes. */
+    private Executor laneOf(Peer peer) {
+        Executor lane = sc.broker().acquireExecutor(peer);
+        return lane == null ? sc.requests() : lane;
     }
 }

@@ -25,7 +25,6 @@ import org.ringwarden.linux.Descriptors;
 import org.ringwarden.linux.Errno;
 import org.ringwarden.linux.KernelException;
 import org.ringwarden.linux.Memory;
-import org.ringwarden.linux.Syscall;
 import org.ringwarden.linux.ThreadCredentials;
 import org.ringwarden.linux.seccomp.SeccompListener;
 import org.ringwarden.linux.seccomp.SeccompNotification;
