@@ -6,9 +6,9 @@ import java.util.List;
 import java.util.Map;
 import java.util.function.Function;
 
-import org.ringwarden.client.protocol.Response;
 import org.ringwarden.linux.uring.IoUringOp;
 import org.ringwarden.linux.uring.SqeFlag;
+import org.ringwarden.protocol.Response;
 
 /**
  * The grant's {@code allowed} set as bit masks, and the check the library runs on each SQE

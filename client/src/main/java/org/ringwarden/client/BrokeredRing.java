@@ -7,7 +7,6 @@ import java.lang.foreign.MemorySegment;
 import java.util.ArrayList;
 import java.util.List;
 
-import org.ringwarden.client.protocol.Response;
 import org.ringwarden.linux.Descriptors;
 import org.ringwarden.linux.Errno;
 import org.ringwarden.linux.KernelException;
@@ -17,6 +16,7 @@ import org.ringwarden.linux.uring.CompletionHandler;
 import org.ringwarden.linux.uring.IoUringCalls;
 import org.ringwarden.linux.uring.Ring;
 import org.ringwarden.linux.uring.SetupFlag;
+import org.ringwarden.protocol.Response;
 
 /**
  * A ring the daemon made under a policy and delivered to this process, mapped and ready:

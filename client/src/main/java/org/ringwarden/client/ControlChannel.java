@@ -12,13 +12,13 @@ import java.nio.file.Path;
 import org.newsclub.net.unix.AFUNIXSocket;
 import org.newsclub.net.unix.AFUNIXSocketAddress;
 import org.newsclub.net.unix.FileDescriptorCast;
-import org.ringwarden.client.protocol.ErrorCode;
-import org.ringwarden.client.protocol.Frames;
-import org.ringwarden.client.protocol.ProtocolCodec;
-import org.ringwarden.client.protocol.ProtocolException;
-import org.ringwarden.client.protocol.Request;
-import org.ringwarden.client.protocol.Response;
 import org.ringwarden.linux.Descriptors;
+import org.ringwarden.protocol.ErrorCode;
+import org.ringwarden.protocol.Frames;
+import org.ringwarden.protocol.ProtocolCodec;
+import org.ringwarden.protocol.ProtocolException;
+import org.ringwarden.protocol.Request;
+import org.ringwarden.protocol.Response;
 
 /**
  * The control connection to the daemon over junixsocket: frames (protocol.md, "Frames") and

@@ -2,7 +2,7 @@ package org.ringwarden.client;
 
 import static java.util.Objects.requireNonNull;
 
-import org.ringwarden.client.protocol.ErrorCode;
+import org.ringwarden.protocol.ErrorCode;
 
 /**
  * The daemon answered {@code error}: {@link #code()} is what a program switches on, the message

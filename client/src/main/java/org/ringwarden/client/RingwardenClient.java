@@ -10,10 +10,10 @@ import java.util.List;
 import java.util.concurrent.atomic.AtomicReference;
 
 import org.newsclub.net.unix.FileDescriptorCast;
-import org.ringwarden.client.protocol.Request;
-import org.ringwarden.client.protocol.Response;
 import org.ringwarden.linux.Descriptors;
 import org.ringwarden.linux.Errno;
+import org.ringwarden.protocol.Request;
+import org.ringwarden.protocol.Response;
 
 /**
  * A connection to the ringwarden daemon, through which this process acquires io_uring rings

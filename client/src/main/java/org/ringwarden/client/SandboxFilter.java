@@ -18,6 +18,7 @@ import org.ringwarden.linux.seccomp.SeccompFilter;
 import org.ringwarden.linux.seccomp.SeccompFilterFlag;
 import org.ringwarden.linux.seccomp.SeccompListener;
 import org.ringwarden.linux.uring.IoUringLayout;
+import org.ringwarden.protocol.Tickets;
 
 /**
  * The process-wide seccomp filter through which brokered rings arrive (protocol.md, step 1),
@@ -48,8 +49,6 @@ import org.ringwarden.linux.uring.IoUringLayout;
  * Docker's default profile) or that already has a listener; a thread that cannot be synchronised.
  */
 public final class SandboxFilter {
-    /** {@code "RING"}: the third argument of a ticketed {@code io_uring_setup}. */
-    public static final long TICKET_MAGIC = 0x52494E47L;
 
     private static final Object LOCK = new Object();
     private static int layers;
@@ -206,7 +205,7 @@ public final class SandboxFilter {
         long r;
         do {
             r = Syscall.raw(scratch.capture(), Syscall.SYS_IO_URING_SETUP, sqEntries, scratch.params().address(),
-                    TICKET_MAGIC, ticket, 0, 0);
+                    Tickets.MAGIC, ticket, 0, 0);
         } while (r == -Errno.EINTR.number());
         return r;
     }

@@ -6,9 +6,9 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import java.util.List;
 
 import org.junit.jupiter.api.Test;
-import org.ringwarden.client.protocol.Response;
 import org.ringwarden.linux.uring.IoUringOp;
 import org.ringwarden.linux.uring.SqeFlag;
+import org.ringwarden.protocol.Response;
 
 class AllowedSetTest {
     private static Response.Allowed allowed(List<String> ops, List<String> flagsRequired) {

@@ -235,8 +235,8 @@ class BrokeredRingTest {
         cleanup.add(first);
         Thread t = Thread.ofPlatform().start(first::enable);
         t.join();
-        BrokeredRing second = BrokeredRing.map(null, new org.ringwarden.client.protocol.Response.Grant(g.grant.lease(),
-                g.grant.policy(), 1, 1, new org.ringwarden.client.protocol.Response.Ring(g.grant.ring().sqEntries(),
+        BrokeredRing second = BrokeredRing.map(null, new org.ringwarden.protocol.Response.Grant(g.grant.lease(),
+                g.grant.policy(), 1, 1, new org.ringwarden.protocol.Response.Ring(g.grant.ring().sqEntries(),
                 g.grant.ring().cqEntries(), g.grant.ring().setupFlags(), g.grant.ring().features(), true,
                 g.grant.ring().sqOff(), g.grant.ring().cqOff()), g.grant.files(), g.grant.buffers(), g.grant.allowed()),
                 Descriptors.dupCloexec(g.ringFd), new int[] {Descriptors.dupCloexec(g.memfd)});

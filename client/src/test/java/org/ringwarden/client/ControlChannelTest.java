@@ -19,13 +19,13 @@ import org.newsclub.net.unix.AFUNIXServerSocket;
 import org.newsclub.net.unix.AFUNIXSocket;
 import org.newsclub.net.unix.AFUNIXSocketAddress;
 import org.newsclub.net.unix.FileDescriptorCast;
-import org.ringwarden.client.protocol.ErrorCode;
-import org.ringwarden.client.protocol.Frames;
-import org.ringwarden.client.protocol.ProtocolCodec;
-import org.ringwarden.client.protocol.Response;
 import org.ringwarden.linux.Descriptors;
 import org.ringwarden.linux.Memory;
 import org.ringwarden.linux.UnixRights;
+import org.ringwarden.protocol.ErrorCode;
+import org.ringwarden.protocol.Frames;
+import org.ringwarden.protocol.ProtocolCodec;
+import org.ringwarden.protocol.Response;
 
 /**
  * junixsocket against a peer that speaks {@code recvmsg}/{@code sendmsg} itself (as the daemon

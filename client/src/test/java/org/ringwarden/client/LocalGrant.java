@@ -4,7 +4,6 @@ import java.lang.foreign.MemorySegment;
 import java.util.ArrayList;
 import java.util.List;
 
-import org.ringwarden.client.protocol.Response;
 import org.ringwarden.linux.Descriptors;
 import org.ringwarden.linux.Memory;
 import org.ringwarden.linux.uring.IoUringCalls;
@@ -13,6 +12,7 @@ import org.ringwarden.linux.uring.RegisterOp;
 import org.ringwarden.linux.uring.Restriction;
 import org.ringwarden.linux.uring.SetupFlag;
 import org.ringwarden.linux.uring.SqeFlag;
+import org.ringwarden.protocol.Response;
 
 /**
  * Prepares a ring the way the daemon does (disabled, restricted, files and a sealed memfd buffer

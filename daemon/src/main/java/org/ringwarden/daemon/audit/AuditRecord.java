@@ -4,7 +4,7 @@ import static java.util.Objects.requireNonNull;
 
 import java.time.Instant;
 
-import org.ringwarden.client.protocol.ErrorCode;
+import org.ringwarden.protocol.ErrorCode;
 
 /**
  * One decision of the daemon, as one line of the audit log.

@@ -9,7 +9,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.function.LongSupplier;
 
-import org.ringwarden.client.protocol.ErrorCode;
+import org.ringwarden.protocol.ErrorCode;
 
 /**
  * Rate-limits records that one process can repeat at will, and counts what it leaves out: per

@@ -10,8 +10,8 @@ import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.locks.LockSupport;
 import java.util.function.LongSupplier;
 
-import org.ringwarden.client.protocol.ErrorCode;
 import org.ringwarden.daemon.grant.RingFactory;
+import org.ringwarden.protocol.ErrorCode;
 import org.slf4j.Logger;
 
 /**

@@ -9,14 +9,14 @@ import java.nio.channels.SocketChannel;
 import java.nio.file.Path;
 import java.util.Map;
 
-import org.ringwarden.client.protocol.Frames;
-import org.ringwarden.client.protocol.ProtocolCodec;
-import org.ringwarden.client.protocol.ProtocolException;
-import org.ringwarden.client.protocol.Request;
-import org.ringwarden.client.protocol.Response;
 import org.ringwarden.daemon.config.ConfigException;
 import org.ringwarden.daemon.config.ConfigLoader;
 import org.ringwarden.daemon.config.DaemonConfig;
+import org.ringwarden.protocol.Frames;
+import org.ringwarden.protocol.ProtocolCodec;
+import org.ringwarden.protocol.ProtocolException;
+import org.ringwarden.protocol.Request;
+import org.ringwarden.protocol.Response;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.SerializationFeature;

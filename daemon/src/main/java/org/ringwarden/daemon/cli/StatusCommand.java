@@ -2,8 +2,8 @@ package org.ringwarden.daemon.cli;
 
 import java.util.concurrent.Callable;
 
-import org.ringwarden.client.protocol.Request;
-import org.ringwarden.client.protocol.Response;
+import org.ringwarden.protocol.Request;
+import org.ringwarden.protocol.Response;
 
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;

@@ -4,7 +4,7 @@ import static java.util.Objects.requireNonNull;
 
 import java.time.Instant;
 
-import org.ringwarden.client.protocol.ErrorCode;
+import org.ringwarden.protocol.ErrorCode;
 
 /**
  * Something only the grant side sees, for the audit log: deliveries and refused deliveries,

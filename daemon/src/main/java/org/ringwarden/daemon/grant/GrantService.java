@@ -17,12 +17,12 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
 import java.util.function.Consumer;
 
-import org.ringwarden.client.protocol.ErrorCode;
 import org.ringwarden.linux.Descriptors;
 import org.ringwarden.linux.KernelException;
 import org.ringwarden.linux.Syscall;
 import org.ringwarden.linux.seccomp.SeccompListener;
 import org.ringwarden.policy.CompiledPolicy;
+import org.ringwarden.protocol.ErrorCode;
 
 /**
  * The granting half of the daemon: attaches clients' seccomp listeners, builds rings under
@@ -419,8 +419,8 @@ public final class GrantService implements AutoCloseable {
      * @throws RefusedException {@code NOT_ATTACHED} without an attachment; {@code NOT_PERMITTED}
      *                        if the connection attached without a transparent policy
      */
-    public org.ringwarden.client.protocol.Response.TransparentRing transparentSetup(
-            Peer peer, org.ringwarden.client.protocol.Request.TransparentSetup setup) throws RefusedException {
+    public org.ringwarden.protocol.Response.TransparentRing transparentSetup(
+            Peer peer, org.ringwarden.protocol.Request.TransparentSetup setup) throws RefusedException {
         requireNonNull(peer, "peer");
         requireNonNull(setup, "setup");
         Attachment a;
@@ -450,7 +450,7 @@ public final class GrantService implements AutoCloseable {
             return transparentRings.refuse(peer, policy, setup, org.ringwarden.linux.Errno.ENOMEM.number(),
                     e.code(), e.getMessage());
         }
-        java.util.concurrent.Callable<org.ringwarden.client.protocol.Response.TransparentRing> make = () -> {
+        java.util.concurrent.Callable<org.ringwarden.protocol.Response.TransparentRing> make = () -> {
             synchronized (a) { // Attachment.close() takes this lock: the listener stays open meanwhile
                 if (a.isClosed()) {
                     throw new RefusedException(ErrorCode.NOT_ATTACHED, "the attachment ended");
@@ -465,7 +465,7 @@ public final class GrantService implements AutoCloseable {
             if (RingBuilders.onBuilderThread()) {
                 return make.call();
             }
-            CompletableFuture<org.ringwarden.client.protocol.Response.TransparentRing> f = new CompletableFuture<>();
+            CompletableFuture<org.ringwarden.protocol.Response.TransparentRing> f = new CompletableFuture<>();
             ringBuilders.execute(peer.uid(), () -> {
                 try {
                     f.complete(make.call());

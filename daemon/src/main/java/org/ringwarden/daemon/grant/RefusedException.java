@@ -2,7 +2,7 @@ package org.ringwarden.daemon.grant;
 
 import static java.util.Objects.requireNonNull;
 
-import org.ringwarden.client.protocol.ErrorCode;
+import org.ringwarden.protocol.ErrorCode;
 
 /**
  * A request was refused or failed, by the policy gate or the grant side. The server answers it

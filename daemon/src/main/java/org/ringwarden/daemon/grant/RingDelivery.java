@@ -5,11 +5,12 @@ import static java.util.Objects.requireNonNull;
 import java.time.Clock;
 import java.util.function.Consumer;
 
-import org.ringwarden.client.protocol.ErrorCode;
 import org.ringwarden.linux.Errno;
 import org.ringwarden.linux.KernelException;
 import org.ringwarden.linux.Syscall;
 import org.ringwarden.linux.seccomp.SeccompNotification;
+import org.ringwarden.protocol.ErrorCode;
+import org.ringwarden.protocol.Tickets;
 
 /**
  * Answers each trapped call on an attached listener (runs on the {@link ListenerPoller} thread).
@@ -27,8 +28,6 @@ import org.ringwarden.linux.seccomp.SeccompNotification;
  * was still the trapped caller); then the ticket is claimed, which makes it unusable forever.
  */
 final class RingDelivery implements ListenerPoller.Handler {
-    /** {@code "RING"}: the third argument register of a ticketed {@code io_uring_setup}. */
-    static final long MAGIC = 0x52494E47L;
 
     private final LeaseRegistry registry;
     private final Consumer<AuditEvent> audit;
@@ -77,7 +76,7 @@ final class RingDelivery implements ListenerPoller.Handler {
                     + ") is not an x86_64 io_uring_setup");
             return;
         }
-        if ((n.arg(2) & 0xFFFF_FFFFL) != MAGIC) {
+        if ((n.arg(2) & 0xFFFF_FFFFL) != Tickets.MAGIC) {
             if (a.transparent() != null) {
                 // Not reached: the poller does not ask a transparent listener for POLLIN; the
                 // program's supervisor receives its calls (docs/transparent.md). A safety net.

@@ -6,7 +6,6 @@ import java.lang.foreign.MemorySegment;
 import java.util.ArrayList;
 import java.util.List;
 
-import org.ringwarden.client.protocol.ErrorCode;
 import org.ringwarden.linux.Descriptors;
 import org.ringwarden.linux.Errno;
 import org.ringwarden.linux.FileType;
@@ -14,6 +13,7 @@ import org.ringwarden.linux.KernelException;
 import org.ringwarden.linux.Memory;
 import org.ringwarden.linux.uring.IoUringCalls;
 import org.ringwarden.linux.uring.SetupFlag;
+import org.ringwarden.protocol.ErrorCode;
 
 /**
  * Builds one disabled, restricted ring from a {@link RingRecipe} (issue 4, steps 1 to 5):

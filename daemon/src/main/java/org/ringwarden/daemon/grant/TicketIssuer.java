@@ -1,5 +1,7 @@
 package org.ringwarden.daemon.grant;
 
+import org.ringwarden.protocol.Tickets;
+
 import java.security.SecureRandom;
 
 /**
@@ -13,12 +15,10 @@ import java.security.SecureRandom;
  * Single use and uniqueness among live leases are the {@link LeaseRegistry}'s job.
  */
 final class TicketIssuer {
-    /** The largest ticket: {@code 2^53-1}, the largest integer below which every integer is a double. */
-    static final long MAX_TICKET = (1L << 53) - 1;
 
     private final SecureRandom random = new SecureRandom();
 
-    /** A fresh ticket in {@code 1 .. MAX_TICKET}, every value equally likely. */
+    /** A fresh ticket in {@code 1 .. Tickets.MAX}, every value equally likely. */
     synchronized long next() {
         long t;
         do {

@@ -5,9 +5,6 @@ import static java.util.Objects.requireNonNull;
 import java.time.Clock;
 import java.util.function.Consumer;
 
-import org.ringwarden.client.protocol.ErrorCode;
-import org.ringwarden.client.protocol.Request;
-import org.ringwarden.client.protocol.Response;
 import org.ringwarden.daemon.transparent.TransparentPlan;
 import org.ringwarden.linux.Descriptors;
 import org.ringwarden.linux.Errno;
@@ -17,6 +14,9 @@ import org.ringwarden.linux.seccomp.SeccompListener;
 import org.ringwarden.linux.uring.IoUringCalls;
 import org.ringwarden.linux.uring.IoUringParams;
 import org.ringwarden.policy.CompiledPolicy;
+import org.ringwarden.protocol.ErrorCode;
+import org.ringwarden.protocol.Request;
+import org.ringwarden.protocol.Response;
 
 /**
  * The daemon's half of a transparent {@code io_uring_setup} (docs/transparent.md): decide the

@@ -1,8 +1,8 @@
 package org.ringwarden.daemon.server;
 
-import org.ringwarden.client.protocol.ErrorCode;
-import org.ringwarden.client.protocol.Request;
 import org.ringwarden.daemon.grant.Peer;
+import org.ringwarden.protocol.ErrorCode;
+import org.ringwarden.protocol.Request;
 
 /**
  * The admin socket's connections: {@code status}, {@code leases} and {@code reload}, for uid 0

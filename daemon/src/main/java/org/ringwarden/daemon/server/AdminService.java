@@ -5,11 +5,11 @@ import static java.util.Objects.requireNonNull;
 import java.time.Instant;
 import java.util.List;
 
-import org.ringwarden.client.protocol.Response;
 import org.ringwarden.daemon.admin.SystemFacts;
 import org.ringwarden.daemon.audit.AuditLog;
 import org.ringwarden.daemon.audit.AuditRecord;
 import org.ringwarden.daemon.grant.Peer;
+import org.ringwarden.protocol.Response;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 

@@ -5,11 +5,11 @@ import java.util.Set;
 import java.util.concurrent.Executor;
 import java.util.function.Consumer;
 
-import org.ringwarden.client.protocol.ErrorCode;
-import org.ringwarden.client.protocol.Request;
-import org.ringwarden.client.protocol.Response;
 import org.ringwarden.daemon.grant.Peer;
 import org.ringwarden.daemon.grant.RefusedException;
+import org.ringwarden.protocol.ErrorCode;
+import org.ringwarden.protocol.Request;
+import org.ringwarden.protocol.Response;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 

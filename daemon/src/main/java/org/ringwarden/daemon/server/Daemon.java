@@ -9,13 +9,13 @@ import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
 
-import org.ringwarden.client.protocol.Response;
 import org.ringwarden.daemon.admin.RingPreflight;
 import org.ringwarden.daemon.admin.SystemFacts;
 import org.ringwarden.daemon.audit.AuditLog;
 import org.ringwarden.daemon.config.DaemonConfig;
 import org.ringwarden.daemon.systemd.SdNotify;
 import org.ringwarden.daemon.systemd.SocketActivation;
+import org.ringwarden.protocol.Response;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 

@@ -3,7 +3,7 @@ package org.ringwarden.daemon.server;
 import java.util.concurrent.ScheduledFuture;
 import java.util.concurrent.TimeUnit;
 
-import org.ringwarden.client.protocol.Frames;
+import org.ringwarden.protocol.Frames;
 
 import io.netty.buffer.ByteBuf;
 import io.netty.channel.ChannelHandlerContext;

@@ -10,17 +10,17 @@ import java.util.concurrent.ScheduledFuture;
 import java.util.concurrent.TimeUnit;
 import java.util.function.Consumer;
 
-import org.ringwarden.client.protocol.ErrorCode;
-import org.ringwarden.client.protocol.Frames;
-import org.ringwarden.client.protocol.ProtocolCodec;
-import org.ringwarden.client.protocol.ProtocolException;
-import org.ringwarden.client.protocol.Request;
-import org.ringwarden.client.protocol.Response;
 import org.ringwarden.daemon.audit.AuditRecord;
 import org.ringwarden.daemon.grant.Peer;
 import org.ringwarden.daemon.grant.RefusedException;
 import org.ringwarden.linux.Descriptors;
 import org.ringwarden.linux.KernelException;
+import org.ringwarden.protocol.ErrorCode;
+import org.ringwarden.protocol.Frames;
+import org.ringwarden.protocol.ProtocolCodec;
+import org.ringwarden.protocol.ProtocolException;
+import org.ringwarden.protocol.Request;
+import org.ringwarden.protocol.Response;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 

@@ -9,7 +9,6 @@ import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.Executor;
 import java.util.function.Consumer;
 
-import org.ringwarden.client.protocol.Response;
 import org.ringwarden.daemon.audit.AuditLog;
 import org.ringwarden.daemon.audit.AuditRecord;
 import org.ringwarden.daemon.config.Limits;
@@ -25,6 +24,7 @@ import org.ringwarden.daemon.grant.RefusedException;
 import org.ringwarden.linux.Descriptors;
 import org.ringwarden.policy.CompiledPolicy;
 import org.ringwarden.policy.PolicyStore;
+import org.ringwarden.protocol.Response;
 
 /**
  * The production {@link RingBroker}: the policy gate decides what a peer may have, the
@@ -137,7 +137,7 @@ public final class GrantBroker implements RingBroker {
 
     @Override
     public Response.TransparentRing transparentSetup(Peer peer,
-            org.ringwarden.client.protocol.Request.TransparentSetup setup) throws RefusedException {
+            org.ringwarden.protocol.Request.TransparentSetup setup) throws RefusedException {
         return grants.transparentSetup(peer, setup); // issue 7: docs/transparent.md
     }
 

@@ -2,7 +2,7 @@ package org.ringwarden.daemon.server;
 
 import static java.util.Objects.requireNonNull;
 
-import org.ringwarden.client.protocol.Response;
+import org.ringwarden.protocol.Response;
 
 /**
  * A grant ready to send: the frame and the descriptors that follow it, in order. The

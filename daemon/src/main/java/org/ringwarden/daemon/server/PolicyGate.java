@@ -6,8 +6,6 @@ import java.util.Arrays;
 import java.util.List;
 import java.util.stream.Collectors;
 
-import org.ringwarden.client.protocol.ErrorCode;
-import org.ringwarden.client.protocol.Response;
 import org.ringwarden.daemon.grant.Peer;
 import org.ringwarden.daemon.grant.RefusedException;
 import org.ringwarden.policy.CompiledPolicy;
@@ -15,6 +13,8 @@ import org.ringwarden.policy.LoadResult;
 import org.ringwarden.policy.PolicyProblem;
 import org.ringwarden.policy.PolicyStore;
 import org.ringwarden.policy.Subject;
+import org.ringwarden.protocol.ErrorCode;
+import org.ringwarden.protocol.Response;
 
 /**
  * Which policy a peer may have, from the set in force ({@link PolicyStore}, swapped atomically

@@ -3,9 +3,9 @@ package org.ringwarden.daemon.server;
 import java.util.List;
 import java.util.concurrent.Executor;
 
-import org.ringwarden.client.protocol.Response;
 import org.ringwarden.daemon.grant.Peer;
 import org.ringwarden.daemon.grant.RefusedException;
+import org.ringwarden.protocol.Response;
 
 /**
  * What the server asks of the grant side: the policies a peer may see, and the leases it holds.
@@ -34,7 +34,7 @@ public interface RingBroker extends AutoCloseable {
 
     /**
      * Prepares a ring under {@code policy} and leases it to the connection. A policy the peer may
-     * not see is {@link org.ringwarden.client.protocol.ErrorCode#NOT_PERMITTED} with a message that does not
+     * not see is {@link org.ringwarden.protocol.ErrorCode#NOT_PERMITTED} with a message that does not
      * reveal whether it exists.
      */
     IssuedGrant acquire(Peer peer, String policy, int[] clientFds) throws RefusedException;
@@ -55,9 +55,9 @@ public interface RingBroker extends AutoCloseable {
      * docs/protocol.md, "Transparent setup"). A refusal the caller is to see as an errno is an answer
      * ({@link Response.TransparentRing} with {@code errno}), not an exception.
      */
-    default Response.TransparentRing transparentSetup(Peer peer, org.ringwarden.client.protocol.Request.TransparentSetup setup)
+    default Response.TransparentRing transparentSetup(Peer peer, org.ringwarden.protocol.Request.TransparentSetup setup)
             throws RefusedException {
-        throw new RefusedException(org.ringwarden.client.protocol.ErrorCode.NOT_PERMITTED,
+        throw new RefusedException(org.ringwarden.protocol.ErrorCode.NOT_PERMITTED,
                 "this daemon does not serve transparent use");
     }
 

@@ -11,16 +11,16 @@ import java.lang.foreign.MemorySegment;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 
-import org.ringwarden.client.protocol.Frames;
-import org.ringwarden.client.protocol.ProtocolCodec;
-import org.ringwarden.client.protocol.ProtocolException;
-import org.ringwarden.client.protocol.Request;
-import org.ringwarden.client.protocol.Response;
 import org.ringwarden.linux.Descriptors;
 import org.ringwarden.linux.KernelException;
 import org.ringwarden.linux.Syscall;
 import org.ringwarden.linux.UnixRights;
 import org.ringwarden.linux.UnixSockets;
+import org.ringwarden.protocol.Frames;
+import org.ringwarden.protocol.ProtocolCodec;
+import org.ringwarden.protocol.ProtocolException;
+import org.ringwarden.protocol.Request;
+import org.ringwarden.protocol.Response;
 
 /**
  * A blocking control connection to the daemon on a plain descriptor, so that it can be handed

@@ -11,9 +11,6 @@ import java.nio.file.Path;
 import java.util.List;
 import java.util.Map;
 
-import org.ringwarden.client.protocol.ProtocolException;
-import org.ringwarden.client.protocol.Request;
-import org.ringwarden.client.protocol.Response;
 import org.ringwarden.linux.Descriptors;
 import org.ringwarden.linux.Exec;
 import org.ringwarden.linux.KernelException;
@@ -24,6 +21,9 @@ import org.ringwarden.linux.UnixSockets;
 import org.ringwarden.linux.seccomp.Seccomp;
 import org.ringwarden.linux.seccomp.SeccompFilter;
 import org.ringwarden.linux.seccomp.SeccompListener;
+import org.ringwarden.protocol.ProtocolException;
+import org.ringwarden.protocol.Request;
+import org.ringwarden.protocol.Response;
 
 /**
  * What {@code ringwarden run --policy NAME -- PROGRAM ARGS...} does before it becomes the

@@ -8,9 +8,6 @@ import java.lang.foreign.MemorySegment;
 import java.nio.file.Files;
 import java.nio.file.Path;
 
-import org.ringwarden.client.protocol.ProtocolException;
-import org.ringwarden.client.protocol.Request;
-import org.ringwarden.client.protocol.Response;
 import org.ringwarden.linux.Errno;
 import org.ringwarden.linux.KernelException;
 import org.ringwarden.linux.Syscall;
@@ -19,6 +16,10 @@ import org.ringwarden.linux.seccomp.SeccompListener;
 import org.ringwarden.linux.seccomp.SeccompNotification;
 import org.ringwarden.linux.uring.IoUringLayout;
 import org.ringwarden.linux.uring.IoUringParams;
+import org.ringwarden.protocol.ProtocolException;
+import org.ringwarden.protocol.Request;
+import org.ringwarden.protocol.Response;
+import org.ringwarden.protocol.Tickets;
 
 /**
  * The same-uid process that {@code ringwarden run} leaves behind for the program it became
@@ -39,7 +40,6 @@ public final class TransparentSupervisor {
     /** The inherited socket the listener arrives on. */
     static final int HANDOFF_FD = 4;
     /** The ticket magic of protocol.md step 3 (a ticketed call under {@code ringwarden run} is refused). */
-    private static final long TICKET_MAGIC = 0x52494E47L;
     private static final int PARAMS_SIZE = (int) IoUringLayout.PARAMS.byteSize();
 
     private final SeccompListener listener;
@@ -114,7 +114,7 @@ public final class TransparentSupervisor {
             listener.fail(n.id(), Errno.ENOSYS);
             return;
         }
-        if ((n.arg(2) & 0xFFFF_FFFFL) == TICKET_MAGIC) {
+        if ((n.arg(2) & 0xFFFF_FFFFL) == Tickets.MAGIC) {
             listener.fail(n.id(), Errno.EPERM); // ticketed rings need their own attachment, not run's
             return;
         }
@@ -173,9 +173,9 @@ public final class TransparentSupervisor {
     static void warmUp() {
         Thread.ofPlatform().daemon().name("ringwarden-warm-up").start(() -> {
             try {
-                org.ringwarden.client.protocol.ProtocolCodec.decodeResponse(org.ringwarden.client.protocol.ProtocolCodec
+                org.ringwarden.protocol.ProtocolCodec.decodeResponse(org.ringwarden.protocol.ProtocolCodec
                         .encode(new Response.TransparentRing(1, -1, null, "warm-up")));
-                org.ringwarden.client.protocol.ProtocolCodec.encode(new Request.TransparentSetup(1, 1, 1, 0, 0, null));
+                org.ringwarden.protocol.ProtocolCodec.encode(new Request.TransparentSetup(1, 1, 1, 0, 0, null));
                 org.ringwarden.linux.seccomp.Seccomp.notifSizes();
                 IoUringParams.readFrom(Arena.ofAuto().allocate(IoUringLayout.PARAMS));
             } catch (ProtocolException | RuntimeException e) {

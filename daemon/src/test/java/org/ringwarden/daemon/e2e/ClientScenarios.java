@@ -395,7 +395,7 @@ public final class ClientScenarios {
                     client.acquire("nop");
                     throw new AssertionError("a fifth nop lease");
                 } catch (DaemonErrorException.QuotaExceeded e) {
-                    check(e.code() == org.ringwarden.client.protocol.ErrorCode.QUOTA_EXCEEDED,
+                    check(e.code() == org.ringwarden.protocol.ErrorCode.QUOTA_EXCEEDED,
                             "the fifth nop lease: QuotaExceeded: " + e.daemonMessage());
                 }
             } finally {

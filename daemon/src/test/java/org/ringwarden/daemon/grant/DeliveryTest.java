@@ -20,7 +20,6 @@ import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.io.TempDir;
-import org.ringwarden.client.protocol.ErrorCode;
 import org.ringwarden.linux.Descriptors;
 import org.ringwarden.linux.Errno;
 import org.ringwarden.linux.KernelException;
@@ -34,6 +33,8 @@ import org.ringwarden.linux.uring.SqeFlag;
 import org.ringwarden.policy.CompiledPolicy;
 import org.ringwarden.policy.Enabler;
 import org.ringwarden.policy.Limits;
+import org.ringwarden.protocol.ErrorCode;
+import org.ringwarden.protocol.Tickets;
 
 /**
  * The whole delivery path in one JVM: a throwaway thread traps its own io_uring_setup (filter
@@ -225,7 +226,7 @@ class DeliveryTest {
         org.ringwarden.linux.seccomp.SeccompNotification n = supervisor.receive();
         assertThat(n).as("the daemon's poller did not take the notification").isNotNull();
         var ring = f.grants.transparentSetup(p,
-                new org.ringwarden.client.protocol.Request.TransparentSetup(n.id(), n.pid(), 4, 0, 0, null));
+                new org.ringwarden.protocol.Request.TransparentSetup(n.id(), n.pid(), 4, 0, 0, null));
         assertThat(ring.errno()).as("%s", ring).isZero();
         assertThat(call).as("the daemon installs but does not answer").isNotDone();
         assertThat(supervisor.respond(n.id(), ring.fd())).isTrue();
@@ -321,7 +322,7 @@ class DeliveryTest {
         int delivered = 0;
         for (int i = 0; i < 50; i++) {
             Grant g = f.grants.acquire(peer, reader, new int[0]);
-            CompletableFuture<Long> call = client.setup(1, RingDelivery.MAGIC, g.ticket());
+            CompletableFuture<Long> call = client.setup(1, Tickets.MAGIC, g.ticket());
             f.grants.release(peer, g.leaseId());
             long fd = call.get(10, TimeUnit.SECONDS);
             if (fd >= 0) {

@@ -13,12 +13,12 @@ import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.io.TempDir;
-import org.ringwarden.client.protocol.ErrorCode;
 import org.ringwarden.linux.Descriptors;
 import org.ringwarden.linux.uring.SetupFlag;
 import org.ringwarden.policy.CompiledPolicy;
 import org.ringwarden.policy.Enabler;
 import org.ringwarden.policy.Limits;
+import org.ringwarden.protocol.ErrorCode;
 
 /** Acquire, quotas, release and rollback through the service (delivery: {@link DeliveryTest}). */
 @Timeout(value = 60, unit = TimeUnit.SECONDS)

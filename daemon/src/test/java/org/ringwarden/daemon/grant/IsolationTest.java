@@ -18,9 +18,6 @@ import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.io.TempDir;
-import org.ringwarden.client.protocol.ErrorCode;
-import org.ringwarden.client.protocol.Request;
-import org.ringwarden.client.protocol.Response;
 import org.ringwarden.linux.Descriptors;
 import org.ringwarden.linux.Errno;
 import org.ringwarden.linux.KernelException;
@@ -34,6 +31,9 @@ import org.ringwarden.linux.uring.SetupFlag;
 import org.ringwarden.policy.CompiledPolicy;
 import org.ringwarden.policy.Enabler;
 import org.ringwarden.policy.Limits;
+import org.ringwarden.protocol.ErrorCode;
+import org.ringwarden.protocol.Request;
+import org.ringwarden.protocol.Response;
 
 /**
  * One user cannot make another user's acquire fail (issue 12), on the real kernel: a hostile

@@ -15,7 +15,7 @@ import java.util.concurrent.atomic.AtomicInteger;
 
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
-import org.ringwarden.client.protocol.ErrorCode;
+import org.ringwarden.protocol.ErrorCode;
 
 /** Quota arithmetic and ticket lookup, without rings. */
 @Timeout(value = 30, unit = TimeUnit.SECONDS)

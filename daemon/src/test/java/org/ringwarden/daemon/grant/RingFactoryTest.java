@@ -16,7 +16,6 @@ import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.io.TempDir;
-import org.ringwarden.client.protocol.ErrorCode;
 import org.ringwarden.linux.Descriptors;
 import org.ringwarden.linux.Errno;
 import org.ringwarden.linux.FileType;
@@ -28,6 +27,7 @@ import org.ringwarden.linux.uring.RegisterOp;
 import org.ringwarden.linux.uring.Restriction;
 import org.ringwarden.linux.uring.SetupFlag;
 import org.ringwarden.linux.uring.SqeFlag;
+import org.ringwarden.protocol.ErrorCode;
 
 @Timeout(value = 60, unit = TimeUnit.SECONDS)
 class RingFactoryTest {

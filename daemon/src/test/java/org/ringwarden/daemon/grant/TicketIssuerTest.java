@@ -1,5 +1,7 @@
 package org.ringwarden.daemon.grant;
 
+import org.ringwarden.protocol.Tickets;
+
 import static org.assertj.core.api.Assertions.assertThat;
 
 import org.junit.jupiter.api.Test;
@@ -15,15 +17,15 @@ class TicketIssuerTest {
 
     @Test
     void ticketsAreUniformOverOneTo2Pow53MinusOne() {
-        assertThat(TicketIssuer.MAX_TICKET).isEqualTo(9_007_199_254_740_991L);
-        assertThat((double) TicketIssuer.MAX_TICKET).as("the largest ticket is exact as a double")
+        assertThat(Tickets.MAX).isEqualTo(9_007_199_254_740_991L);
+        assertThat((double) Tickets.MAX).as("the largest ticket is exact as a double")
                 .isEqualTo(9_007_199_254_740_991.0);
         TicketIssuer issuer = new TicketIssuer();
         int[] setBits = new int[64];
         long max = 0;
         for (int i = 0; i < DRAWS; i++) {
             long t = issuer.next();
-            assertThat(t).as("draw %d", i).isBetween(1L, TicketIssuer.MAX_TICKET);
+            assertThat(t).as("draw %d", i).isBetween(1L, Tickets.MAX);
             assertThat((long) (double) t).as("draw %d read back from a double", i).isEqualTo(t);
             max = Math.max(max, t);
             for (int b = 0; b < 64; b++) {
@@ -40,7 +42,7 @@ class TicketIssuerTest {
         }
         // All 100,000 below 2^53 * 0.999 would happen with probability 0.999^100000 = e^-100.
         assertThat(max).as("the largest draw reaches the top of the range")
-                .isGreaterThan(TicketIssuer.MAX_TICKET - TicketIssuer.MAX_TICKET / 1000);
+                .isGreaterThan(Tickets.MAX - Tickets.MAX / 1000);
     }
 
     @Test

@@ -5,6 +5,7 @@ import java.lang.foreign.MemorySegment;
 
 import org.ringwarden.linux.Syscall;
 import org.ringwarden.linux.uring.IoUringLayout;
+import org.ringwarden.protocol.Tickets;
 
 /**
  * A child process for tests: calls {@code io_uring_setup(1, params, MAGIC, args[0])} once and
@@ -21,7 +22,7 @@ public final class TrappedSetupChild {
         System.out.flush();
         try (Arena a = Arena.ofConfined()) {
             MemorySegment params = a.allocate(IoUringLayout.PARAMS);
-            long r = Syscall.rawOnThisThread(Syscall.SYS_IO_URING_SETUP, 1, params.address(), RingDelivery.MAGIC, ticket,
+            long r = Syscall.rawOnThisThread(Syscall.SYS_IO_URING_SETUP, 1, params.address(), Tickets.MAGIC, ticket,
                     0, 0);
             System.out.println("result " + r);
         }

@@ -14,6 +14,7 @@ import org.ringwarden.linux.seccomp.Seccomp;
 import org.ringwarden.linux.seccomp.SeccompFilter;
 import org.ringwarden.linux.seccomp.SeccompListener;
 import org.ringwarden.linux.uring.IoUringLayout;
+import org.ringwarden.protocol.Tickets;
 
 /**
  * A throwaway thread of the test JVM playing a client: it installs the delivery filter on
@@ -97,7 +98,7 @@ final class TrappedThread implements AutoCloseable {
 
     /** {@link #setup} with the ringwarden magic, waiting (bounded) for the answer. */
     long collect(long ticket) throws Exception {
-        return setup(1, RingDelivery.MAGIC, ticket).get(10, TimeUnit.SECONDS);
+        return setup(1, Tickets.MAGIC, ticket).get(10, TimeUnit.SECONDS);
     }
 
     int tid() throws Exception {

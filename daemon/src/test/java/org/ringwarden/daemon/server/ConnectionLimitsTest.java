@@ -7,11 +7,11 @@ import java.util.Map;
 
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
-import org.ringwarden.client.protocol.ErrorCode;
-import org.ringwarden.client.protocol.Request;
-import org.ringwarden.client.protocol.Response;
 import org.ringwarden.daemon.config.Limits;
 import org.ringwarden.linux.Descriptors;
+import org.ringwarden.protocol.ErrorCode;
+import org.ringwarden.protocol.Request;
+import org.ringwarden.protocol.Response;
 
 /** Bounds on connections and on silent ones. */
 @Timeout(60)

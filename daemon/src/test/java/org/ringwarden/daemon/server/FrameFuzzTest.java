@@ -8,11 +8,11 @@ import java.io.IOException;
 import java.time.Duration;
 import java.util.Map;
 
-import org.ringwarden.client.protocol.Frames;
-import org.ringwarden.client.protocol.Request;
-import org.ringwarden.client.protocol.Response;
 import org.ringwarden.daemon.config.Limits;
 import org.ringwarden.linux.Descriptors;
+import org.ringwarden.protocol.Frames;
+import org.ringwarden.protocol.Request;
+import org.ringwarden.protocol.Response;
 
 import net.jqwik.api.Arbitraries;
 import net.jqwik.api.Arbitrary;

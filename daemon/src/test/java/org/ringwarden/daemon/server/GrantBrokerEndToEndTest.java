@@ -20,10 +20,6 @@ import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 import org.ringwarden.client.SandboxFilter;
-import org.ringwarden.client.protocol.ErrorCode;
-import org.ringwarden.client.protocol.ProtocolCodec;
-import org.ringwarden.client.protocol.Request;
-import org.ringwarden.client.protocol.Response;
 import org.ringwarden.linux.Descriptors;
 import org.ringwarden.linux.Errno;
 import org.ringwarden.linux.Prctl;
@@ -32,6 +28,11 @@ import org.ringwarden.linux.UnixRights;
 import org.ringwarden.linux.seccomp.Seccomp;
 import org.ringwarden.linux.seccomp.SeccompFilter;
 import org.ringwarden.linux.uring.IoUringLayout;
+import org.ringwarden.protocol.ErrorCode;
+import org.ringwarden.protocol.ProtocolCodec;
+import org.ringwarden.protocol.Request;
+import org.ringwarden.protocol.Response;
+import org.ringwarden.protocol.Tickets;
 
 /**
  * The daemon with the real grant side ({@link GrantBroker} over GrantService): a real seccomp
@@ -91,7 +92,7 @@ class GrantBrokerEndToEndTest {
                     try (Arena a = Arena.ofConfined()) {
                         MemorySegment params = a.allocate(IoUringLayout.PARAMS);
                         collected.add(Syscall.rawOnThisThread(Syscall.SYS_IO_URING_SETUP, 1, params.address(),
-                                SandboxFilter.TICKET_MAGIC, ticket.get(), 0, 0));
+                                Tickets.MAGIC, ticket.get(), 0, 0));
                     }
                 }
             } catch (Throwable t) {

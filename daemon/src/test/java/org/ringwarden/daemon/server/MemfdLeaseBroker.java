@@ -7,8 +7,6 @@ import java.util.List;
 import java.util.Map;
 import java.util.UUID;
 
-import org.ringwarden.client.protocol.ErrorCode;
-import org.ringwarden.client.protocol.Response;
 import org.ringwarden.daemon.grant.Peer;
 import org.ringwarden.daemon.grant.RefusedException;
 import org.ringwarden.linux.Descriptors;
@@ -17,6 +15,8 @@ import org.ringwarden.linux.uring.IoUringParams;
 import org.ringwarden.policy.BufferSpec;
 import org.ringwarden.policy.CompiledPolicy;
 import org.ringwarden.policy.PolicyStore;
+import org.ringwarden.protocol.ErrorCode;
+import org.ringwarden.protocol.Response;
 
 /**
  * A broker for the server's tests that leases real memfds but makes no ring: it proves the

@@ -12,14 +12,14 @@ import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
-import org.ringwarden.client.protocol.ErrorCode;
-import org.ringwarden.client.protocol.Frames;
-import org.ringwarden.client.protocol.ProtocolCodec;
-import org.ringwarden.client.protocol.Request;
-import org.ringwarden.client.protocol.Response;
 import org.ringwarden.linux.Descriptors;
 import org.ringwarden.linux.Memory;
 import org.ringwarden.linux.UnixRights;
+import org.ringwarden.protocol.ErrorCode;
+import org.ringwarden.protocol.Frames;
+import org.ringwarden.protocol.ProtocolCodec;
+import org.ringwarden.protocol.Request;
+import org.ringwarden.protocol.Response;
 
 /** The daemon's protocol over a real socket, against a real kernel, one daemon per test. */
 @Timeout(60)
@@ -425,7 +425,7 @@ class ProtocolServingTest {
     @Test
     void slowTrickleIsCutOffAtTheBound() throws Exception {
         try (RawClient c = d.client()) {
-            byte[] frame = org.ringwarden.client.protocol.Frames.frame(
+            byte[] frame = org.ringwarden.protocol.Frames.frame(
                     "{\"v\":1,\"op\":\"policies\"}".getBytes(StandardCharsets.UTF_8));
             long t0 = System.nanoTime();
             boolean cut = false;

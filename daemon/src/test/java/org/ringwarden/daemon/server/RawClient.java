@@ -12,16 +12,16 @@ import java.net.SocketTimeoutException;
 import java.nio.file.Path;
 import java.time.Duration;
 
-import org.ringwarden.client.protocol.Frames;
-import org.ringwarden.client.protocol.ProtocolCodec;
-import org.ringwarden.client.protocol.ProtocolException;
-import org.ringwarden.client.protocol.Request;
-import org.ringwarden.client.protocol.Response;
 import org.ringwarden.linux.Descriptors;
 import org.ringwarden.linux.Poll;
 import org.ringwarden.linux.Syscall;
 import org.ringwarden.linux.UnixRights;
 import org.ringwarden.linux.UnixSockets;
+import org.ringwarden.protocol.Frames;
+import org.ringwarden.protocol.ProtocolCodec;
+import org.ringwarden.protocol.ProtocolException;
+import org.ringwarden.protocol.Request;
+import org.ringwarden.protocol.Response;
 
 /**
  * A protocol client for tests that can also misbehave: raw bytes, partial frames, descriptors

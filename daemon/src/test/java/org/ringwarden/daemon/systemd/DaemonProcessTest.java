@@ -84,11 +84,11 @@ class DaemonProcessTest {
         try (var ch = java.nio.channels.SocketChannel.open(java.net.StandardProtocolFamily.UNIX)) {
             ch.connect(java.net.UnixDomainSocketAddress.of(socket));
             var out = java.nio.channels.Channels.newOutputStream(ch);
-            org.ringwarden.client.protocol.Frames.write(out, json.getBytes(java.nio.charset.StandardCharsets.UTF_8));
+            org.ringwarden.protocol.Frames.write(out, json.getBytes(java.nio.charset.StandardCharsets.UTF_8));
             try {
-                return new String(org.ringwarden.client.protocol.Frames.read(java.nio.channels.Channels.newInputStream(ch)),
+                return new String(org.ringwarden.protocol.Frames.read(java.nio.channels.Channels.newInputStream(ch)),
                         java.nio.charset.StandardCharsets.UTF_8);
-            } catch (org.ringwarden.client.protocol.ProtocolException e) {
+            } catch (org.ringwarden.protocol.ProtocolException e) {
                 throw new IOException(e);
             }
         }

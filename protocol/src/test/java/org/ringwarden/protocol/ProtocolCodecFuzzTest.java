@@ -1,4 +1,4 @@
-package org.ringwarden.client.protocol;
+package org.ringwarden.protocol;
 
 import static java.nio.charset.StandardCharsets.UTF_8;
 import static org.assertj.core.api.Assertions.assertThat;

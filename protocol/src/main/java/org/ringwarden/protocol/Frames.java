@@ -1,4 +1,4 @@
-package org.ringwarden.client.protocol;
+package org.ringwarden.protocol;
 
 import java.io.DataInputStream;
 import java.io.EOFException;

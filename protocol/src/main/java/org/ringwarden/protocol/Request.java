@@ -1,4 +1,4 @@
-package org.ringwarden.client.protocol;
+package org.ringwarden.protocol;
 
 import static java.util.Objects.requireNonNull;
 

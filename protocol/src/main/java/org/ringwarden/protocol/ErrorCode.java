@@ -1,4 +1,4 @@
-package org.ringwarden.client.protocol;
+package org.ringwarden.protocol;
 
 /**
  * The {@code code} of a protocol {@code error} message (protocol.md, "Errors"). Programs switch
