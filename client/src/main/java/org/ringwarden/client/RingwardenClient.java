@@ -12,6 +12,7 @@ import java.util.concurrent.atomic.AtomicReference;
 import org.newsclub.net.unix.FileDescriptorCast;
 import org.ringwarden.linux.Descriptors;
 import org.ringwarden.linux.Errno;
+import org.ringwarden.protocol.DaemonChannel;
 import org.ringwarden.protocol.Request;
 import org.ringwarden.protocol.Response;
 
@@ -54,12 +55,12 @@ public final class RingwardenClient implements AutoCloseable {
 
     private static final AtomicReference<RingwardenClient> OPEN = new AtomicReference<>();
 
-    private final ControlChannel channel;
+    private final DaemonChannel channel;
     /** For {@link SandboxFilter#collect}, under this client's lock (acquire is synchronized). */
     private final SandboxFilter.CollectScratch collectScratch = SandboxFilter.CollectScratch.allocate();
     private boolean closed; // guarded by this
 
-    private RingwardenClient(ControlChannel channel) {
+    private RingwardenClient(DaemonChannel channel) {
         this.channel = channel;
     }
 
@@ -85,9 +86,9 @@ public final class RingwardenClient implements AutoCloseable {
             throw new IllegalStateException("this process already has an open RingwardenClient (" + current.channel.path()
                     + "): the kernel gives a process one seccomp listener; share that client between threads");
         }
-        ControlChannel channel;
+        DaemonChannel channel;
         try {
-            channel = ControlChannel.connect(socket);
+            channel = DaemonChannel.connect(socket);
         } catch (IOException e) {
             throw new IOException("cannot connect to the ringwarden daemon at " + socket + ": " + e.getMessage(), e);
         }
@@ -308,7 +309,7 @@ public final class RingwardenClient implements AutoCloseable {
         OPEN.compareAndSet(this, null);
     }
 
-    private static void closeQuietly(ControlChannel channel) {
+    private static void closeQuietly(DaemonChannel channel) {
         try {
             channel.close();
         } catch (IOException e) {

@@ -21,7 +21,7 @@ import org.ringwarden.linux.UnixSockets;
 import org.ringwarden.linux.seccomp.Seccomp;
 import org.ringwarden.linux.seccomp.SeccompFilter;
 import org.ringwarden.linux.seccomp.SeccompListener;
-import org.ringwarden.protocol.ProtocolException;
+import org.ringwarden.protocol.DaemonChannel;
 import org.ringwarden.protocol.Request;
 import org.ringwarden.protocol.Response;
 
@@ -77,10 +77,10 @@ public final class TransparentRun {
             err.println("ringwarden run: " + program + ": not an executable file");
             return EXIT_CANNOT_RUN;
         }
-        DaemonConnection daemon;
+        DaemonChannel daemon;
         try {
-            daemon = DaemonConnection.connect(socket);
-        } catch (KernelException e) {
+            daemon = DaemonChannel.connect(socket);
+        } catch (IOException e) {
             err.println("ringwarden run: cannot reach the daemon at " + socket + ": " + e.getMessage());
             return EXIT_FAILED;
         }
@@ -88,7 +88,7 @@ public final class TransparentRun {
         int supervisor;
         try {
             supervisor = SupervisorSpawner.spawn(SupervisorSpawner.supervisorCommand(), env, daemon.fd(), pair[1]);
-        } catch (KernelException e) {
+        } catch (KernelException | IOException e) {
             err.println("ringwarden run: cannot start the supervisor: " + e.getMessage());
             return EXIT_FAILED;
         } finally {
@@ -107,7 +107,7 @@ public final class TransparentRun {
         try {
             Response r = daemon.call(new Request.Attach(1, policy));
             if (r instanceof Response.SendFds) {
-                daemon.sendDescriptor(listener.fd());
+                daemon.sendDescriptors(new int[] {listener.fd()});
                 r = daemon.receive();
             }
             if (!(r instanceof Response.Attached)) {
@@ -116,7 +116,7 @@ public final class TransparentRun {
                 return EXIT_FAILED;
             }
             UnixRights.sendFds(pair[0], new byte[] {1}, new int[] {listener.fd()});
-        } catch (IOException | ProtocolException | KernelException e) {
+        } catch (IOException | KernelException e) {
             err.println("ringwarden run: attaching failed: " + e.getMessage());
             return EXIT_FAILED;
         } finally {

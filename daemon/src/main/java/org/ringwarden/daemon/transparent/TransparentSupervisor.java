@@ -17,6 +17,7 @@ import org.ringwarden.linux.seccomp.SeccompNotification;
 import org.ringwarden.linux.uring.IoUringLayout;
 import org.ringwarden.linux.uring.IoUringParams;
 import org.ringwarden.protocol.ProtocolException;
+import org.ringwarden.protocol.DaemonChannel;
 import org.ringwarden.protocol.Request;
 import org.ringwarden.protocol.Response;
 import org.ringwarden.protocol.Tickets;
@@ -43,10 +44,10 @@ public final class TransparentSupervisor {
     private static final int PARAMS_SIZE = (int) IoUringLayout.PARAMS.byteSize();
 
     private final SeccompListener listener;
-    private final DaemonConnection daemon;
+    private final DaemonChannel daemon;
     private final MemorySegment params;
 
-    TransparentSupervisor(SeccompListener listener, DaemonConnection daemon, Arena arena) {
+    TransparentSupervisor(SeccompListener listener, DaemonChannel daemon, Arena arena) {
         this.listener = requireNonNull(listener, "listener");
         this.daemon = requireNonNull(daemon, "daemon");
         this.params = arena.allocate(IoUringLayout.PARAMS);
@@ -74,8 +75,11 @@ public final class TransparentSupervisor {
         int rc;
         try (Arena arena = Arena.ofConfined();
              SeccompListener l = SeccompListener.adopt(listenerFd);
-             DaemonConnection d = DaemonConnection.adopt(CONNECTION_FD)) {
+             DaemonChannel d = DaemonChannel.adopt(CONNECTION_FD)) {
             rc = new TransparentSupervisor(l, d, arena).serve();
+        } catch (IOException e) {
+            System.err.println("ringwarden supervisor: the inherited daemon connection: " + e.getMessage());
+            rc = 1;
         }
         System.exit(rc);
     }
@@ -96,7 +100,7 @@ public final class TransparentSupervisor {
             }
             try {
                 answer(n);
-            } catch (IOException | ProtocolException ex) {
+            } catch (IOException ex) {
                 // Without the daemon no ring can come: fail this call; closing the listener on
                 // exit fails the rest (ENOSYS) once the daemon's copy is closed too.
                 listener.fail(n.id(), Errno.EPERM);
@@ -109,7 +113,7 @@ public final class TransparentSupervisor {
         }
     }
 
-    private void answer(SeccompNotification n) throws IOException, ProtocolException {
+    private void answer(SeccompNotification n) throws IOException {
         if (!n.isX86_64(Syscall.SYS_IO_URING_SETUP)) {
             listener.fail(n.id(), Errno.ENOSYS);
             return;

@@ -1,4 +1,4 @@
-package org.ringwarden.client;
+package org.ringwarden.protocol;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
@@ -22,30 +22,26 @@ import org.newsclub.net.unix.FileDescriptorCast;
 import org.ringwarden.linux.Descriptors;
 import org.ringwarden.linux.Memory;
 import org.ringwarden.linux.UnixRights;
-import org.ringwarden.protocol.ErrorCode;
-import org.ringwarden.protocol.Frames;
-import org.ringwarden.protocol.ProtocolCodec;
-import org.ringwarden.protocol.Response;
 
 /**
  * junixsocket against a peer that speaks {@code recvmsg}/{@code sendmsg} itself (as the daemon
  * does): one descriptor per single zero byte, both ways, exactly as protocol.md says.
  */
 @Timeout(value = 30, unit = TimeUnit.SECONDS)
-class ControlChannelTest {
+class DaemonChannelTest {
     @TempDir
     Path dir;
 
     private AFUNIXServerSocket server;
     private AFUNIXSocket peer;
-    private ControlChannel channel;
+    private DaemonChannel channel;
     private final List<Integer> opened = new ArrayList<>();
 
     @BeforeEach
     void connect() throws IOException {
         Path sock = dir.resolve("s.sock");
         server = AFUNIXServerSocket.bindOn(AFUNIXSocketAddress.of(sock));
-        channel = ControlChannel.connect(sock);
+        channel = DaemonChannel.connect(sock);
         peer = server.accept();
     }
 

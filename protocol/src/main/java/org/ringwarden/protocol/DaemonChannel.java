@@ -1,4 +1,4 @@
-package org.ringwarden.client;
+package org.ringwarden.protocol;
 
 import static java.util.Objects.requireNonNull;
 
@@ -13,19 +13,13 @@ import org.newsclub.net.unix.AFUNIXSocket;
 import org.newsclub.net.unix.AFUNIXSocketAddress;
 import org.newsclub.net.unix.FileDescriptorCast;
 import org.ringwarden.linux.Descriptors;
-import org.ringwarden.protocol.ErrorCode;
-import org.ringwarden.protocol.Frames;
-import org.ringwarden.protocol.ProtocolCodec;
-import org.ringwarden.protocol.ProtocolException;
-import org.ringwarden.protocol.Request;
-import org.ringwarden.protocol.Response;
 
 /**
  * The control connection to the daemon over junixsocket: frames (protocol.md, "Frames") and
  * descriptors, one per single zero byte.
  *
  * <p>How junixsocket maps onto the protocol's descriptor rule (checked by
- * {@code ControlChannelTest} against a peer that uses {@code recvmsg}/{@code sendmsg} directly):
+ * {@code DaemonChannelTest} against a peer that uses {@code recvmsg}/{@code sendmsg} directly):
  * <ul>
  * <li>Sending: {@link AFUNIXSocket#setOutboundFileDescriptors} attaches the descriptors to the
  *     next write only, so one {@code setOutboundFileDescriptors(fd)} + {@code write(0)} per
@@ -41,9 +35,11 @@ import org.ringwarden.protocol.Response;
  * </ul>
  * Received descriptors are handed on as plain close-on-exec ints.
  *
- * <p>Not thread-safe: {@link RingwardenClient} serialises exchanges.
+ * <p>The one blocking connection to the daemon: the client library, {@code ringwarden run}
+ * (which hands it to its supervisor by inheritance, {@link #adopt}) and the tests all use it.
+ * Not thread-safe: one exchange at a time.
  */
-final class ControlChannel implements AutoCloseable {
+public final class DaemonChannel implements AutoCloseable {
     /** Bytes per read: a grant with a few files and buffers fits. */
     private static final int READ_BUFFER = 8192;
     private static final int[] NO_FDS = {};
@@ -60,7 +56,7 @@ final class ControlChannel implements AutoCloseable {
     private int[] fds;
     private int fdsAt;
 
-    private ControlChannel(AFUNIXSocket socket, Path path) throws IOException {
+    private DaemonChannel(AFUNIXSocket socket, Path path) throws IOException {
         this.socket = socket;
         this.path = path;
         this.in = socket.getInputStream();
@@ -68,32 +64,56 @@ final class ControlChannel implements AutoCloseable {
     }
 
     /** Connects to the daemon's socket at {@code path}. */
-    static ControlChannel connect(Path path) throws IOException {
+    public static DaemonChannel connect(Path path) throws IOException {
         requireNonNull(path, "path");
-        AFUNIXSocket s = AFUNIXSocket.connectTo(AFUNIXSocketAddress.of(path));
+        return open(AFUNIXSocket.connectTo(AFUNIXSocketAddress.of(path)), path);
+    }
+
+    /**
+     * Takes over a connected socket inherited as descriptor {@code fd} (the supervisor of
+     * {@code ringwarden run} gets its connection this way); closing the channel closes it.
+     */
+    public static DaemonChannel adopt(int fd) throws IOException {
+        AFUNIXSocket s = FileDescriptorCast.unsafeUsing(fd).as(AFUNIXSocket.class);
+        return open(s, Path.of("/proc/self/fd/" + fd));
+    }
+
+    private static DaemonChannel open(AFUNIXSocket s, Path path) throws IOException {
         try {
             // Room for the control message of one descriptor (and then some: a peer that sends
             // several in one message must be seen, and refused, rather than truncated).
             s.setAncillaryReceiveBufferSize(4096);
-            return new ControlChannel(s, path);
+            return new DaemonChannel(s, path);
         } catch (IOException | RuntimeException e) {
             s.close();
             throw e;
         }
     }
 
-    Path path() {
+    /** Where it is connected (for messages). */
+    public Path path() {
         return path;
     }
 
+    /** The socket's descriptor, for handing the connection to a child process. */
+    public int fd() throws IOException {
+        return FileDescriptorCast.using(socket.getFileDescriptor()).as(Integer.class);
+    }
+
+    /** Sends {@code request} and reads the answer. */
+    public Response call(Request request) throws IOException {
+        send(request);
+        return receive();
+    }
+
     /** Sends one request frame. */
-    void send(Request request) throws IOException {
+    public void send(Request request) throws IOException {
         out.write(Frames.frame(ProtocolCodec.encode(request)));
         out.flush();
     }
 
     /** Reads one response frame. */
-    Response receive() throws IOException {
+    public Response receive() throws IOException {
         byte[] body;
         try {
             body = readFrame();
@@ -197,7 +217,7 @@ final class ControlChannel implements AutoCloseable {
     }
 
     /** Sends {@code fds} in order, each on its own single zero byte; our descriptors stay open. */
-    void sendDescriptors(int[] fds) throws IOException {
+    public void sendDescriptors(int[] fds) throws IOException {
         for (int fd : fds) {
             socket.setOutboundFileDescriptors(FileDescriptorCast.unsafeUsing(fd).getFileDescriptor());
             out.write(0);
@@ -209,7 +229,7 @@ final class ControlChannel implements AutoCloseable {
      * Receives exactly {@code count} descriptors, one per zero byte, as close-on-exec ints the
      * caller owns. On any failure every descriptor received so far is closed.
      */
-    int[] receiveDescriptors(int count) throws IOException {
+    public int[] receiveDescriptors(int count) throws IOException {
         int[] out = new int[count];
         int got = 0;
         try {
