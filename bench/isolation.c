@@ -1,4 +1,4 @@
-// Clients for bench/run-isolation (bench/README.md, "Per-user isolation"), written from
+// Clients for bench/run-isolation (bench/README.md, "Per-user isolation") and bench/run-footprint, written from
 // docs/protocol.md alone: JSON frames over the Unix socket, the seccomp listener handed over
 // with `attach`, the ring collected by a ticketed io_uring_setup and mapped here by hand.
 //
@@ -24,6 +24,14 @@
 //     wait until every one has, and close. Prints the daemon's VmRSS and Threads before,
 //     with every connection attached, after every cycle, and after every connection closed,
 //     and the counts, latencies and times. Exit status 1 if any connection was not served.
+//
+//   isolation cycles SOCKET POLICY N
+//     Connects, attaches, then N times: acquire, collect, map, one NOP, unmap, release. Prints
+//     the count and rate. (bench/run-footprint)
+//
+//   isolation fuzz SOCKET N
+//     N connections in turn, each sending one malformed frame and reading until the daemon
+//     closes it; counts BAD_REQUEST answers. (bench/run-footprint)
 //
 // Every wait is bounded: sockets have receive timeouts, children die with their parent, and
 // the parents give up on children after a deadline.
@@ -888,11 +896,130 @@ static int load_main(int argc, char **argv) {
   return ok == total ? 0 : 1;
 }
 
+// ---------------------------------------------------------------- footprint (bench/run-footprint)
+
+// One connection, attached once; N times acquire + collect + map + one NOP + unmap + release.
+static int cycles_main(int argc, char **argv) {
+  if (argc < 5) {
+    fprintf(stderr, "usage: isolation cycles SOCKET POLICY N\n");
+    return 2;
+  }
+  const char *sock = argv[2], *policy = argv[3];
+  long total = atol(argv[4]), ok = 0;
+  int counts[N_OUTCOMES] = {0};
+  int s = connect_to(sock, 30);
+  if (s < 0) die("connect");
+  enum outcome a = attach(s);
+  if (a != OK) {
+    fprintf(stderr, "isolation cycles: attach: %s\n", OUTCOME[a]);
+    return 1;
+  }
+  double t0 = now_s();
+  for (long i = 0; i < total; i++) {
+    struct ring r;
+    int cerr;
+    enum outcome o = acquire(s, policy, &r, &cerr);
+    if (o == OK || o == E_COLLECT) {
+      if (o == OK && nop(&r) != 0) o = E_NOP;
+      unmap_ring(&r);
+      enum outcome rel = release(s, r.g.lease);
+      if (o == OK) o = rel;
+    }
+    counts[o]++;
+    ok += o == OK;
+    if (o == E_IO) break; // the connection is gone
+  }
+  double secs = now_s() - t0;
+  close(s);
+  printf("cycles n=%ld ok=%ld secs=%.3f rate=%.0f", total, ok, secs, ok / secs);
+  for (int i = 1; i < N_OUTCOMES; i++) {
+    if (counts[i]) printf(" %s=%d", OUTCOME[i], counts[i]);
+  }
+  printf("\n");
+  return ok == total ? 0 : 1;
+}
+
+// N connections, one after another, each sending one malformed frame (by turns: random bytes of
+// a random length up to 65,536, an over-long length, an empty frame, JSON with an unknown
+// field, JSON cut short), then reading until the daemon closes it. Counts the connections answered
+// BAD_REQUEST and closed; the over-long and empty ones may be closed without an answer
+// (docs/protocol.md: "where possible").
+static int fuzz_main(int argc, char **argv) {
+  if (argc < 4) {
+    fprintf(stderr, "usage: isolation fuzz SOCKET N\n");
+    return 2;
+  }
+  const char *sock = argv[2];
+  long total = atol(argv[3]), bad_request = 0, closed_silently = 0, other = 0;
+  long long bytes = 0;
+  unsigned char *buf = malloc(4 + FRAME_MAX);
+  char *answer = malloc(FRAME_MAX + 1);
+  if (!buf || !answer) die("malloc");
+  unsigned seed = 13;
+  double t0 = now_s();
+  for (long i = 0; i < total; i++) {
+    int s = connect_to(sock, 10);
+    if (s < 0) die("connect");
+    uint32_t n;
+    size_t len;
+    switch (i % 5) {
+    case 0: // garbage, mostly large
+      n = 1 + (uint32_t)(rand_r(&seed) % FRAME_MAX);
+      for (uint32_t k = 0; k < n; k++) buf[4 + k] = (unsigned char)rand_r(&seed);
+      buf[4] = '{'; // looks like JSON for one byte
+      len = 4 + n;
+      break;
+    case 1: // longer than the protocol allows
+      n = FRAME_MAX + 1 + (uint32_t)(rand_r(&seed) % 1000000);
+      len = 4;
+      break;
+    case 2: // empty
+      n = 0;
+      len = 4;
+      break;
+    case 3: // well-formed JSON, unknown field
+      n = (uint32_t)snprintf((char *)buf + 4, FRAME_MAX, "{\"v\":1,\"op\":\"acquire\",\"policy\":\"x\",\"junk%ld\":1}", i);
+      len = 4 + n;
+      break;
+    default: // JSON cut short
+      n = (uint32_t)snprintf((char *)buf + 4, FRAME_MAX, "{\"v\":1,\"op\":\"acq");
+      len = 4 + n;
+      break;
+    }
+    buf[0] = (unsigned char)(n >> 24);
+    buf[1] = (unsigned char)(n >> 16);
+    buf[2] = (unsigned char)(n >> 8);
+    buf[3] = (unsigned char)n;
+    full_write(s, buf, len); // the daemon may close before reading it all
+    bytes += (long long)len;
+    int m = recv_frame(s, answer, FRAME_MAX + 1);
+    int eof = 0;
+    if (m >= 0) {
+      char c;
+      eof = read(s, &c, 1) == 0; // then the daemon closes the connection
+    }
+    if (m >= 0 && eof && answer_outcome(answer, (size_t)m, "none") == E_BAD_REQUEST) {
+      bad_request++;
+    } else if (m < 0 && (i % 5 == 1 || i % 5 == 2)) {
+      closed_silently++;
+    } else {
+      other++;
+      if (other <= 3) fprintf(stderr, "isolation fuzz: frame %ld (kind %ld): %s\n", i, i % 5, m >= 0 ? answer : "no answer");
+    }
+    close(s);
+  }
+  printf("fuzz n=%ld bad_request=%ld closed_silently=%ld other=%ld bytes=%lld secs=%.3f\n", total, bad_request,
+         closed_silently, other, bytes, now_s() - t0);
+  return other == 0 ? 0 : 1;
+}
+
 int main(int argc, char **argv) {
   signal(SIGPIPE, SIG_IGN);
   setvbuf(stdout, NULL, _IOLBF, 0);
   if (argc >= 2 && strcmp(argv[1], "hostile") == 0) return hostile_main(argc - 1, argv + 1);
   if (argc >= 2 && strcmp(argv[1], "load") == 0) return load_main(argc, argv);
-  fprintf(stderr, "usage: isolation hostile ... | isolation load ... (see the comment at the top of bench/isolation.c)\n");
+  if (argc >= 2 && strcmp(argv[1], "cycles") == 0) return cycles_main(argc, argv);
+  if (argc >= 2 && strcmp(argv[1], "fuzz") == 0) return fuzz_main(argc, argv);
+  fprintf(stderr, "usage: isolation hostile|load|cycles|fuzz ... (see the comment at the top of bench/isolation.c)\n");
   return 2;
 }
