@@ -130,7 +130,9 @@ public final class BrokeredRing implements AutoCloseable {
         // a loaded machine). The Ring pays one for its own mappings; a grant without buffers (the
         // common NOP/file-only ring) need not pay a second: it gets no buffer arena at all. Buffers
         // the program can see keep theirs, so a use after close() still throws
-        // IllegalStateException instead of touching unmapped memory.
+        // IllegalStateException instead of touching unmapped memory. On success the BrokeredRing
+        // owns the arena.
+        @SuppressWarnings("MustBeClosedChecker")
         Arena arena = grant.buffers().isEmpty() ? null : Arena.ofShared();
         try {
             RegisteredBuffer[] buffers = new RegisteredBuffer[grant.buffers().size()];
