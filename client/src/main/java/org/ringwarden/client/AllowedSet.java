@@ -1,5 +1,7 @@
 package org.ringwarden.client;
 
+import static java.util.Objects.requireNonNull;
+
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
@@ -73,9 +75,9 @@ final class AllowedSet {
     }
 
     /** Throws if {@code opcode} is not allowed. */
-    void checkOp(int opcode) {
-        if (!allowsOp(opcode)) {
-            String name = IoUringOp.of(opcode).kernelName();
+    void checkOp(IoUringOp op) {
+        if (!allowsOp(op.number())) {
+            String name = op.kernelName();
             throw new PolicyViolationException(policy, name, name + " is not allowed by policy '" + policy
                     + "'; allowed: " + opNames());
         }
@@ -96,7 +98,8 @@ final class AllowedSet {
         int missing = flagsRequired & ~flags;
         if (missing != 0) {
             String name = flagName(Integer.lowestOneBit(missing));
-            throw new PolicyViolationException(policy, name, IoUringOp.of(opcode).kernelName() + " without "
+            IoUringOp op = requireNonNull(IoUringOp.of(opcode), "the opcode of an SQE this library prepared");
+            throw new PolicyViolationException(policy, name, op.kernelName() + " without "
                     + name + ": policy '" + policy + "' requires " + flagNames(flagsRequired) + " on every SQE");
         }
     }

@@ -7,6 +7,7 @@ import java.lang.foreign.MemorySegment;
 import java.util.ArrayList;
 import java.util.List;
 
+import org.jspecify.annotations.Nullable;
 import org.ringwarden.linux.Descriptors;
 import org.ringwarden.linux.Errno;
 import org.ringwarden.linux.KernelException;
@@ -69,7 +70,7 @@ public final class BrokeredRing implements AutoCloseable {
     private final Response.Grant grant;
     private final Ring ring;
     /** Owns the buffer mappings; null when the grant has no buffers (see {@link #map}). */
-    private final Arena bufferArena;
+    private final @Nullable Arena bufferArena;
     private final RegisteredBuffer[] buffers;
     private final int[] bufferFds;
     private final List<String> fileNames;
@@ -79,12 +80,12 @@ public final class BrokeredRing implements AutoCloseable {
     private final boolean singleIssuer;
     private final int clientFdCount;
     private volatile boolean enabled;
-    private volatile Thread issuer;
+    private volatile @Nullable Thread issuer;
     private boolean checkPolicy = true;
     private final int requiredFlags;
     private volatile boolean closed;
 
-    private BrokeredRing(RingwardenClient client, Response.Grant grant, Ring ring, Arena bufferArena,
+    private BrokeredRing(RingwardenClient client, Response.Grant grant, Ring ring, @Nullable Arena bufferArena,
                          RegisteredBuffer[] buffers, int[] bufferFds, int clientFdCount) {
         this.client = client;
         this.clientFdCount = clientFdCount;
@@ -101,8 +102,7 @@ public final class BrokeredRing implements AutoCloseable {
         this.allowed = new AllowedSet(grant.policy(), grant.allowed());
         this.requiredFlags = allowed.requiredFlags();
         this.entry = new SubmissionEntry(this, ring);
-        this.cursor = new CompletionCursor(this);
-        this.cursor.bind(ring);
+        this.cursor = new CompletionCursor(this, ring);
         this.singleIssuer = (grant.ring().setupFlags() & SetupFlag.SINGLE_ISSUER.abi()) != 0;
         this.enabled = grant.ring().enabled();
     }
@@ -130,11 +130,13 @@ public final class BrokeredRing implements AutoCloseable {
         // a loaded machine). The Ring pays one for its own mappings; a grant without buffers (the
         // common NOP/file-only ring) need not pay a second: it gets no buffer arena at all. Buffers
         // the program can see keep theirs, so a use after close() still throws
-        // IllegalStateException instead of touching unmapped memory.
+        // IllegalStateException instead of touching unmapped memory. On success the BrokeredRing
+        // owns the arena.
+        @SuppressWarnings("MustBeClosedChecker")
         Arena arena = grant.buffers().isEmpty() ? null : Arena.ofShared();
         try {
             RegisteredBuffer[] buffers = new RegisteredBuffer[grant.buffers().size()];
-            for (int i = 0; i < buffers.length; i++) {
+            for (int i = 0; arena != null && i < buffers.length; i++) { // no arena: no buffers
                 Response.BufferSlot b = grant.buffers().get(i);
                 MemorySegment m = Memory.mapShared(memfds[b.fd()], 0, b.length(), arena, Memory::unmap);
                 buffers[i] = new RegisteredBuffer(b.index(), b.name(), m, b.address());
@@ -253,9 +255,9 @@ public final class BrokeredRing implements AutoCloseable {
 
     /**
      * The thread that enabled the ring (on a {@code SINGLE_ISSUER} ring, the only thread that may
-     * submit), or null if the daemon enabled it or it is not enabled yet.
+     * submit); null if the daemon enabled it or it is not enabled yet.
      */
-    public Thread issuer() {
+    public @Nullable Thread issuer() {
         return issuer;
     }
 

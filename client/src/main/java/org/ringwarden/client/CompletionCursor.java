@@ -20,15 +20,12 @@ import org.ringwarden.linux.uring.Ring;
  */
 public final class CompletionCursor {
     private final BrokeredRing owner;
-    private Ring ring;
-    private MemorySegment cqes;
+    private final Ring ring;
+    private final MemorySegment cqes;
     private long current = -1;
 
-    CompletionCursor(BrokeredRing owner) {
+    CompletionCursor(BrokeredRing owner, Ring ring) {
         this.owner = owner;
-    }
-
-    void bind(Ring ring) {
         this.ring = ring;
         this.cqes = ring.cqes();
     }

@@ -9,6 +9,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.atomic.AtomicReference;
 
+import org.jspecify.annotations.Nullable;
 import org.newsclub.net.unix.FileDescriptorCast;
 import org.ringwarden.linux.Descriptors;
 import org.ringwarden.linux.Errno;
@@ -53,7 +54,7 @@ public final class RingwardenClient implements AutoCloseable {
     /** The environment variable that overrides {@link #DEFAULT_SOCKET} for {@link #connect()}. */
     public static final String SOCKET_ENV = "RINGWARDEN_SOCKET";
 
-    private static final AtomicReference<RingwardenClient> OPEN = new AtomicReference<>();
+    private static final AtomicReference<@Nullable RingwardenClient> OPEN = new AtomicReference<>();
 
     private final DaemonChannel channel;
     /** For {@link SandboxFilter#collect}, under this client's lock (acquire is synchronized). */

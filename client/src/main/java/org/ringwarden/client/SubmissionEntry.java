@@ -2,6 +2,7 @@ package org.ringwarden.client;
 
 import java.lang.foreign.MemorySegment;
 
+import org.jspecify.annotations.Nullable;
 import org.ringwarden.linux.uring.IoUringOp;
 import org.ringwarden.linux.uring.Ring;
 import org.ringwarden.linux.uring.Sqe;
@@ -41,7 +42,7 @@ public final class SubmissionEntry {
     private final BrokeredRing ring;
     private final Ring raw;
     private final MemorySegment sqes;
-    private AllowedSet allowed;
+    private @Nullable AllowedSet allowed;
     private int required;
     /** prepare() was called and no operation claimed an SQE yet. */
     private boolean open;
@@ -55,9 +56,9 @@ public final class SubmissionEntry {
         this.sqes = raw.sqes();
     }
 
-    /** Starts a new SQE; {@code checkOrNull} null switches the library's policy check off. */
-    void reset(AllowedSet checkOrNull, int requiredFlags) {
-        this.allowed = checkOrNull;
+    /** Starts a new SQE; a null {@code check} switches the library's policy check off. */
+    void reset(@Nullable AllowedSet check, int requiredFlags) {
+        this.allowed = check;
         this.required = requiredFlags;
         this.open = true;
         this.sqe = -1;
@@ -71,7 +72,7 @@ public final class SubmissionEntry {
         }
         open = false;
         if (allowed != null) {
-            allowed.checkOp(op.number());
+            allowed.checkOp(op);
             if (withFlags != required) {
                 allowed.checkFlags(withFlags);
             }

@@ -27,26 +27,26 @@ class AllowedSetTest {
     @Test
     void eachGrantGetsItsOwnRulesAndNamesItsOwnPolicy() {
         AllowedSet nop = new AllowedSet("p", allowed(List.of("NOP"), List.of()));
-        nop.checkOp(IoUringOp.NOP.number()); // allowed: no exception
+        nop.checkOp(IoUringOp.NOP); // allowed: no exception
         assertThat(nop.requiredFlags()).as("no required flags").isZero();
 
         AllowedSet read = new AllowedSet("p", allowed(List.of("READ"), List.of("FIXED_FILE")));
-        assertThatThrownBy(() -> read.checkOp(IoUringOp.NOP.number()))
+        assertThatThrownBy(() -> read.checkOp(IoUringOp.NOP))
                 .as("NOP under the second grant").isInstanceOf(PolicyViolationException.class)
                 .hasMessageContaining("NOP is not allowed by policy 'p'; allowed: READ");
         assertThat(read.requiredFlags()).as("the second grant's required flags").isEqualTo((int) SqeFlag.FIXED_FILE.abi());
-        nop.checkOp(IoUringOp.NOP.number()); // the first set is unchanged by the second
+        nop.checkOp(IoUringOp.NOP); // the first set is unchanged by the second
 
         AllowedSet other = new AllowedSet("q", allowed(List.of("READ"), List.of("FIXED_FILE")));
-        assertThatThrownBy(() -> other.checkOp(IoUringOp.NOP.number())).hasMessageContaining("policy 'q'");
+        assertThatThrownBy(() -> other.checkOp(IoUringOp.NOP)).hasMessageContaining("policy 'q'");
     }
 
     @Test
     void namesTheKernelDoesNotKnowAreIgnored() {
         AllowedSet set = new AllowedSet("p", new Response.Allowed(List.of("NOP", "FROM_A_NEWER_KERNEL"),
                 List.of("NOT_A_FLAG"), List.of(), List.of()));
-        set.checkOp(IoUringOp.NOP.number()); // still allowed: no exception
-        assertThatThrownBy(() -> set.checkOp(IoUringOp.READ.number())).isInstanceOf(PolicyViolationException.class)
+        set.checkOp(IoUringOp.NOP); // still allowed: no exception
+        assertThatThrownBy(() -> set.checkOp(IoUringOp.READ)).isInstanceOf(PolicyViolationException.class)
                 .hasMessageContaining("allowed: NOP");
     }
 }

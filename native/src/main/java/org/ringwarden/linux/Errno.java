@@ -1,5 +1,7 @@
 package org.ringwarden.linux;
 
+import org.jspecify.annotations.Nullable;
+
 /** The errno values of x86_64 Linux that this project meets, with their symbolic names. */
 public enum Errno {
     EPERM(1, "Operation not permitted"),
@@ -85,8 +87,8 @@ public enum Errno {
         return description;
     }
 
-    /** The constant for {@code number}, or null if this enum does not name it. */
-    public static Errno of(int number) {
+    /** The constant for {@code number}; null if this enum does not name it. */
+    public static @Nullable Errno of(int number) {
         int n = Math.abs(number);
         return n < BY_NUMBER.length ? BY_NUMBER[n] : null;
     }

@@ -6,6 +6,8 @@ import java.util.Map;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
+import org.jspecify.annotations.Nullable;
+
 /** Sizes with units, as policies write them: {@code "1 MiB"}, {@code "4096"}, {@code "64KiB"}. */
 final class ByteSize {
     /** No size a policy can mean is larger: 1 TiB. */
@@ -21,7 +23,7 @@ final class ByteSize {
     }
 
     /** {@code bytes}, or an {@code error} with an optional {@code suggestion} (a unit). */
-    record Parsed(long bytes, String error, String suggestion) {
+    record Parsed(long bytes, @Nullable String error, @Nullable String suggestion) {
     }
 
     static Parsed parse(String s) {

@@ -1,5 +1,7 @@
 package org.ringwarden.policy;
 
+import static java.util.Objects.requireNonNull;
+
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.CharBuffer;
@@ -21,6 +23,7 @@ import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.core.JsonToken;
 import com.fasterxml.jackson.core.StreamReadConstraints;
 
+import org.jspecify.annotations.Nullable;
 import org.ringwarden.policy.JsonTree.Location;
 import org.ringwarden.policy.JsonTree.Node;
 
@@ -46,8 +49,8 @@ final class JsonTreeReader {
     private JsonTreeReader() {
     }
 
-    /** Returns the root, or null after reporting why there is none. */
-    static Node read(byte[] bytes, Problems problems) {
+    /** Returns the root; null after reporting why there is none. */
+    static @Nullable Node read(byte[] bytes, Problems problems) {
         String text = decode(bytes, problems);
         if (text == null) {
             return null;
@@ -72,7 +75,7 @@ final class JsonTreeReader {
     }
 
     /** Decodes strict UTF-8, skipping one leading byte-order mark; null (with an error) on a malformed byte. */
-    static String decode(byte[] bytes, Problems problems) {
+    static @Nullable String decode(byte[] bytes, Problems problems) {
         CharsetDecoder d = StandardCharsets.UTF_8.newDecoder()
                 .onMalformedInput(CodingErrorAction.REPORT)
                 .onUnmappableCharacter(CodingErrorAction.REPORT);
@@ -118,8 +121,8 @@ final class JsonTreeReader {
         final boolean object;
         final Map<String, JsonTree.Member> members = new LinkedHashMap<>();
         final List<Node> items = new ArrayList<>();
-        String pendingKey;
-        Location pendingKeyAt;
+        @Nullable String pendingKey;
+        @Nullable Location pendingKeyAt;
         boolean pendingDuplicate;
 
         Open(String path, Location at, boolean object) {
@@ -128,8 +131,17 @@ final class JsonTreeReader {
             this.object = object;
         }
 
+        /** The key of the value being read in an object: Jackson reports a key before each value. */
+        String key() {
+            return requireNonNull(pendingKey, "a value in an object follows its key");
+        }
+
+        Location keyAt() {
+            return requireNonNull(pendingKeyAt, "a value in an object follows its key");
+        }
+
         String nextPath() {
-            return object ? JsonTree.child(path, pendingKey) : JsonTree.index(path, items.size());
+            return object ? JsonTree.child(path, key()) : JsonTree.index(path, items.size());
         }
 
         Node close() {
@@ -137,7 +149,7 @@ final class JsonTreeReader {
         }
     }
 
-    private static Node parse(JsonParser p, Problems problems) throws IOException {
+    private static @Nullable Node parse(JsonParser p, Problems problems) throws IOException {
         Deque<Open> stack = new ArrayDeque<>();
         Node root = null;
         JsonToken t;
@@ -145,13 +157,14 @@ final class JsonTreeReader {
             Location at = loc(p.currentTokenLocation());
             Open top = stack.peek();
             if (t == JsonToken.FIELD_NAME) {
-                top.pendingKey = p.currentName();
+                String key = p.currentName();
+                top.pendingKey = key;
                 top.pendingKeyAt = at;
-                top.pendingDuplicate = top.members.containsKey(top.pendingKey);
-                if (top.pendingDuplicate) {
-                    JsonTree.Member first = top.members.get(top.pendingKey);
-                    problems.error(at, JsonTree.child(top.path, top.pendingKey), ProblemCode.DUPLICATE_KEY,
-                            "duplicate key `" + PolicyReader.printable(top.pendingKey) + "` (first at line " + first.keyAt().line()
+                JsonTree.Member first = top.members.get(key);
+                top.pendingDuplicate = first != null;
+                if (first != null) {
+                    problems.error(at, JsonTree.child(top.path, key), ProblemCode.DUPLICATE_KEY,
+                            "duplicate key `" + PolicyReader.printable(key) + "` (first at line " + first.keyAt().line()
                                     + ", column " + first.keyAt().column() + ")", null);
                 }
                 continue;
@@ -207,7 +220,7 @@ final class JsonTreeReader {
     private static void attach(Open parent, Node n) {
         if (parent.object) {
             if (!parent.pendingDuplicate) {
-                parent.members.put(parent.pendingKey, new JsonTree.Member(parent.pendingKey, parent.pendingKeyAt, n));
+                parent.members.put(parent.key(), new JsonTree.Member(parent.key(), parent.keyAt(), n));
             }
             parent.pendingKey = null;
         } else {
@@ -220,7 +233,7 @@ final class JsonTreeReader {
     }
 
     /** Jackson's messages carry source excerpts and a "at [Source...]" tail; keep the first sentence. */
-    private static String clean(String m) {
+    private static String clean(@Nullable String m) {
         if (m == null) {
             return "unreadable";
         }

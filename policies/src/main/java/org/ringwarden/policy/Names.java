@@ -3,6 +3,8 @@ package org.ringwarden.policy;
 import java.util.Collection;
 import java.util.Locale;
 
+import org.jspecify.annotations.Nullable;
+
 /** "Did you mean": the valid name nearest to a misspelt one. */
 final class Names {
     private Names() {
@@ -10,10 +12,10 @@ final class Names {
 
     /**
      * The candidate nearest to {@code input} by Damerau-Levenshtein distance (optimal string
-     * alignment, case-insensitive), if it is near enough to be a plausible typo; else null.
+     * alignment, case-insensitive), if it is near enough to be a plausible typo.
      * A C prefix ({@code IORING_OP_}, {@code IOSQE_}...) or a case difference is forgiven first.
      */
-    static String suggest(String input, Collection<String> candidates) {
+    static @Nullable String suggest(@Nullable String input, Collection<String> candidates) {
         if (input == null || input.isEmpty() || input.length() > 64) {
             return null;
         }

@@ -9,6 +9,8 @@ import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Set;
 
+import org.jspecify.annotations.Nullable;
+
 /**
  * Who besides root and the daemon's user could put something else where a policy names a fixed
  * file: the directories on its path, as the file system has them now. A FIFO there would once
@@ -57,7 +59,7 @@ final class PathSafety {
         }
     }
 
-    private static String unsafe(Path dir, Path child, int self) throws IOException {
+    private static @Nullable String unsafe(Path dir, Path child, int self) throws IOException {
         if (!Files.isDirectory(dir, LinkOption.NOFOLLOW_LINKS)) {
             return null; // missing, or a symlink (which an open without followSymlinks refuses anyway)
         }

@@ -7,6 +7,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Set;
 
+import org.jspecify.annotations.Nullable;
 import org.ringwarden.linux.FileType;
 import org.ringwarden.linux.uring.IoUringOp;
 import org.ringwarden.linux.uring.RegisterOp;
@@ -73,7 +74,7 @@ record PolicyDefinition(String name, String description, Subjects subjects, Ring
             this.word = word;
         }
 
-        static Access byWord(String w) {
+        static @Nullable Access byWord(String w) {
             for (Access a : values()) {
                 if (a.word.equals(w)) {
                     return a;

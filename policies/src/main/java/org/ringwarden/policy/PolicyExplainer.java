@@ -4,6 +4,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.StringJoiner;
 
+import org.jspecify.annotations.Nullable;
 import org.ringwarden.linux.Descriptors;
 import org.ringwarden.linux.uring.IoUringOp;
 import org.ringwarden.linux.uring.KernelConstant;
@@ -124,7 +125,7 @@ public final class PolicyExplainer {
         return String.format("#%-2d %-18s (%d)  value %3d  %s", i, r.type().kernelName(), r.type().abi(), r.value(), meaning);
     }
 
-    private static String nameOr(KernelConstant c) {
+    private static String nameOr(@Nullable KernelConstant c) {
         return c == null ? "?" : c.kernelName();
     }
 

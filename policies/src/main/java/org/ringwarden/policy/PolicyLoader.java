@@ -14,6 +14,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 
+import org.jspecify.annotations.Nullable;
 import org.ringwarden.linux.uring.IoUringCalls;
 import org.ringwarden.linux.uring.KernelProbe;
 import org.ringwarden.policy.JsonTree.Location;
@@ -81,7 +82,7 @@ public final class PolicyLoader {
     }
 
     private final Options options;
-    private volatile Optional<KernelProbe> probe;
+    private volatile @Nullable Optional<KernelProbe> probe;
 
     public PolicyLoader(Options options) {
         this.options = requireNonNull(options, "options");
@@ -241,7 +242,7 @@ public final class PolicyLoader {
         }
     }
 
-    private KernelProbe probe(List<PolicyProblem> problems) {
+    private @Nullable KernelProbe probe(List<PolicyProblem> problems) {
         if (!options.probeKernel()) {
             return null;
         }
@@ -268,7 +269,7 @@ public final class PolicyLoader {
         private final List<PolicyProblem> problems = new ArrayList<>();
         private final List<CompiledPolicy> policies = new ArrayList<>();
         private final Map<String, String> nameToFile = new HashMap<>();
-        private KernelProbe kernel;
+        private @Nullable KernelProbe kernel;
         private boolean probed;
 
         void fileProblem(String display, ProblemCode code, String message) {

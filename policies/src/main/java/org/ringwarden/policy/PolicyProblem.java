@@ -2,6 +2,8 @@ package org.ringwarden.policy;
 
 import static java.util.Objects.requireNonNull;
 
+import org.jspecify.annotations.Nullable;
+
 /**
  * One thing wrong (or risky) in a policy, located precisely enough to fix it.
  *
@@ -17,10 +19,10 @@ import static java.util.Objects.requireNonNull;
  * @param severity   an error refuses the file (and, in a directory, the whole set); a warning does not
  * @param code       what kind of problem, for programs and tests to switch on
  * @param message    the full sentence for people, including any "did you mean" suggestion
- * @param suggestion the bare suggested replacement (a valid name, a normalised path), or null
+ * @param suggestion the bare suggested replacement (a valid name, a normalised path), if there is one
  */
 public record PolicyProblem(String file, int line, int column, String jsonPath, Severity severity,
-                            ProblemCode code, String message, String suggestion) {
+                            ProblemCode code, String message, @Nullable String suggestion) {
     /** Whether a problem refuses the policy. */
     public enum Severity {
         ERROR, WARNING;

@@ -13,6 +13,7 @@ import java.util.Set;
 import java.util.function.Function;
 import java.util.regex.Pattern;
 
+import org.jspecify.annotations.Nullable;
 import org.ringwarden.linux.FileType;
 import org.ringwarden.linux.uring.IoUringOp;
 import org.ringwarden.linux.uring.KernelConstant;
@@ -78,7 +79,7 @@ final class PolicyReader {
     }
 
     /** A read policy: its definition (null if the shape was too broken to build one) and origins. */
-    record Read(PolicyDefinition definition, Origins origins) {
+    record Read(@Nullable PolicyDefinition definition, Origins origins) {
     }
 
     private final Problems problems;
@@ -103,7 +104,7 @@ final class PolicyReader {
         }
     }
 
-    private PolicyDefinition policy(Node root) {
+    private @Nullable PolicyDefinition policy(Node root) {
         if (!(root instanceof Obj o)) {
             problems.error(root.at(), "$", ProblemCode.WRONG_TYPE,
                     "expected a JSON object describing one policy, found " + root.kind(), null);
@@ -158,7 +159,7 @@ final class PolicyReader {
 
     // --- sections ---
 
-    private PolicyDefinition.Subjects subjects(Member m) {
+    private PolicyDefinition.Subjects subjects(@Nullable Member m) {
         if (m == null || !(object(m.value()) instanceof Obj o)) {
             return PolicyDefinition.Subjects.nobody();
         }
@@ -171,7 +172,7 @@ final class PolicyReader {
         return new PolicyDefinition.Subjects(users, groups, uids, gids, everyone);
     }
 
-    private PolicyDefinition.Ring ring(Member m) {
+    private PolicyDefinition.Ring ring(@Nullable Member m) {
         PolicyDefinition.Ring d = PolicyDefinition.Ring.defaults();
         if (m == null || !(object(m.value()) instanceof Obj o)) {
             return d;
@@ -202,7 +203,7 @@ final class PolicyReader {
         return new PolicyDefinition.Ring(sq, cq, flags, enabler, clamp);
     }
 
-    private PolicyDefinition.FileDef file(Node n) {
+    private PolicyDefinition.@Nullable FileDef file(Node n) {
         if (!(object(n) instanceof Obj o)) {
             return null;
         }
@@ -286,7 +287,7 @@ final class PolicyReader {
     }
 
     /** The nearest file type word, or the one {@code s} begins ({@code char} for {@code char-device}). */
-    private static String fileTypeSuggestion(String s) {
+    private static @Nullable String fileTypeSuggestion(String s) {
         String near = Names.suggest(s, PolicyDefinition.FILE_TYPES.keySet());
         if (near != null || s.length() < 3) {
             return near;
@@ -295,7 +296,7 @@ final class PolicyReader {
         return PolicyDefinition.FILE_TYPES.keySet().stream().filter(w -> w.startsWith(lower)).findFirst().orElse(null);
     }
 
-    private BufferSpec buffer(Node n) {
+    private @Nullable BufferSpec buffer(Node n) {
         if (!(object(n) instanceof Obj o)) {
             return null;
         }
@@ -306,7 +307,7 @@ final class PolicyReader {
         return new BufferSpec(name == null ? "" : name, bytes);
     }
 
-    private Limits limits(Member m) {
+    private Limits limits(@Nullable Member m) {
         int leases = Limits.DEFAULT_LEASES_PER_USER;
         long bytes = Limits.DEFAULT_BUFFER_BYTES_PER_USER;
         if (m == null || !(object(m.value()) instanceof Obj o)) {
@@ -322,7 +323,7 @@ final class PolicyReader {
         return new Limits(leases, bytes);
     }
 
-    private PolicyDefinition.Transparent transparent(Member m) {
+    private PolicyDefinition.Transparent transparent(@Nullable Member m) {
         if (m == null || !(object(m.value()) instanceof Obj o)) {
             return PolicyDefinition.Transparent.disabled();
         }
@@ -342,10 +343,11 @@ final class PolicyReader {
                 continue;
             }
             Map<SetupFlag, Node> where = new EnumMap<>(SetupFlag.class);
-            Set<SetupFlag> flags = names(lm, SetupFlag.class, SetupFlag.values(), "a setup flag",
+            names(lm, SetupFlag.class, SetupFlag.values(), "a setup flag",
                     ProblemCode.UNKNOWN_SETUP_FLAG, where);
-            for (SetupFlag f : flags) {
-                Node at = where.get(f);
+            for (Map.Entry<SetupFlag, Node> w : where.entrySet()) { // the flags, each with where it was written
+                SetupFlag f = w.getKey();
+                Node at = w.getValue();
                 if (origins.transparentFlags.containsKey(f) && origins.transparentFlags.get(f) != at) {
                     problems.error(at.at(), at.path(), ProblemCode.DUPLICATE_NAME, "setup flag `" + f.kernelName()
                             + "` is already listed at " + origins.transparentFlags.get(f).path(), null);
@@ -386,7 +388,7 @@ final class PolicyReader {
         }
     }
 
-    private Member required(Obj o, String key) {
+    private @Nullable Member required(Obj o, String key) {
         Member m = o.members().get(key);
         if (m == null) {
             problems.error(o.at(), JsonTree.child(o.path(), key), ProblemCode.MISSING_FIELD,
@@ -395,7 +397,7 @@ final class PolicyReader {
         return m;
     }
 
-    private Node object(Node n) {
+    private @Nullable Node object(Node n) {
         if (!(n instanceof Obj)) {
             wrongType(n, "an object");
             return null;
@@ -403,7 +405,7 @@ final class PolicyReader {
         return n;
     }
 
-    private Node array(Node n) {
+    private @Nullable Node array(Node n) {
         if (!(n instanceof Arr a)) {
             wrongType(n, "an array");
             return null;
@@ -415,7 +417,7 @@ final class PolicyReader {
         return n;
     }
 
-    private String string(Node n) {
+    private @Nullable String string(Node n) {
         if (n instanceof JsonTree.Str s) {
             return s.value();
         }
@@ -451,7 +453,7 @@ final class PolicyReader {
         problems.error(n.at(), n.path(), ProblemCode.WRONG_TYPE, "expected " + expected + ", found " + found, null);
     }
 
-    private String name(Member m, String what) {
+    private @Nullable String name(@Nullable Member m, String what) {
         if (m == null) {
             return null;
         }
@@ -463,7 +465,7 @@ final class PolicyReader {
         return s;
     }
 
-    private String description(Member m) {
+    private @Nullable String description(@Nullable Member m) {
         if (m == null) {
             return null;
         }
@@ -475,7 +477,7 @@ final class PolicyReader {
         return s;
     }
 
-    private List<String> accounts(Member m, String what, Map<String, Node> where) {
+    private List<String> accounts(@Nullable Member m, String what, Map<String, Node> where) {
         List<String> out = new ArrayList<>();
         if (m == null || !(array(m.value()) instanceof Arr a)) {
             return out;
@@ -496,7 +498,7 @@ final class PolicyReader {
         return out;
     }
 
-    private List<Integer> ids(Member m) {
+    private List<Integer> ids(@Nullable Member m) {
         List<Integer> out = new ArrayList<>();
         if (m == null || !(array(m.value()) instanceof Arr a)) {
             return out;
@@ -515,7 +517,7 @@ final class PolicyReader {
         return out;
     }
 
-    private <T> List<T> list(Member m, Function<Node, T> item) {
+    private <T> List<T> list(@Nullable Member m, Function<Node, @Nullable T> item) {
         List<T> out = new ArrayList<>();
         if (m == null || !(array(m.value()) instanceof Arr a)) {
             return out;
@@ -530,7 +532,7 @@ final class PolicyReader {
     }
 
     /** A list of kernel names; each unknown name is reported with the nearest valid one. */
-    private <E extends Enum<E> & KernelConstant> Set<E> names(Member m, Class<E> type, E[] all, String what,
+    private <E extends Enum<E> & KernelConstant> Set<E> names(@Nullable Member m, Class<E> type, E[] all, String what,
                                                               ProblemCode unknown, Map<E, Node> where) {
         EnumSet<E> out = EnumSet.noneOf(type);
         if (m == null || !(array(m.value()) instanceof Arr a)) {

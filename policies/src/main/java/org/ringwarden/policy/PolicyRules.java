@@ -1,5 +1,7 @@
 package org.ringwarden.policy;
 
+import static java.util.Objects.requireNonNull;
+
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -12,6 +14,7 @@ import java.util.OptionalInt;
 import java.util.Set;
 import java.util.TreeSet;
 
+import org.jspecify.annotations.Nullable;
 import org.ringwarden.linux.Descriptors;
 import org.ringwarden.linux.FileType;
 import org.ringwarden.linux.uring.IoUringCalls;
@@ -69,9 +72,9 @@ final class PolicyRules {
     private final Problems problems;
     private final PolicyReader.Origins origins;
     private final PolicyLoader.Options options;
-    private final KernelProbe probe;
+    private final @Nullable KernelProbe probe;
 
-    private PolicyRules(Problems problems, PolicyReader.Origins origins, PolicyLoader.Options options, KernelProbe probe) {
+    private PolicyRules(Problems problems, PolicyReader.Origins origins, PolicyLoader.Options options, @Nullable KernelProbe probe) {
         this.problems = problems;
         this.origins = origins;
         this.options = options;
@@ -80,7 +83,7 @@ final class PolicyRules {
 
     /** Checks {@code d} and returns who may acquire it (meaningful only when no error was found). */
     static Acquirers check(PolicyDefinition d, PolicyReader.Origins origins, Problems problems,
-                           PolicyLoader.Options options, KernelProbe probe) {
+                           PolicyLoader.Options options, @Nullable KernelProbe probe) {
         PolicyRules r = new PolicyRules(problems, origins, options, probe);
         r.sqe(d);
         r.register(d);
@@ -99,7 +102,7 @@ final class PolicyRules {
     private void sqe(PolicyDefinition d) {
         boolean fixedRequired = d.sqeFlagsRequired().contains(SqeFlag.FIXED_FILE);
         for (IoUringOp op : d.sqeOps()) {
-            Node n = origins.sqeOps.get(op);
+            Node n = requireNonNull(origins.sqeOps.get(op), "the reader records where every op was written");
             if (op == IoUringOp.MSG_RING) {
                 problems.error(n.at(), n.path(), ProblemCode.MSG_RING_FORBIDDEN, "`MSG_RING` is refused: with "
                         + "IORING_MSG_SEND_FD it copies a fixed file into a ring the client made itself, where no restriction applies", null);
@@ -128,7 +131,7 @@ final class PolicyRules {
 
     private void register(PolicyDefinition d) {
         for (RegisterOp op : d.registerOps()) {
-            Node n = origins.registerOps.get(op);
+            Node n = requireNonNull(origins.registerOps.get(op), "the reader records where every op was written");
             String why = FORBIDDEN_REGISTER.get(op);
             if (why != null) {
                 problems.error(n.at(), n.path(), ProblemCode.REGISTER_OP_FORBIDDEN,
@@ -178,7 +181,7 @@ final class PolicyRules {
         String flagsPath = "$.ring.setupFlags";
         for (SetupFlag single : new SetupFlag[] {SetupFlag.SINGLE_ISSUER, SetupFlag.DEFER_TASKRUN}) {
             if (f.contains(single) && r.enabler() == Enabler.DAEMON) {
-                Node n = origins.setupFlags.get(single);
+                Node n = requireNonNull(origins.setupFlags.get(single), "a flag not in the defaults was written");
                 problems.error(n.at(), n.path(), ProblemCode.SETUP_FLAG_CONFLICT, "`" + single.kernelName() + "` needs "
                         + "`\"enabler\": \"client\"`: the task that enables the ring becomes its single issuer, so a ring "
                         + "the daemon enables would fail the client's io_uring_enter with EEXIST", null);
@@ -187,7 +190,7 @@ final class PolicyRules {
         requires(f, SetupFlag.DEFER_TASKRUN, SetupFlag.SINGLE_ISSUER, flagsPath);
         requires(f, SetupFlag.HYBRID_IOPOLL, SetupFlag.IOPOLL, flagsPath);
         if (f.contains(SetupFlag.TASKRUN_FLAG) && !f.contains(SetupFlag.COOP_TASKRUN) && !f.contains(SetupFlag.DEFER_TASKRUN)) {
-            Node n = origins.setupFlags.get(SetupFlag.TASKRUN_FLAG);
+            Node n = requireNonNull(origins.setupFlags.get(SetupFlag.TASKRUN_FLAG), "a flag not in the defaults was written");
             problems.error(n.at(), n.path(), ProblemCode.SETUP_FLAG_CONFLICT,
                     "`TASKRUN_FLAG` needs `COOP_TASKRUN` or `DEFER_TASKRUN`", null);
         }
@@ -329,12 +332,13 @@ final class PolicyRules {
         return "/" + String.join("/", parts);
     }
 
-    /** Why the daemon could not open {@code p} with {@code flags} as {@code type} now, or null if it could. Never creates anything. */
-    private static String unopenable(Path p, int flags, FileType type) {
+    /** Why the daemon could not open {@code p} with {@code flags} as {@code type} now; null if it could. Never creates anything. */
+    private static @Nullable String unopenable(Path p, int flags, FileType type) {
         try {
             boolean create = (flags & Descriptors.O_CREAT) != 0;
             if (!Files.exists(p, java.nio.file.LinkOption.NOFOLLOW_LINKS)) {
-                if (create && Files.isDirectory(p.getParent()) && Files.isWritable(p.getParent())) {
+                Path dir = p.getParent(); // an absolute path that does not exist is not the root
+                if (create && dir != null && Files.isDirectory(dir) && Files.isWritable(dir)) {
                     return null;
                 }
                 return create ? "its directory does not exist or is not writable" : "it does not exist";

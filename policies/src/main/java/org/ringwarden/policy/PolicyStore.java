@@ -5,6 +5,8 @@ import static java.util.Objects.requireNonNull;
 import java.nio.file.Path;
 import java.util.concurrent.atomic.AtomicReference;
 
+import org.jspecify.annotations.Nullable;
+
 /**
  * The policy set in force, replaced atomically by {@link #reload()}: a reload that finds any
  * error keeps the previous set and reports why. Readers never see a partial set.
@@ -18,10 +20,10 @@ import java.util.concurrent.atomic.AtomicReference;
  */
 public final class PolicyStore {
     private final PolicyLoader loader;
-    private final Path directory;
+    private final @Nullable Path directory;
     private final AtomicReference<PolicySet> current;
 
-    private PolicyStore(PolicyLoader loader, Path directory, PolicySet initial) {
+    private PolicyStore(PolicyLoader loader, @Nullable Path directory, PolicySet initial) {
         this.loader = loader;
         this.directory = directory;
         this.current = new AtomicReference<>(initial);
@@ -32,7 +34,7 @@ public final class PolicyStore {
      *
      * @throws PolicyException if the first load has an error: there is no previous set to keep
      */
-    public static PolicyStore open(PolicyLoader loader, Path directory) throws PolicyException {
+    public static PolicyStore open(PolicyLoader loader, @Nullable Path directory) throws PolicyException {
         requireNonNull(loader, "loader");
         LoadResult r = directory == null ? loader.loadBundled() : loader.loadDirectory(directory);
         return new PolicyStore(loader, directory, r.orThrow());
@@ -43,8 +45,8 @@ public final class PolicyStore {
         return current.get();
     }
 
-    /** The directory this store reloads, or null for the bundled set. */
-    public Path directory() {
+    /** The directory this store reloads; null for the bundled set. */
+    public @Nullable Path directory() {
         return directory;
     }
 

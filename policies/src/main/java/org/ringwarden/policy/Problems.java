@@ -3,6 +3,7 @@ package org.ringwarden.policy;
 import java.util.ArrayList;
 import java.util.List;
 
+import org.jspecify.annotations.Nullable;
 import org.ringwarden.policy.JsonTree.Location;
 import org.ringwarden.policy.PolicyProblem.Severity;
 
@@ -24,20 +25,20 @@ final class Problems {
         return file;
     }
 
-    void error(Location at, String path, ProblemCode code, String message, String suggestion) {
+    void error(Location at, String path, ProblemCode code, String message, @Nullable String suggestion) {
         add(Severity.ERROR, at, path, code, message, suggestion);
     }
 
-    void warning(Location at, String path, ProblemCode code, String message, String suggestion) {
+    void warning(Location at, String path, ProblemCode code, String message, @Nullable String suggestion) {
         add(Severity.WARNING, at, path, code, message, suggestion);
     }
 
     /** An error whose message gains "; did you mean `x`?" when there is a suggestion. */
-    void unknown(Location at, String path, ProblemCode code, String message, String suggestion) {
+    void unknown(Location at, String path, ProblemCode code, String message, @Nullable String suggestion) {
         error(at, path, code, suggestion == null ? message : message + "; did you mean `" + suggestion + "`?", suggestion);
     }
 
-    private void add(Severity s, Location at, String path, ProblemCode code, String message, String suggestion) {
+    private void add(Severity s, Location at, String path, ProblemCode code, String message, @Nullable String suggestion) {
         if (s == Severity.ERROR) {
             errors = true;
         }

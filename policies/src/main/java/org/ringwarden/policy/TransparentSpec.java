@@ -6,6 +6,7 @@ import java.util.Collections;
 import java.util.EnumMap;
 import java.util.Map;
 
+import org.jspecify.annotations.Nullable;
 import org.ringwarden.linux.uring.SetupFlag;
 
 /**
@@ -35,7 +36,7 @@ public record TransparentSpec(boolean enabled, Map<SetupFlag, FlagDisposition> d
     }
 
     public FlagDisposition disposition(SetupFlag flag) {
-        return dispositions.get(flag);
+        return dispositions.getOrDefault(flag, FlagDisposition.REFUSE); // never absent: every flag has one
     }
 
     /** The OR of the flags honoured. */

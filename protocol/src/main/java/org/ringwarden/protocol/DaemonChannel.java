@@ -9,6 +9,7 @@ import java.io.InputStream;
 import java.io.OutputStream;
 import java.nio.file.Path;
 
+import org.jspecify.annotations.Nullable;
 import org.newsclub.net.unix.AFUNIXSocket;
 import org.newsclub.net.unix.AFUNIXSocketAddress;
 import org.newsclub.net.unix.FileDescriptorCast;
@@ -52,8 +53,8 @@ public final class DaemonChannel implements AutoCloseable {
     private final byte[] buf = new byte[READ_BUFFER];
     private int pos;
     private int limit;
-    /** Descriptors received with the byte at {@code buf[fdsAt]} and not yet taken, or null. */
-    private int[] fds;
+    /** Descriptors received with the byte at {@code buf[fdsAt]} and not yet taken. */
+    private int @Nullable [] fds;
     private int fdsAt;
 
     private DaemonChannel(AFUNIXSocket socket, Path path) throws IOException {

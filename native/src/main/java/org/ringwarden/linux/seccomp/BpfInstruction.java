@@ -13,14 +13,25 @@ import java.nio.ByteOrder;
  * @param k    the constant operand
  */
 public record BpfInstruction(int code, int jt, int jf, int k) {
+    // The parts of an opcode, from linux/bpf_common.h (several are 0).
+    private static final int BPF_LD = 0x00;
+    private static final int BPF_ALU = 0x04;
+    private static final int BPF_JMP = 0x05;
+    private static final int BPF_RET = 0x06;
+    private static final int BPF_W = 0x00;
+    private static final int BPF_ABS = 0x20;
+    private static final int BPF_AND = 0x50;
+    private static final int BPF_JEQ = 0x10;
+    private static final int BPF_K = 0x00;
+
     /** {@code BPF_LD | BPF_W | BPF_ABS}: A = 32-bit word at offset k of {@code struct seccomp_data}. */
-    public static final int LD_W_ABS = 0x00 | 0x00 | 0x20;
+    public static final int LD_W_ABS = BPF_LD | BPF_W | BPF_ABS;
     /** {@code BPF_ALU | BPF_AND | BPF_K}: A &= k. */
-    public static final int ALU_AND_K = 0x04 | 0x50 | 0x00;
+    public static final int ALU_AND_K = BPF_ALU | BPF_AND | BPF_K;
     /** {@code BPF_JMP | BPF_JEQ | BPF_K}: if A == k skip jt else skip jf. */
-    public static final int JMP_JEQ_K = 0x05 | 0x10 | 0x00;
+    public static final int JMP_JEQ_K = BPF_JMP | BPF_JEQ | BPF_K;
     /** {@code BPF_RET | BPF_K}: return k. */
-    public static final int RET_K = 0x06 | 0x00;
+    public static final int RET_K = BPF_RET | BPF_K;
 
     /** The size of one encoded instruction. */
     public static final int SIZE = 8;

@@ -8,6 +8,7 @@ import java.lang.foreign.ValueLayout;
 import java.util.EnumSet;
 import java.util.Set;
 
+import org.jspecify.annotations.Nullable;
 import org.ringwarden.linux.Errno;
 import org.ringwarden.linux.KernelException;
 import org.ringwarden.linux.Syscall;
@@ -43,8 +44,8 @@ public final class Seccomp {
         ALL_THREADS
     }
 
-    private static volatile SeccompNotifSizes notifSizes;
-    private static volatile Boolean waitKillableRecv;
+    private static volatile @Nullable SeccompNotifSizes notifSizes;
+    private static volatile @Nullable Boolean waitKillableRecv;
 
     private Seccomp() {
     }

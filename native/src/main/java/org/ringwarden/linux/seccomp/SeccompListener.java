@@ -7,6 +7,7 @@ import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.util.concurrent.atomic.AtomicBoolean;
 
+import org.jspecify.annotations.Nullable;
 import org.ringwarden.linux.Descriptors;
 import org.ringwarden.linux.Errno;
 import org.ringwarden.linux.KernelException;
@@ -148,10 +149,10 @@ public final class SeccompListener implements AutoCloseable {
      * {@code SECCOMP_IOCTL_NOTIF_RECV}: the next trapped call, blocking until there is one.
      * Retries {@code EINTR}.
      *
-     * @return the notification, or null if the call it announced is gone ({@code ENOENT}: the
+     * @return the notification; null if the call it announced is gone ({@code ENOENT}: the
      *         caller died or was interrupted between {@link #poll} and now): nothing to do
      */
-    public SeccompNotification receive() {
+    public @Nullable SeccompNotification receive() {
         ensureOpen();
         Scratch s = SCRATCH.get();
         MemorySegment n = s.notif;

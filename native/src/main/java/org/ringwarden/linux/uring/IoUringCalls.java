@@ -10,6 +10,7 @@ import java.lang.foreign.MemorySegment;
 import java.util.BitSet;
 import java.util.List;
 
+import org.jspecify.annotations.Nullable;
 import org.ringwarden.linux.Syscall;
 
 /**
@@ -67,7 +68,7 @@ public final class IoUringCalls {
     }
 
     /** {@code io_uring_register(fd, op, arg, nrArgs)}. */
-    public static long register(int fd, RegisterOp op, MemorySegment arg, int nrArgs) {
+    public static long register(int fd, RegisterOp op, @Nullable MemorySegment arg, int nrArgs) {
         return Syscall.checked("io_uring_register(" + op.shortName() + ")", Syscall.SYS_IO_URING_REGISTER,
                 fd, op.number(), arg == null ? 0 : arg.address(), nrArgs);
     }

@@ -1,5 +1,7 @@
 package org.ringwarden.linux.uring;
 
+import org.jspecify.annotations.Nullable;
+
 /** SQE opcodes ({@code enum io_uring_op}), in ABI order through Linux 6.18: the ordinal is the opcode. */
 public enum IoUringOp implements KernelConstant {
     NOP(0),
@@ -90,8 +92,8 @@ public enum IoUringOp implements KernelConstant {
 
     private static final IoUringOp[] BY_NUMBER = values();
 
-    /** The opcode {@code number}, or null if it is past the last opcode this enum knows. */
-    public static IoUringOp of(int number) {
+    /** The opcode {@code number}; null if it is past the last opcode this enum knows. */
+    public static @Nullable IoUringOp of(int number) {
         return number >= 0 && number < BY_NUMBER.length ? BY_NUMBER[number] : null;
     }
 

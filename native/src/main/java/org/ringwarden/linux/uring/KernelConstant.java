@@ -1,5 +1,7 @@
 package org.ringwarden.linux.uring;
 
+import org.jspecify.annotations.Nullable;
+
 /**
  * A named number of the io_uring ABI, as {@code include/uapi/linux/io_uring.h} defines it.
  * {@link #abi()} is the number the kernel takes (an opcode, or a bit position's mask for
@@ -16,8 +18,8 @@ public interface KernelConstant {
     /** The full C identifier, e.g. {@code IORING_OP_READ_FIXED}. */
     String cName();
 
-    /** Finds a constant by its kernel name (case-sensitive), or null. */
-    static <E extends Enum<E> & KernelConstant> E byName(Class<E> type, String name) {
+    /** Finds a constant by its kernel name (case-sensitive). */
+    static <E extends Enum<E> & KernelConstant> @Nullable E byName(Class<E> type, String name) {
         for (E e : type.getEnumConstants()) {
             if (e.kernelName().equals(name)) {
                 return e;

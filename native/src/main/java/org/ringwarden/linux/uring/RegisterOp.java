@@ -1,5 +1,7 @@
 package org.ringwarden.linux.uring;
 
+import org.jspecify.annotations.Nullable;
+
 /** {@code io_uring_register(2)} opcodes, in ABI order through Linux 6.18: the ordinal is the opcode. {@code REGISTER_QUERY} is the newest; probe the kernel before relying on them. */
 public enum RegisterOp implements KernelConstant {
     REGISTER_BUFFERS(0),
@@ -64,8 +66,8 @@ public enum RegisterOp implements KernelConstant {
 
     private static final RegisterOp[] BY_NUMBER = values();
 
-    /** The register opcode {@code number}, or null if this enum does not know it. */
-    public static RegisterOp of(int number) {
+    /** The register opcode {@code number}; null if this enum does not know it. */
+    public static @Nullable RegisterOp of(int number) {
         return number >= 0 && number < BY_NUMBER.length ? BY_NUMBER[number] : null;
     }
 
@@ -84,7 +86,7 @@ public enum RegisterOp implements KernelConstant {
     }
 
     /** Finds a register opcode by its short name ({@code PROBE}) or full name ({@code REGISTER_PROBE}). */
-    public static RegisterOp byShortName(String name) {
+    public static @Nullable RegisterOp byShortName(String name) {
         for (RegisterOp op : BY_NUMBER) {
             if (op.shortName().equals(name) || op.name().equals(name)) {
                 return op;

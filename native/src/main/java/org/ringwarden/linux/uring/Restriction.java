@@ -1,5 +1,7 @@
 package org.ringwarden.linux.uring;
 
+import org.jspecify.annotations.Nullable;
+
 /**
  * One {@code struct io_uring_restriction}: a kind and the opcode or flag mask it carries.
  *
@@ -39,7 +41,7 @@ public record Restriction(RestrictionType type, int value) {
         };
     }
 
-    private static String nameOr(KernelConstant c) {
+    private static String nameOr(@Nullable KernelConstant c) {
         return c == null ? "?" : c.kernelName();
     }
 

@@ -216,6 +216,8 @@ public final class Ring implements AutoCloseable {
         // every segment of the ring (a segment obtained earlier, or a thread that breaks the
         // one-thread-at-a-time rule, gets IllegalStateException) and then unmaps the mappings.
         // Shared, not confined: a Ring may be handed to another thread, and closed from one.
+        // Not try-with-resources: on success the arena's ownership passes to the Ring.
+        @SuppressWarnings("MustBeClosedChecker")
         Arena arena = Arena.ofShared();
         try {
             // The ring's errno capture, freed with the arena; also for the mmap calls here.
