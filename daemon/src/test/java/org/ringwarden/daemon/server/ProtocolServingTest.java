@@ -100,7 +100,7 @@ class ProtocolServingTest {
         try (RawClient c = d.client()) {
             Response r = c.call(new Request.ListPolicies());
             assertThat(r).as("policies answer").isInstanceOf(Response.Policies.class);
-            // root sees both; the uid-65534 view is checked in NonAdminPeerTest.
+            // root sees both; the uid-65534 view is checked in NonRootPeerTest.
             assertThat(((Response.Policies) r).policies()).extracting(Response.PolicySummary::name)
                     .as("policies root may acquire").containsExactlyInAnyOrder("open", "secret");
         }
