@@ -5,6 +5,7 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.List;
 import java.util.concurrent.atomic.AtomicReference;
 
@@ -80,7 +81,8 @@ class PrctlPollExecTest {
                     tid.wait();
                 }
             }
-            Thread.sleep(150);
+            // Signal it only once it sleeps in poll(2): a signal before would prove nothing.
+            ThreadStates.awaitBlockedIn(tid[0], Syscall.SYS_POLL, Duration.ofSeconds(10));
             // The JVM's SIGPIPE handler ignores it; poll(2) returns EINTR after any handler.
             Tasks.tgkill(Tasks.getpid(), tid[0], Tasks.SIGPIPE);
             t.join(10_000);

@@ -29,14 +29,16 @@ import io.netty.channel.unix.UnixChannel;
  *
  * <p>The socket is non-blocking: an attempt that would block waits for the socket to become
  * readable (writable) through the event loop's own epoll ({@link SocketReadiness}) and is made
- * again the moment it is, so descriptors are read as soon as they arrive; earlier versions
- * retried after 1 ms doubling to 16 ms, which cost a client that sent its descriptors a
- * microsecond late a millisecond or more. A hostile peer that never sends costs one epoll
- * entry and one timer until the deadline, not a blocked thread.
+ * again the moment it is, so descriptors are read as soon as they arrive (what the earlier
+ * timed retries cost: bench/README.md, "Acquire cost"). A hostile peer that never sends costs
+ * one epoll entry and one timer until the deadline, not a blocked thread.
  */
 final class DescriptorExchange {
     private static final byte[] ZERO = {0};
-    /** Attempts that found the socket not ready and waited for readiness (for tests: each wait is one wake-up, never a poll loop). */
+    /**
+     * Attempts that found the socket not ready and waited for readiness. No test reads it any
+     * more (ProtocolServingTest observes the wait's epoll entry in /proc, issue 13).
+     */
     private static final LongAdder WAITS = new LongAdder();
 
     /** The end of an exchange: the descriptors, or why it failed (every received descriptor already closed). */

@@ -9,6 +9,7 @@ import java.io.InputStreamReader;
 import java.lang.foreign.MemorySegment;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.EnumSet;
 import java.util.List;
@@ -20,6 +21,7 @@ import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.io.TempDir;
+import org.ringwarden.daemon.KernelWaits;
 import org.ringwarden.linux.Descriptors;
 import org.ringwarden.linux.Errno;
 import org.ringwarden.linux.KernelException;
@@ -214,6 +216,7 @@ class DeliveryTest {
         // Issue 7 (docs/transparent.md): the daemon does not receive on a transparent listener;
         // the supervisor (here: this test, on its own copy) receives and asks transparentSetup.
         TrappedThread app = f.closeLater(new TrappedThread("rw-test-app"));
+        int appTid = app.tid();
         int mine = app.listenerFd();
         org.ringwarden.linux.seccomp.SeccompListener supervisor = f.closeLater(
                 org.ringwarden.linux.seccomp.SeccompListener.adopt(org.ringwarden.linux.Descriptors.dupCloexec(mine)));
@@ -222,12 +225,20 @@ class DeliveryTest {
         java.util.concurrent.CompletableFuture<Long> call = app.setup(4, 0, 0);
         assertThat(supervisor.poll(10_000)).as("the call waits for the supervisor")
                 .isEqualTo(org.ringwarden.linux.seccomp.SeccompListener.Event.NOTIFICATION);
-        Thread.sleep(200);
+        // Once the trapped thread sleeps in io_uring_setup it has queued the notification and
+        // woken every poller of the listener; a poller watching for it would then not be
+        // asleep in poll(2) with it still pending. Only after both may "not taken" be asserted.
+        KernelWaits.awaitBlockedIn(appTid, KernelWaits.SYS_IO_URING_SETUP, Duration.ofSeconds(10));
+        KernelWaits.awaitBlockedIn(KernelWaits.threadNamed("ringwarden-listeners"), KernelWaits.SYS_POLL,
+                Duration.ofSeconds(10));
+        assertThat(supervisor.poll(0)).as("the daemon's poller did not take the notification: still pending")
+                .isEqualTo(org.ringwarden.linux.seccomp.SeccompListener.Event.NOTIFICATION);
         org.ringwarden.linux.seccomp.SeccompNotification n = supervisor.receive();
         assertThat(n).as("the daemon's poller did not take the notification").isNotNull();
         var ring = f.grants.transparentSetup(p,
                 new org.ringwarden.protocol.Request.TransparentSetup(n.id(), n.pid(), 4, 0, 0, null));
         assertThat(ring.errno()).as("%s", ring).isZero();
+        assertThat(supervisor.isValid(n.id())).as("the daemon installs but does not answer: still unanswered").isTrue();
         assertThat(call).as("the daemon installs but does not answer").isNotDone();
         assertThat(supervisor.respond(n.id(), ring.fd())).isTrue();
         long fd = call.get(10, TimeUnit.SECONDS);

@@ -58,15 +58,15 @@ class ProtocolServingTest {
     }
 
     /**
-     * Pipelined frames are answered in order, and none waits for the event loop's idle timeout:
-     * a grant sent by the acquiring thread leaves its bookkeeping to the event loop without
-     * waking it, and twice that lost a wake-up (the client's next frame read and queued before
-     * the hand-off, and reading paused behind a full queue), each time a one-second stall.
-     * Odd cycles pipeline seven frames, so reading pauses (from six queued) and resumes.
+     * Pipelined frames are all answered, in order: a grant sent by the acquiring thread leaves
+     * its bookkeeping to the event loop, and a lost wake-up there (the client's next frame read
+     * and queued before the hand-off, or reading paused behind a full queue) leaves a frame
+     * unanswered until something else wakes the loop. Odd cycles pipeline seven frames, so
+     * reading pauses (from six queued) and resumes. How promptly they are answered is for
+     * bench/, not for a timed assertion.
      */
     @Test
-    void pipelinedFramesAreAnsweredInOrderWithoutWaitingForTheEventLoopsTimeout() throws Exception {
-        Duration prompt = Duration.ofMillis(700); // the lost wake-ups waited 1 s
+    void pipelinedFramesAreAllAnsweredInOrder() throws Exception {
         try (RawClient c = attached()) {
             String lease = null;
             for (int cycle = 0; cycle < 60; cycle++) {
@@ -84,9 +84,8 @@ class ProtocolServingTest {
                 expected.add(Response.Grant.class);
                 c.writeRaw(frames.toByteArray());
                 for (Class<? extends Response> type : expected) {
-                    Response r = c.read(prompt);
-                    assertThat(r).as("cycle %d: the answers in request order, each within %s", cycle, prompt)
-                            .isInstanceOf(type);
+                    Response r = c.read(SETTLE);
+                    assertThat(r).as("cycle %d: the answers in request order", cycle).isInstanceOf(type);
                     if (r instanceof Response.Grant g) {
                         lease = g.lease();
                     }
@@ -101,7 +100,7 @@ class ProtocolServingTest {
         try (RawClient c = d.client()) {
             Response r = c.call(new Request.ListPolicies());
             assertThat(r).as("policies answer").isInstanceOf(Response.Policies.class);
-            // root sees both; the uid-65534 view is checked in NonAdminPeerTest.
+            // root sees both; the uid-65534 view is checked in NonRootPeerTest.
             assertThat(((Response.Policies) r).policies()).extracting(Response.PolicySummary::name)
                     .as("policies root may acquire").containsExactlyInAnyOrder("open", "secret");
         }
@@ -199,28 +198,45 @@ class ProtocolServingTest {
         }
     }
 
+    /**
+     * A descriptor that is not there yet is waited for through the event loop's epoll (an
+     * entry for a duplicate of the connection's socket, which SocketReadiness adds and
+     * removes), not by retrying on a timer: the entry is observed in /proc/self/fdinfo while
+     * the daemon waits, and is gone once the descriptor was read.
+     */
     @Test
-    void aDescriptorSentLateIsReadWhenItArrivesAfterOneReadinessWaitNotByRetrying() throws Exception {
+    void aDescriptorSentLateIsReadWhenItArrivesThroughAReadinessWaitNotByRetrying() throws Exception {
         int a = Memory.memfdCreate("client-late", Memory.MFD_CLOEXEC);
         try (RawClient c = attached()) {
-            long before = DescriptorExchange.readinessWaits();
+            assertThat(readinessWaits()).as("no readiness wait before the exchange").isEmpty();
             c.send(new Request.Acquire("open", 1));
             assertThat(c.read()).as("send-fds").isEqualTo(new Response.SendFds(1));
             long until = System.nanoTime() + SETTLE.toNanos();
-            while (DescriptorExchange.readinessWaits() == before && System.nanoTime() < until) {
+            while (readinessWaits().isEmpty() && System.nanoTime() < until) {
                 Thread.sleep(1);
             }
-            assertThat(DescriptorExchange.readinessWaits() - before).as("the daemon found nothing yet and waits").isEqualTo(1);
-            // Long enough for a retry loop (1 ms doubling) to have tried several times.
-            Thread.sleep(50);
+            assertThat(readinessWaits()).as("the daemon found nothing yet and waits in epoll for the socket; all entries: %s",
+                    org.ringwarden.daemon.KernelWaits.epollEntries()).hasSize(1);
             c.sendFd(a);
             assertThat(c.read()).as("grant once the descriptor arrived").isInstanceOf(Response.Grant.class);
             c.receiveFd(Duration.ofSeconds(5)).closeAll();
-            assertThat(DescriptorExchange.readinessWaits() - before)
-                    .as("one wait, ended by the descriptor's arrival: no timed retries in between").isEqualTo(1);
+            assertThat(readinessWaits()).as("the wait ended with the descriptor's arrival").isEmpty();
         } finally {
             Descriptors.closeQuietly(a);
         }
+    }
+
+    /**
+     * The sockets that have two entries in this process's epoll instances: a channel's own and
+     * the duplicate SocketReadiness registers while it waits (Netty's own eventfds and timerfds
+     * share the anonymous inode, but are edge-triggered, and are left out).
+     */
+    private static List<String> readinessWaits() {
+        java.util.Map<String, Long> perInode = org.ringwarden.daemon.KernelWaits.epollEntries().stream()
+                .filter(e -> !e.matches("tfd:\\s+\\d+\\s+events:\\s+8\\p{XDigit}{7}\\s.*")) // EPOLLET
+                .map(e -> e.substring(e.indexOf(" ino:") + 1))
+                .collect(java.util.stream.Collectors.groupingBy(i -> i, java.util.stream.Collectors.counting()));
+        return perInode.entrySet().stream().filter(e -> e.getValue() > 1).map(java.util.Map.Entry::getKey).toList();
     }
 
     @Test
@@ -301,10 +317,10 @@ class ProtocolServingTest {
         // the @AfterEach descriptor check proves the refused listeners were closed
     }
 
+    /** That an attached connection also outlives the idle timeout is ConnectionLimitsTest's (a short timeout there). */
     @Test
-    void attachTakesTheListenerAndKeepsAnIdleConnectionOpen() throws Exception {
+    void attachTakesTheListenerAndTheConnectionIsStillServed() throws Exception {
         try (RawClient c = attached()) {
-            Thread.sleep(200);
             assertThat(c.call(new Request.ListPolicies())).as("attached connection still served")
                     .isInstanceOf(Response.Policies.class);
         }
@@ -411,14 +427,14 @@ class ProtocolServingTest {
     }
 
     @Test
-    void truncatedFrameTimesOutWithinTheBound() throws Exception {
+    void truncatedFrameTimesOut() throws Exception {
         try (RawClient c = d.client()) {
             long t0 = System.nanoTime();
             c.writeRaw(new byte[] {0, 0, 0, 50, '{', '"'});
-            Response.Error e = error(c.read(Duration.ofSeconds(10)));
+            Response.Error e = error(c.read(Duration.ofSeconds(30))); // a hang guard, not a bound
             long ms = (System.nanoTime() - t0) / 1_000_000;
             assertThat(e.code()).as("half a frame").isEqualTo(ErrorCode.BAD_REQUEST);
-            assertThat(ms).as("answered after the 1.5 s request timeout, not much later").isBetween(1_000L, 6_000L);
+            assertThat(ms).as("not before the 1.5 s request timeout").isGreaterThanOrEqualTo(1_500L);
         }
     }
 
@@ -427,7 +443,6 @@ class ProtocolServingTest {
         try (RawClient c = d.client()) {
             byte[] frame = org.ringwarden.protocol.Frames.frame(
                     "{\"v\":1,\"op\":\"policies\"}".getBytes(StandardCharsets.UTF_8));
-            long t0 = System.nanoTime();
             boolean cut = false;
             for (byte b : frame) {
                 try {
@@ -442,9 +457,7 @@ class ProtocolServingTest {
                     break;
                 }
             }
-            long ms = (System.nanoTime() - t0) / 1_000_000;
-            assertThat(cut).as("a frame trickled at 5 bytes/s is cut off").isTrue();
-            assertThat(ms).as("cut off near the 1.5 s bound").isLessThan(5_000L);
+            assertThat(cut).as("a frame trickled at 5 bytes/s (5.6 s in all) is cut off before its last byte").isTrue();
         }
     }
 

@@ -125,6 +125,23 @@ final class TestDaemon implements AutoCloseable {
         return n;
     }
 
+    /**
+     * Returns once the idle timeout has run out, on every event loop of the daemon, for a
+     * connection opened after this call began: it opens one silent connection per loop (the
+     * daemon's two loops take new connections in turn) and waits until the daemon closes each
+     * for idling. Any idle timer armed before the call (same timeout, so an earlier deadline)
+     * has then fired too: a Netty loop runs its scheduled tasks in deadline order. A test can
+     * so prove that a connection was <em>not</em> closed for idling without sleeping.
+     */
+    void awaitIdleTimeoutRunOut() throws IOException {
+        try (RawClient first = client(); RawClient second = client()) {
+            Duration generous = config.limits().idleTimeout().multipliedBy(2).plusSeconds(10);
+            if (!first.closedByPeer(generous) || !second.closedByPeer(generous)) {
+                throw new AssertionError("a silent connection was not closed for idling within " + generous);
+            }
+        }
+    }
+
     /** Waits until the daemon counts {@code expected} open connections. */
     void awaitConnections(int expected, Duration timeout) throws InterruptedException {
         long deadline = System.nanoTime() + timeout.toNanos();

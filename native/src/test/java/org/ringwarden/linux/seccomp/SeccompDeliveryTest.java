@@ -5,6 +5,7 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
+import java.time.Duration;
 import java.util.EnumSet;
 import java.util.List;
 import java.util.concurrent.CountDownLatch;
@@ -20,6 +21,7 @@ import org.ringwarden.linux.Memory;
 import org.ringwarden.linux.ProcessInfo;
 import org.ringwarden.linux.Syscall;
 import org.ringwarden.linux.Tasks;
+import org.ringwarden.linux.ThreadStates;
 import org.ringwarden.linux.uring.IoUringCalls;
 import org.ringwarden.linux.uring.IoUringOp;
 import org.ringwarden.linux.uring.IoUringParams;
@@ -178,7 +180,9 @@ class SeccompDeliveryTest {
         try (t) {
             try (l) {
                 assertThat(getpidDone.await(10, TimeUnit.SECONDS)).as("getpid done").isTrue();
-                assertThat(l.poll(100)).as("no notification for getpid").isEqualTo(SeccompListener.Event.TIMEOUT);
+                // getpid has returned, so it was not trapped (a trapped call waits for an answer):
+                // nothing may be pending for it now.
+                assertThat(l.poll(0)).as("no notification for getpid").isEqualTo(SeccompListener.Event.TIMEOUT);
                 goSetup.countDown();
                 assertThat(l.poll(10_000)).as("io_uring_setup trapped").isEqualTo(SeccompListener.Event.NOTIFICATION);
                 SeccompNotification n = l.receive();
@@ -240,7 +244,10 @@ class SeccompDeliveryTest {
             assertThat(l.poll(10_000)).as("trapped").isEqualTo(SeccompListener.Event.NOTIFICATION);
             SeccompNotification n = l.receive();
             Tasks.tgkill(Tasks.getpid(), t.tid(), Tasks.SIGPIPE);
-            Thread.sleep(200);
+            // The signal wakes the interruptible wait; the kernel sees the notification was
+            // received and goes back to sleep killable ('D'), where only a fatal signal wakes it.
+            // Without WAIT_KILLABLE_RECV it would withdraw the notification and restart instead.
+            ThreadStates.awaitState(t.tid(), SETUP, "D", Duration.ofSeconds(10));
             assertThat(l.isValid(n.id())).as("still pending after a signal, with WAIT_KILLABLE_RECV").isTrue();
             assertThat(l.fail(n.id(), Errno.EPERM)).as("answer").isTrue();
             assertThat(t.join(10_000)).as("thread ended").isTrue();
@@ -272,7 +279,7 @@ class SeccompDeliveryTest {
     }
 
     @Test
-    void kernelReportsTheFlagsAndActionsDeliveryNeeds() {
+    void kernelReportsTheFlagsAndActionsDeliveryNeeds() throws Exception {
         assertThat(Seccomp.isActionAvailable(SeccompAction.USER_NOTIF)).as("SECCOMP_RET_USER_NOTIF").isTrue();
         assertThat(Seccomp.isActionAvailable(SeccompAction.KILL_PROCESS)).as("SECCOMP_RET_KILL_PROCESS").isTrue();
         assertThat(Seccomp.isActionAvailable(new SeccompAction(0x7fe0_0000))).as("an action no kernel has").isFalse();
@@ -282,25 +289,36 @@ class SeccompDeliveryTest {
                 .as("TSYNC with NEW_LISTENER but without TSYNC_ESRCH is ambiguous and refused").isFalse();
         assertThat(Seccomp.supports(EnumSet.of(SeccompFilterFlag.WAIT_KILLABLE_RECV)))
                 .as("WAIT_KILLABLE_RECV without NEW_LISTENER").isFalse();
-        assumeWaitKillableRecv();
-        assertThat(Seccomp.supportsWaitKillableRecv()).as("WAIT_KILLABLE_RECV probe").isTrue();
+        // The probe (the flags checked against a null program) must agree with a real install.
+        Object killable = install(false, true, EnumSet.of(SeccompFilterFlag.NEW_LISTENER, SeccompFilterFlag.WAIT_KILLABLE_RECV));
+        if (Seccomp.supportsWaitKillableRecv()) {
+            assertThat(killable).as("NEW_LISTENER | WAIT_KILLABLE_RECV installs, as probed").isInstanceOf(Long.class);
+        } else {
+            assertThat(killable).as("NEW_LISTENER | WAIT_KILLABLE_RECV refused, as probed").isInstanceOfSatisfying(
+                    KernelException.class, e -> assertThat(e.is(Errno.EINVAL)).as(e.getMessage()).isTrue());
+        }
     }
 
     @Test
     void withoutNoNewPrivsOnlyAPrivilegedThreadMayInstallAFilter() throws Exception {
         // Pinned because the client library must set no-new-privs itself: only CAP_SYS_ADMIN skips it.
         org.junit.jupiter.api.Assumptions.assumeTrue(Tasks.getuid() == 0, "needs root to compare with an unprivileged thread");
-        assertThat(installWithoutNoNewPrivs(false)).as("root installs without no-new-privs").isInstanceOf(Long.class);
-        assertThat(installWithoutNoNewPrivs(true)).as("uid 65534 without no-new-privs")
+        assertThat(install(false, false, LISTENER)).as("root installs without no-new-privs").isInstanceOf(Long.class);
+        assertThat(install(true, false, LISTENER)).as("uid 65534 without no-new-privs")
                 .isInstanceOfSatisfying(KernelException.class, e -> assertThat(e.is(Errno.EACCES)).as(e.getMessage()).isTrue());
     }
 
+    private static final EnumSet<SeccompFilterFlag> LISTENER = EnumSet.of(SeccompFilterFlag.NEW_LISTENER);
+
     /**
-     * On a throwaway thread (the filter, and the dropped credentials, stay with it): optionally
-     * drops to nobody with the raw setresgid/setresuid system calls, which change only the
-     * calling thread (glibc's wrappers would change every thread of the JVM), then installs.
+     * On a throwaway thread (the filter, no-new-privs and the dropped credentials stay with it):
+     * optionally drops to nobody with the raw setresgid/setresuid system calls, which change
+     * only the calling thread (glibc's wrappers would change every thread of the JVM), optionally
+     * sets no-new-privs, then installs with {@code flags}. Returns the listener fd (closed
+     * already) or the failure.
      */
-    private static Object installWithoutNoNewPrivs(boolean dropToNobody) throws InterruptedException {
+    private static Object install(boolean dropToNobody, boolean noNewPrivs, EnumSet<SeccompFilterFlag> flags)
+            throws InterruptedException {
         AtomicReference<Object> outcome = new AtomicReference<>();
         Thread th = Thread.ofPlatform().start(() -> {
             try {
@@ -308,7 +326,10 @@ class SeccompDeliveryTest {
                     Syscall.checked("setresgid", Syscall.SYS_SETRESGID, 65534, 65534, 65534);
                     Syscall.checked("setresuid", Syscall.SYS_SETRESUID, 65534, 65534, 65534);
                 }
-                long fd = Seccomp.setModeFilter(SeccompFilter.trappingIoUringSetup(), EnumSet.of(SeccompFilterFlag.NEW_LISTENER));
+                if (noNewPrivs) {
+                    org.ringwarden.linux.Prctl.setNoNewPrivs();
+                }
+                long fd = Seccomp.setModeFilter(SeccompFilter.trappingIoUringSetup(), flags);
                 outcome.set(fd);
                 Descriptors.close((int) fd);
             } catch (Throwable e) {
@@ -320,15 +341,8 @@ class SeccompDeliveryTest {
     }
 
     private static void assumeWaitKillableRecv() {
-        org.junit.jupiter.api.Assumptions.assumeTrue(kernelAtLeast(5, 19),
-                "SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV needs Linux 5.19+, this is " + System.getProperty("os.version"));
-    }
-
-    static boolean kernelAtLeast(int major, int minor) {
-        String[] v = System.getProperty("os.version").split("[.-]");
-        int ma = Integer.parseInt(v[0]);
-        int mi = Integer.parseInt(v[1]);
-        return ma > major || (ma == major && mi >= minor);
+        org.junit.jupiter.api.Assumptions.assumeTrue(Seccomp.supportsWaitKillableRecv(),
+                "this kernel has no SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV (probed)");
     }
 
     private static void await(CountDownLatch latch) {
