@@ -56,13 +56,6 @@ public final class SandboxFilter {
     private SandboxFilter() {
     }
 
-    /** How many ringwarden filter layers this process has installed so far (0: none). */
-    public static int layersInstalled() {
-        synchronized (LOCK) {
-            return layers;
-        }
-    }
-
     /**
      * Installs a filter layer on every thread of the process and returns its listener fd (the
      * caller hands it to the daemon and closes its copy). Sets no-new-privs first.

@@ -1,7 +1,6 @@
 package org.ringwarden.daemon.server;
 
 import java.util.Arrays;
-import java.util.concurrent.atomic.LongAdder;
 import java.util.function.Consumer;
 
 import org.ringwarden.linux.Descriptors;
@@ -35,12 +34,6 @@ import io.netty.channel.unix.UnixChannel;
  */
 final class DescriptorExchange {
     private static final byte[] ZERO = {0};
-    /**
-     * Attempts that found the socket not ready and waited for readiness. No test reads it any
-     * more (ProtocolServingTest observes the wait's epoll entry in /proc, issue 13).
-     */
-    private static final LongAdder WAITS = new LongAdder();
-
     /** The end of an exchange: the descriptors, or why it failed (every received descriptor already closed). */
     sealed interface Outcome {
         record Received(int[] fds) implements Outcome {
@@ -69,11 +62,6 @@ final class DescriptorExchange {
     /** Sends {@code fds} in order, one per byte of value 0, before the deadline; our copies stay open. */
     static void send(Channel channel, int[] fds, long deadlineNanos, Consumer<Outcome> done) {
         new Sender(channel, fds.clone(), deadlineNanos, done).attempt();
-    }
-
-    /** How many times an exchange found the socket not ready and waited for it, since the start. */
-    static long readinessWaits() {
-        return WAITS.sum();
     }
 
     private static int socketFd(Channel channel) {
@@ -106,7 +94,6 @@ final class DescriptorExchange {
                 fail("timed out " + what);
                 return;
             }
-            WAITS.increment();
             try {
                 SocketReadiness.await(channel, writes, deadlineNanos, why -> {
                     switch (why) {
