@@ -24,6 +24,8 @@ import org.ringwarden.linux.seccomp.SeccompListener;
 import org.ringwarden.policy.CompiledPolicy;
 import org.ringwarden.protocol.ErrorCode;
 
+import org.jspecify.annotations.Nullable;
+
 /**
  * The granting half of the daemon: attaches clients' seccomp listeners, builds rings under
  * policies ({@code acquire}), delivers them through the listeners, and keeps the leases and
@@ -127,7 +129,7 @@ public final class GrantService implements AutoCloseable {
      *                        is not for transparent use or the peer is gone;
      *                        {@code QUOTA_EXCEEDED} past the attachment limits; {@code BUSY} when closed
      */
-    public void attach(Peer peer, int listenerFd, CompiledPolicy transparentOrNull) throws RefusedException {
+    public void attach(Peer peer, int listenerFd, @Nullable CompiledPolicy transparentOrNull) throws RefusedException {
         requireNonNull(peer, "peer");
         int pidfd = -1;
         try {
@@ -539,7 +541,7 @@ public final class GrantService implements AutoCloseable {
         if (!released.isEmpty()) {
             sweep();
         }
-        if (detached) {
+        if (a != null && detached) {
             CompletableFuture<Void> done = poller.remove(a);
             if (!poller.isPollerThread()) {
                 try {

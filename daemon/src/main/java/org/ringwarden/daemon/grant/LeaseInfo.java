@@ -2,6 +2,8 @@ package org.ringwarden.daemon.grant;
 
 import java.time.Instant;
 
+import org.jspecify.annotations.Nullable;
+
 /**
  * One live lease, as the admin socket's {@code leases} answer shows it.
  *
@@ -16,5 +18,5 @@ import java.time.Instant;
  * @param delivered    when the ring was handed over, or null
  */
 public record LeaseInfo(String leaseId, String policy, long connectionId, int pid, int uid, String state,
-                        long bufferBytes, Instant created, Instant delivered) {
+                        long bufferBytes, Instant created, @Nullable Instant delivered) {
 }

@@ -7,6 +7,8 @@ import org.ringwarden.daemon.grant.Peer;
 import org.ringwarden.daemon.grant.RefusedException;
 import org.ringwarden.protocol.Response;
 
+import org.jspecify.annotations.Nullable;
+
 /**
  * What the server asks of the grant side: the policies a peer may see, and the leases it holds.
  * The server calls the blocking methods ({@link #attach}, {@link #connectionClosed},
@@ -30,7 +32,7 @@ public interface RingBroker extends AutoCloseable {
      * Takes the connection's seccomp listener; with {@code transparentPolicy}, every un-ticketed
      * {@code io_uring_setup} of that process tree gets a ring under that policy.
      */
-    void attach(Peer peer, int listenerFd, String transparentPolicy) throws RefusedException;
+    void attach(Peer peer, int listenerFd, @Nullable String transparentPolicy) throws RefusedException;
 
     /**
      * Prepares a ring under {@code policy} and leases it to the connection. A policy the peer may
@@ -45,7 +47,7 @@ public interface RingBroker extends AutoCloseable {
      * handles it (rings must be created on threads of their own: see
      * {@link org.ringwarden.daemon.grant.GrantService}).
      */
-    default Executor acquireExecutor(Peer peer) {
+    default @Nullable Executor acquireExecutor(Peer peer) {
         return null;
     }
 
