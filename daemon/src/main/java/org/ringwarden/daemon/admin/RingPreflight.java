@@ -42,13 +42,13 @@ public final class RingPreflight {
     /**
      * What the explanation depends on.
      *
-     * @param ioUringDisabled {@code kernel.io_uring_disabled} as read, or null where the kernel lacks it (before 6.6)
-     * @param ioUringGroup    {@code kernel.io_uring_group} as read, or null
+     * @param ioUringDisabled {@code kernel.io_uring_disabled} as read; null where the kernel lacks it (before 6.6)
+     * @param ioUringGroup    {@code kernel.io_uring_group} as read; null where the kernel lacks it
      * @param uid             this process's effective uid
      * @param gid             its effective gid
      * @param groups          its supplementary groups
      * @param capSysAdmin     whether it has {@code CAP_SYS_ADMIN} (which {@code io_uring_disabled=1} lets through)
-     * @param memlock         its {@code RLIMIT_MEMLOCK} in words ("65536 bytes, hard limit 65536 bytes"), or null
+     * @param memlock         its {@code RLIMIT_MEMLOCK} in words ("65536 bytes, hard limit 65536 bytes"); null if it cannot be read
      */
     public record Facts(@Nullable String ioUringDisabled, @Nullable String ioUringGroup, int uid, int gid,
                         List<Integer> groups, boolean capSysAdmin, @Nullable String memlock) {

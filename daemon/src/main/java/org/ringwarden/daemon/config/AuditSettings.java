@@ -18,7 +18,7 @@ import org.jspecify.annotations.Nullable;
  * @param keepFiles    with a file: how many rotated files are kept besides the live one
  *                     ({@code audit.jsonl.1} newest ... {@code audit.jsonl.N} oldest)
  * @param group        with a file: the group that owns the files and may read them (mode
- *                     {@code 0640}), or {@code null}: the daemon's group, mode {@code 0600}
+ *                     {@code 0640}); null for the daemon's group, mode {@code 0600}
  */
 public record AuditSettings(Destination destination, @Nullable Path file, long maxFileBytes, int keepFiles,
                             @Nullable String group) {

@@ -123,7 +123,7 @@ public final class GrantService implements AutoCloseable {
      * ownership of {@code listenerFd}, also when it refuses.
      *
      * @param transparentOrNull a policy for un-ticketed {@code io_uring_setup} calls (issue 7;
-     *                          such calls are refused {@code EPERM} until it is implemented), or null
+     *                          such calls are refused {@code EPERM} until it is implemented); null for ticketed use only
      * @throws RefusedException {@code BAD_REQUEST} if the fd is not a seccomp listener or the
      *                        connection is attached already; {@code NOT_PERMITTED} if the policy
      *                        is not for transparent use or the peer is gone;

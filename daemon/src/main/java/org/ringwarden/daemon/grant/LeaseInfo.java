@@ -15,7 +15,7 @@ import org.jspecify.annotations.Nullable;
  * @param state        {@code RESERVED}, {@code PENDING} (ticket not yet collected) or {@code DELIVERED}
  * @param bufferBytes  registered-buffer bytes it pins
  * @param created      when it was granted
- * @param delivered    when the ring was handed over, or null
+ * @param delivered    when the ring was handed over; null before
  */
 public record LeaseInfo(String leaseId, String policy, long connectionId, int pid, int uid, String state,
                         long bufferBytes, Instant created, @Nullable Instant delivered) {

@@ -134,7 +134,7 @@ public final class RingFactory {
         }
     }
 
-    /** What is at {@code f}'s path, resolved as its open would be, or null if that cannot be told. */
+    /** What is at {@code f}'s path, resolved as its open would be; null if that cannot be told. */
     private static @Nullable FileType typeAt(RingRecipe.FileOpen f) {
         int fd;
         try {

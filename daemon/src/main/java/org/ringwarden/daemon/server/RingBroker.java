@@ -42,7 +42,7 @@ public interface RingBroker extends AutoCloseable {
     IssuedGrant acquire(Peer peer, String policy, int[] clientFds) throws RefusedException;
 
     /**
-     * Where {@link #acquire} runs, or null for the server's request executor. The grant side
+     * Where {@link #acquire} runs; null for the server's request executor. The grant side
      * names its ring-builder threads, so that an acquire builds its ring on the thread that
      * handles it (rings must be created on threads of their own: see
      * {@link org.ringwarden.daemon.grant.GrantService}).
