@@ -27,6 +27,8 @@ import com.fasterxml.jackson.databind.exc.UnrecognizedPropertyException;
 import com.fasterxml.jackson.databind.json.JsonMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 
+import org.jspecify.annotations.Nullable;
+
 /**
  * Strict JSON binding of {@link Request} and {@link Response} frame bodies.
  *
@@ -270,8 +272,11 @@ public final class ProtocolCodec {
         return line.length() > 300 ? line.substring(0, 300) + "…" : line;
     }
 
-    /** A client-supplied string, shortened and stripped of control characters before it goes into a message. */
-    private static String printable(String s) {
+    /**
+     * A client-supplied string, shortened and stripped of control characters before it goes into
+     * a message; {@code "null"} for null (Jackson's property name of a failure may be null).
+     */
+    private static String printable(@Nullable String s) {
         if (s == null) {
             return "null";
         }

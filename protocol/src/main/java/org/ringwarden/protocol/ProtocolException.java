@@ -1,5 +1,7 @@
 package org.ringwarden.protocol;
 
+import org.jspecify.annotations.Nullable;
+
 import static java.util.Objects.requireNonNull;
 
 /**
@@ -11,17 +13,23 @@ public final class ProtocolException extends Exception {
     private final ErrorCode code;
 
     public ProtocolException(ErrorCode code, String message) {
-        super(message);
+        super(requireNonNull(message, "message"));
         this.code = requireNonNull(code, "code");
     }
 
-    public ProtocolException(ErrorCode code, String message, Throwable cause) {
-        super(message, cause);
+    public ProtocolException(ErrorCode code, String message, @Nullable Throwable cause) {
+        super(requireNonNull(message, "message"), cause);
         this.code = requireNonNull(code, "code");
     }
 
     /** The code to answer with. */
     public ErrorCode code() {
         return code;
+    }
+
+    /** The sentence for people given at construction; never null. */
+    @Override
+    public String getMessage() {
+        return requireNonNull(super.getMessage());
     }
 }

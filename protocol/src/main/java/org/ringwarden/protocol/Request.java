@@ -2,6 +2,8 @@ package org.ringwarden.protocol;
 
 import static java.util.Objects.requireNonNull;
 
+import org.jspecify.annotations.Nullable;
+
 /**
  * A message from a peer to the daemon (protocol.md, steps 1 and 2, and the administrative
  * requests). On the wire every request is one JSON object {@code {"v":1,"op":NAME,...}}; the
@@ -32,9 +34,9 @@ public sealed interface Request {
      * {@code attach}: hand the daemon this process's seccomp listener.
      *
      * @param fds    the number of descriptors that follow; always 1 (the listener)
-     * @param policy a policy marked for transparent use, or {@code null} for ticketed use only
+     * @param policy a policy marked for transparent use; null (absent on the wire) for ticketed use only
      */
-    record Attach(int fds, String policy) implements Request {
+    record Attach(int fds, @Nullable String policy) implements Request {
         public Attach {
             if (fds != 1) {
                 throw new IllegalArgumentException("attach carries exactly one descriptor (fds: 1), not " + fds);
@@ -158,9 +160,9 @@ public sealed interface Request {
      * @param entries the caller's {@code entries} argument
      * @param flags   the caller's {@code io_uring_params.flags}
      * @param cqEntries the caller's {@code io_uring_params.cq_entries} (meaningful with {@code CQSIZE})
-     * @param program the caller's executable as the supervisor read it (for audit), or absent
+     * @param program the caller's executable as the supervisor read it (for audit); null when absent
      */
-    record TransparentSetup(long notif, int pid, long entries, long flags, long cqEntries, String program)
+    record TransparentSetup(long notif, int pid, long entries, long flags, long cqEntries, @Nullable String program)
             implements Request {
         public TransparentSetup {
             if (pid <= 0) {

@@ -5,6 +5,8 @@ import static java.util.Objects.requireNonNull;
 import java.util.List;
 import java.util.Map;
 
+import org.jspecify.annotations.Nullable;
+
 import org.ringwarden.linux.uring.IoUringParams;
 
 /**
@@ -266,10 +268,10 @@ public sealed interface Response {
      *
      * @param errno   0, or the errno the trapped call is to fail with
      * @param fd      the ring's descriptor number in the caller
-     * @param ring    the params to write back, or null on refusal
+     * @param ring    the params to write back; null on refusal
      * @param message why, for people
      */
-    record TransparentRing(int errno, int fd, Ring ring, String message) implements Response {
+    record TransparentRing(int errno, int fd, @Nullable Ring ring, String message) implements Response {
         public TransparentRing {
             if (errno < 0 || errno > 4095) {
                 throw new IllegalArgumentException("transparent-ring: errno must be 0..4095, not " + errno);

@@ -16,6 +16,8 @@ import org.ringwarden.linux.uring.RegisterOp;
 import org.ringwarden.linux.uring.Restriction;
 import org.ringwarden.linux.uring.SetupFlag;
 
+import org.jspecify.annotations.Nullable;
+
 /**
  * What {@code ringwarden doctor} checks: can this kernel and host, with this process's
  * credentials and limits, run the daemon? Each finding says what to do about it.
@@ -30,9 +32,9 @@ public final class HostChecks {
      * @param check  what was checked
      * @param status how it went
      * @param detail what was seen
-     * @param fix    what to do, or null when nothing needs doing
+     * @param fix    what to do; null when nothing needs doing
      */
-    public record Finding(String check, Status status, String detail, String fix) {
+    public record Finding(String check, Status status, String detail, @Nullable String fix) {
     }
 
     private static final int CAP_SYS_ADMIN = 21;
@@ -94,7 +96,7 @@ public final class HostChecks {
                 case "EINVAL" -> "this kernel lacks IORING_SETUP_R_DISABLED or restrictions (5.10+ needed)";
                 default -> "see the error";
             };
-            return new Finding("io_uring restrictions", Status.FAIL, e.getMessage(), fix);
+            return new Finding("io_uring restrictions", Status.FAIL, String.valueOf(e.getMessage()), fix);
         } finally {
             Descriptors.closeQuietly(fd);
         }
@@ -110,7 +112,7 @@ public final class HostChecks {
     }
 
     static Finding peerPidfd() {
-        int[] pair = null;
+        int @Nullable [] pair = null;
         try {
             pair = UnixSockets.socketpair(UnixSockets.SOCK_STREAM);
             int pidfd = PeerCredentials.peerPidfd(pair[0]);
@@ -122,7 +124,7 @@ public final class HostChecks {
                     "not available (kernel before 6.5): peers are pinned with pidfd_open right after accept",
                     "a 6.5+ kernel closes the small pid-reuse window at accept");
         } catch (KernelException e) {
-            return new Finding("SO_PEERPIDFD", Status.WARN, e.getMessage(), null);
+            return new Finding("SO_PEERPIDFD", Status.WARN, String.valueOf(e.getMessage()), null);
         } finally {
             if (pair != null) {
                 Descriptors.closeQuietly(pair[0]);

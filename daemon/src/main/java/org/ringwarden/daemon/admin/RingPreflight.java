@@ -14,6 +14,8 @@ import org.ringwarden.linux.uring.RegisterOp;
 import org.ringwarden.linux.uring.Restriction;
 import org.ringwarden.linux.uring.SetupFlag;
 
+import org.jspecify.annotations.Nullable;
+
 /**
  * The daemon's start-up check (issue 12): before it tells anyone it is ready, it makes one small
  * ring the way every grant does (created with {@code R_DISABLED}, restricted, enabled) and
@@ -40,16 +42,16 @@ public final class RingPreflight {
     /**
      * What the explanation depends on.
      *
-     * @param ioUringDisabled {@code kernel.io_uring_disabled} as read, or null where the kernel lacks it (before 6.6)
-     * @param ioUringGroup    {@code kernel.io_uring_group} as read, or null
+     * @param ioUringDisabled {@code kernel.io_uring_disabled} as read; null where the kernel lacks it (before 6.6)
+     * @param ioUringGroup    {@code kernel.io_uring_group} as read; null where the kernel lacks it
      * @param uid             this process's effective uid
      * @param gid             its effective gid
      * @param groups          its supplementary groups
      * @param capSysAdmin     whether it has {@code CAP_SYS_ADMIN} (which {@code io_uring_disabled=1} lets through)
-     * @param memlock         its {@code RLIMIT_MEMLOCK} in words ("65536 bytes, hard limit 65536 bytes"), or null
+     * @param memlock         its {@code RLIMIT_MEMLOCK} in words ("65536 bytes, hard limit 65536 bytes"); null if it cannot be read
      */
-    public record Facts(String ioUringDisabled, String ioUringGroup, int uid, int gid, List<Integer> groups,
-                        boolean capSysAdmin, String memlock) {
+    public record Facts(@Nullable String ioUringDisabled, @Nullable String ioUringGroup, int uid, int gid,
+                        List<Integer> groups, boolean capSysAdmin, @Nullable String memlock) {
         public Facts {
             groups = List.copyOf(groups);
         }
@@ -167,7 +169,7 @@ public final class RingPreflight {
         };
     }
 
-    private static int parseGid(String s) {
+    private static int parseGid(@Nullable String s) {
         try {
             return s == null ? -1 : Integer.parseInt(s);
         } catch (NumberFormatException e) {
@@ -186,7 +188,7 @@ public final class RingPreflight {
     }
 
     /** {@code RLIMIT_MEMLOCK} from {@code /proc/self/limits}, in words; null if it cannot be read. */
-    static String memlockLimit() {
+    static @Nullable String memlockLimit() {
         try {
             for (String line : Files.readAllLines(Path.of("/proc/self/limits"))) {
                 if (line.startsWith("Max locked memory")) {

@@ -1,5 +1,7 @@
 package org.ringwarden.daemon.audit;
 
+import static java.util.Objects.requireNonNull;
+
 import static java.nio.file.LinkOption.NOFOLLOW_LINKS;
 
 import java.io.File;
@@ -24,6 +26,8 @@ import ch.qos.logback.core.rolling.LengthCounterBase;
 import ch.qos.logback.core.rolling.RollingFileAppender;
 import ch.qos.logback.core.rolling.TriggeringPolicyBase;
 
+import org.jspecify.annotations.Nullable;
+
 /**
  * The audit file: Logback's {@link RollingFileAppender} with its {@link FixedWindowRollingPolicy}
  * ({@code audit.jsonl} becomes {@code audit.jsonl.1}, {@code .1} becomes {@code .2}, ... and the
@@ -39,10 +43,10 @@ import ch.qos.logback.core.rolling.TriggeringPolicyBase;
 final class AuditFileAppender extends RollingFileAppender<ILoggingEvent> {
     private static final Set<PosixFilePermission> OWNER_ONLY = PosixFilePermissions.fromString("rw-------");
     private final Set<PosixFilePermission> mode;
-    /** The files' group, or null for the daemon's own. */
-    private final GroupPrincipal group;
+    /** The files' group; null for the daemon's own. */
+    private final @Nullable GroupPrincipal group;
 
-    private AuditFileAppender(Set<PosixFilePermission> mode, GroupPrincipal group) {
+    private AuditFileAppender(Set<PosixFilePermission> mode, @Nullable GroupPrincipal group) {
         this.mode = mode;
         this.group = group;
     }
@@ -53,8 +57,8 @@ final class AuditFileAppender extends RollingFileAppender<ILoggingEvent> {
      * so that a bad group or an unwritable file is reported here, with its reason.
      */
     static AuditFileAppender of(AuditSettings settings, Context context) throws IOException {
-        Path file = settings.file();
-        GroupPrincipal group = null;
+        Path file = requireNonNull(settings.file(), "a file destination has a file (AuditSettings)");
+        @Nullable GroupPrincipal group = null;
         if (settings.group() != null) {
             try {
                 group = file.getFileSystem().getUserPrincipalLookupService().lookupPrincipalByGroupName(settings.group());

@@ -21,6 +21,8 @@ import ch.qos.logback.classic.spi.ILoggingEvent;
 import ch.qos.logback.core.ConsoleAppender;
 import ch.qos.logback.core.OutputStreamAppender;
 
+import org.jspecify.annotations.Nullable;
+
 /**
  * The audit trail: every decision is one JSON object on one line, through its own SLF4J logger
  * {@value #LOGGER_NAME}, which Logback sends to its own appender (never mixed with the
@@ -162,7 +164,7 @@ public final class AuditLog {
         return out.toString();
     }
 
-    private static void writeIfPresent(JsonGenerator g, String k, String v) throws IOException {
+    private static void writeIfPresent(JsonGenerator g, String k, @Nullable String v) throws IOException {
         if (v != null) {
             g.writeStringField(k, v);
         }
@@ -191,7 +193,7 @@ public final class AuditLog {
         OutputStreamAppender<ILoggingEvent> appender;
         switch (settings.destination()) {
             case FILE -> {
-                Path file = settings.file();
+                Path file = requireNonNull(settings.file(), "a file destination has a file (AuditSettings)");
                 if (file.getParent() != null) {
                     Files.createDirectories(file.getParent());
                 }

@@ -6,6 +6,8 @@ import java.time.Instant;
 
 import org.ringwarden.protocol.ErrorCode;
 
+import org.jspecify.annotations.Nullable;
+
 /**
  * One decision of the daemon, as one line of the audit log.
  *
@@ -15,18 +17,19 @@ import org.ringwarden.protocol.ErrorCode;
  * @param pid     the peer's pid, or 0 for decisions without a peer (a reload by signal)
  * @param uid     the peer's uid, or -1
  * @param gid     the peer's gid, or -1
- * @param exe     the peer's executable, or {@code null}
- * @param policy  the policy concerned, or {@code null}
- * @param lease   the lease concerned, or {@code null}
+ * @param exe     the peer's executable; null without a peer
+ * @param policy  the policy concerned; null when none is
+ * @param lease   the lease concerned; null when none is
  * @param outcome {@code ok} or {@code refused} (or {@code failed} for the daemon's own failures)
- * @param code    the error code of a refusal, or {@code null}
- * @param detail  a sentence for people, or {@code null}
+ * @param code    the error code of a refusal; null for other outcomes
+ * @param detail  a sentence for people; null when there is nothing to add
  * @param more    0, or for a summary: how many records like this one (same pid, event and code)
  *                were left out within a second ({@link AuditThrottle}); this record's other fields
  *                are those of the last of them
  */
-public record AuditRecord(Instant time, String event, int pid, int uid, int gid, String exe, String policy,
-                          String lease, String outcome, ErrorCode code, String detail, long more) {
+public record AuditRecord(Instant time, String event, int pid, int uid, int gid, @Nullable String exe,
+                          @Nullable String policy, @Nullable String lease, String outcome, @Nullable ErrorCode code,
+                          @Nullable String detail, long more) {
     public AuditRecord {
         requireNonNull(time, "time");
         requireNonNull(event, "event");
@@ -37,8 +40,9 @@ public record AuditRecord(Instant time, String event, int pid, int uid, int gid,
     }
 
     /** A decision as it was made (not a summary). */
-    public AuditRecord(Instant time, String event, int pid, int uid, int gid, String exe, String policy, String lease,
-                       String outcome, ErrorCode code, String detail) {
+    public AuditRecord(Instant time, String event, int pid, int uid, int gid, @Nullable String exe,
+                       @Nullable String policy, @Nullable String lease, String outcome, @Nullable ErrorCode code,
+                       @Nullable String detail) {
         this(time, event, pid, uid, gid, exe, policy, lease, outcome, code, detail, 0);
     }
 }

@@ -11,6 +11,8 @@ import java.util.function.LongSupplier;
 
 import org.ringwarden.protocol.ErrorCode;
 
+import org.jspecify.annotations.Nullable;
+
 /**
  * Rate-limits records that one process can repeat at will, and counts what it leaves out: per
  * key (pid, event, code), the first {@link #PER_WINDOW} records of a one-second window pass;
@@ -36,7 +38,7 @@ final class AuditThrottle {
     /** Keys with an open window, at most (about 200 bytes each). */
     static final int MAX_KEYS = 4096;
 
-    private record Key(int pid, String event, ErrorCode code) {
+    private record Key(int pid, String event, @Nullable ErrorCode code) {
     }
 
     /** The key of records whose own key found no room. */
@@ -47,7 +49,7 @@ final class AuditThrottle {
         int passed;
         /** How many records were left out, and the last of them. */
         long left;
-        AuditRecord last;
+        @Nullable AuditRecord last;
 
         Window(long start) {
             this.start = start;
@@ -131,7 +133,7 @@ final class AuditThrottle {
     }
 
     private static AuditRecord summary(boolean others, Window w) {
-        AuditRecord l = w.last;
+        AuditRecord l = requireNonNull(w.last, "a window that left records out holds the last of them");
         String what = others ? " more refusals by other processes (too many to count one by one)" : " more like this";
         return new AuditRecord(l.time(), l.event(), l.pid(), l.uid(), l.gid(), l.exe(), l.policy(), l.lease(),
                 l.outcome(), l.code(), w.left + what + " in the last second; the last: " + l.detail(), w.left);

@@ -14,6 +14,8 @@ import org.ringwarden.daemon.grant.RingFactory;
 import org.ringwarden.protocol.ErrorCode;
 import org.slf4j.Logger;
 
+import org.jspecify.annotations.Nullable;
+
 /**
  * The audit log's queue and its writer thread: callers hand over records, one thread formats
  * and writes them in the order they were queued. Nothing queued is dropped (a full queue blocks
@@ -43,7 +45,7 @@ final class AuditWriter {
     /** Records handed over, and records written (or failed to write): flush waits for the second to reach the first. */
     private final AtomicLong queued = new AtomicLong();
     private long written; // guarded by this
-    private Thread thread; // guarded by this
+    private @Nullable Thread thread; // guarded by this; null until started
 
     /** Runs after each batch: pushes what the batch wrote out of the destination's buffer. */
     private final Runnable afterBatch;

@@ -23,6 +23,8 @@ import com.fasterxml.jackson.databind.SerializationFeature;
 
 import picocli.CommandLine.Option;
 
+import org.jspecify.annotations.Nullable;
+
 /**
  * What {@code status}, {@code leases} and {@code reload} share: finding the admin socket and
  * one request/answer over it (plain JDK Unix socket: no descriptors travel on the admin socket).
@@ -30,10 +32,10 @@ import picocli.CommandLine.Option;
 final class AdminClient {
     @Option(names = "--admin-socket", paramLabel = "PATH",
             description = "The admin socket (default: from --config, else $RUNTIME_DIRECTORY/admin.sock or /run/ringwarden/admin.sock).")
-    Path adminSocket;
+    @Nullable Path adminSocket;
 
     @Option(names = "--config", paramLabel = "FILE", description = "Read the admin socket's path from the daemon's configuration.")
-    Path config;
+    @Nullable Path config;
 
     @Option(names = "--json", description = "Print the daemon's answer as JSON.")
     boolean json;

@@ -18,6 +18,8 @@ import org.ringwarden.policy.PolicyStore;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
+import org.jspecify.annotations.Nullable;
+
 /** {@code ringwarden daemon}: run the broker in the foreground until SIGTERM/SIGINT. */
 @Command(name = "daemon", mixinStandardHelpOptions = true,
         description = {"Runs the ringwarden daemon in the foreground.",
@@ -28,16 +30,16 @@ import picocli.CommandLine.Option;
                         + "SIGTERM or SIGINT stop it. See docs/daemon.md and docs/configuration.md."})
 public final class DaemonCommand implements Callable<Integer> {
     @Option(names = "--config", paramLabel = "FILE", description = "The daemon's JSON configuration file.")
-    Path config;
+    @Nullable Path config;
 
     @Option(names = "--socket", paramLabel = "PATH", description = "The client socket (overrides the configuration).")
-    Path socket;
+    @Nullable Path socket;
 
     @Option(names = "--admin-socket", paramLabel = "PATH", description = "The admin socket (overrides the configuration).")
-    Path adminSocket;
+    @Nullable Path adminSocket;
 
     @Option(names = "--policies", paramLabel = "DIR", description = "The policy directory (overrides the configuration; default: the bundled policies).")
-    Path policies;
+    @Nullable Path policies;
 
     @Override
     public Integer call() {

@@ -25,6 +25,8 @@ import org.slf4j.LoggerFactory;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
+import org.jspecify.annotations.Nullable;
+
 /**
  * {@code ringwarden demo}: everything in one command, as root. Starts a daemon on a private
  * socket with one policy, makes a file only root can read, and runs {@link DemoClient} as an
@@ -41,6 +43,7 @@ import picocli.CommandLine.Option;
 public final class DemoCommand implements Callable<Integer> {
     static final String POLICY = "demo-reader";
 
+    @SuppressWarnings("NullAway.Init") // picocli sets it before call() (it has a default)
     @Option(names = "--user", defaultValue = "nobody", description = "The unprivileged user the client runs as (default: ${DEFAULT-VALUE}).")
     String user;
 
@@ -220,8 +223,8 @@ public final class DemoCommand implements Callable<Integer> {
         return p;
     }
 
-    /** uid and gid of {@code name} from /etc/passwd, or null. */
-    static int[] userIds(String name) throws IOException {
+    /** uid and gid of {@code name} from /etc/passwd; null if it has no entry. */
+    static int @Nullable [] userIds(String name) throws IOException {
         for (String line : Files.readAllLines(Path.of("/etc/passwd"))) {
             String[] f = line.split(":");
             if (f.length >= 4 && f[0].equals(name)) {

@@ -11,6 +11,7 @@ import picocli.CommandLine.Mixin;
 /** {@code ringwarden leases}: who holds which lease. */
 @Command(name = "leases", mixinStandardHelpOptions = true, description = "Lists the live leases: policy, holder, buffers.")
 public final class LeasesCommand implements Callable<Integer> {
+    @SuppressWarnings("NullAway.Init") // picocli sets it before call() (a mixin)
     @Mixin
     AdminClient admin;
 

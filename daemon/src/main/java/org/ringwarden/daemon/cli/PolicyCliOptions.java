@@ -17,6 +17,8 @@ import org.ringwarden.policy.SubjectResolver;
 
 import picocli.CommandLine.Option;
 
+import org.jspecify.annotations.Nullable;
+
 /** Options every {@code policy} subcommand shares, and how they choose and load the set. */
 public final class PolicyCliOptions {
     static final ObjectMapper JSON = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT);
@@ -26,7 +28,7 @@ public final class PolicyCliOptions {
 
     @Option(names = "--policies", paramLabel = "DIR",
             description = "The policy directory (default: /etc/ringwarden/policies.d if it exists, else the bundled policies).")
-    Path policies;
+    @Nullable Path policies;
 
     @Option(names = "--insecure-permissions",
             description = "Accept policy files and directories that others may write (development only).")
@@ -43,8 +45,8 @@ public final class PolicyCliOptions {
                 SubjectResolver.system()));
     }
 
-    /** The directory to read, or null for the bundled set. */
-    Path source() {
+    /** The directory to read; null for the bundled set. */
+    @Nullable Path source() {
         if (policies != null) {
             return policies;
         }

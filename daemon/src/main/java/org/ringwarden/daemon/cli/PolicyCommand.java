@@ -17,6 +17,7 @@ import picocli.CommandLine.Command;
         subcommands = {PolicyValidateCommand.class, PolicyListCommand.class, PolicyShowCommand.class,
                 PolicyExplainCommand.class, PolicyKernelCommand.class})
 public final class PolicyCommand implements Runnable {
+    @SuppressWarnings("NullAway.Init") // picocli sets it before call() (injected)
     @CommandLine.Spec
     CommandLine.Model.CommandSpec spec;
 

@@ -19,12 +19,15 @@ import picocli.CommandLine.Parameters;
 @Command(name = "explain", mixinStandardHelpOptions = true,
         description = "Say in plain words what a client of a policy can and cannot do, then list the exact restriction entries.")
 public final class PolicyExplainCommand implements Callable<Integer> {
+    @SuppressWarnings("NullAway.Init") // picocli sets it before call() (a mixin)
     @Mixin
     PolicyCliOptions options;
 
+    @SuppressWarnings("NullAway.Init") // picocli sets it before call() (required)
     @Parameters(paramLabel = "NAME", description = "The policy's name.")
     String name;
 
+    @SuppressWarnings("NullAway.Init") // picocli sets it before call() (injected)
     @CommandLine.Spec
     CommandLine.Model.CommandSpec spec;
 

@@ -27,9 +27,11 @@ import picocli.CommandLine.Mixin;
 @Command(name = "kernel", mixinStandardHelpOptions = true,
         description = "Probe this kernel's io_uring (IORING_REGISTER_PROBE) and mark the opcodes the policies use.")
 public final class PolicyKernelCommand implements Callable<Integer> {
+    @SuppressWarnings("NullAway.Init") // picocli sets it before call() (a mixin)
     @Mixin
     PolicyCliOptions options;
 
+    @SuppressWarnings("NullAway.Init") // picocli sets it before call() (injected)
     @CommandLine.Spec
     CommandLine.Model.CommandSpec spec;
 

@@ -16,9 +16,11 @@ import picocli.CommandLine.Mixin;
 /** {@code ringwarden policy list}: every policy of the set, one line each. */
 @Command(name = "list", mixinStandardHelpOptions = true, description = "List the policies, with their descriptions.")
 public final class PolicyListCommand implements Callable<Integer> {
+    @SuppressWarnings("NullAway.Init") // picocli sets it before call() (a mixin)
     @Mixin
     PolicyCliOptions options;
 
+    @SuppressWarnings("NullAway.Init") // picocli sets it before call() (injected)
     @CommandLine.Spec
     CommandLine.Model.CommandSpec spec;
 

@@ -18,12 +18,15 @@ import picocli.CommandLine.Parameters;
 /** {@code ringwarden policy show NAME}: the compiled policy, field by field. */
 @Command(name = "show", mixinStandardHelpOptions = true, description = "Show a compiled policy: ring, files, buffers, limits, restrictions.")
 public final class PolicyShowCommand implements Callable<Integer> {
+    @SuppressWarnings("NullAway.Init") // picocli sets it before call() (a mixin)
     @Mixin
     PolicyCliOptions options;
 
+    @SuppressWarnings("NullAway.Init") // picocli sets it before call() (required)
     @Parameters(paramLabel = "NAME", description = "The policy's name.")
     String name;
 
+    @SuppressWarnings("NullAway.Init") // picocli sets it before call() (injected)
     @CommandLine.Spec
     CommandLine.Model.CommandSpec spec;
 

@@ -19,12 +19,15 @@ import picocli.CommandLine.Parameters;
         description = {"Check policy files or directories, as the daemon would load them together.",
                 "Exit status: 0 valid (warnings allowed), 1 invalid, 2 usage error."})
 public final class PolicyValidateCommand implements Callable<Integer> {
+    @SuppressWarnings("NullAway.Init") // picocli sets it before call() (a mixin)
     @Mixin
     PolicyCliOptions options;
 
+    @SuppressWarnings("NullAway.Init") // picocli sets it before call() (required)
     @Parameters(arity = "1..*", paramLabel = "PATH", description = "Policy files (*.json) or directories.")
     List<Path> paths;
 
+    @SuppressWarnings("NullAway.Init") // picocli sets it before call() (injected)
     @CommandLine.Spec
     CommandLine.Model.CommandSpec spec;
 

@@ -13,6 +13,7 @@ import picocli.CommandLine.Mixin;
         description = {"Makes the daemon load its policy directory again (as SIGHUP does).",
                 "If the new set has an error the running set stays in force, the errors are printed and the exit code is 1."})
 public final class ReloadCommand implements Callable<Integer> {
+    @SuppressWarnings("NullAway.Init") // picocli sets it before call() (a mixin)
     @Mixin
     AdminClient admin;
 

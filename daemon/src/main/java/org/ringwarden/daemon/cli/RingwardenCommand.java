@@ -21,6 +21,7 @@ import picocli.CommandLine.Command;
         subcommands = {CommandLine.HelpCommand.class, DaemonCommand.class, StatusCommand.class, LeasesCommand.class,
                 ReloadCommand.class, DoctorCommand.class, PolicyCommand.class, DemoCommand.class})
 public final class RingwardenCommand implements Runnable {
+    @SuppressWarnings("NullAway.Init") // picocli sets it before call() (injected)
     @CommandLine.Spec
     CommandLine.Model.CommandSpec spec;
 

@@ -11,6 +11,8 @@ import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
 
+import org.jspecify.annotations.Nullable;
+
 /**
  * {@code ringwarden run --policy NAME [--socket PATH] -- PROGRAM ARGS...}: runs an unmodified
  * program whose {@code io_uring_setup} calls (its children's and threads' too) get rings made
@@ -22,13 +24,14 @@ import picocli.CommandLine.Parameters;
                 "Exit codes before the program starts: 125 ringwarden failed, 126 PROGRAM cannot run, "
                         + "127 PROGRAM not found."})
 public final class RunCommand implements Callable<Integer> {
+    @SuppressWarnings("NullAway.Init") // picocli sets it before call() (required)
     @Option(names = "--policy", required = true, paramLabel = "NAME",
             description = "A policy marked for transparent use that your uid may use.")
     String policy;
 
     @Option(names = "--socket", paramLabel = "PATH",
             description = "The daemon's client socket (default: $RINGWARDEN_SOCKET, else /run/ringwarden/ringwarden.sock).")
-    Path socket;
+    @Nullable Path socket;
 
     @Parameters(index = "0..*", arity = "1..*", paramLabel = "PROGRAM", description = "The program and its arguments.")
     List<String> command = new ArrayList<>();

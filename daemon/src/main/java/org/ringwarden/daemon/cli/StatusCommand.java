@@ -12,6 +12,7 @@ import picocli.CommandLine.Mixin;
 @Command(name = "status", mixinStandardHelpOptions = true,
         description = "Shows the running daemon's version, uptime, policies, leases, grants, refusals and pinned memory.")
 public final class StatusCommand implements Callable<Integer> {
+    @SuppressWarnings("NullAway.Init") // picocli sets it before call() (a mixin)
     @Mixin
     AdminClient admin;
 

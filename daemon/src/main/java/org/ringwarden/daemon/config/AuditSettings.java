@@ -5,6 +5,8 @@ import java.nio.file.attribute.PosixFilePermission;
 import java.nio.file.attribute.PosixFilePermissions;
 import java.util.Set;
 
+import org.jspecify.annotations.Nullable;
+
 /**
  * Where the audit records go (docs/configuration.md, "audit").
  *
@@ -16,9 +18,10 @@ import java.util.Set;
  * @param keepFiles    with a file: how many rotated files are kept besides the live one
  *                     ({@code audit.jsonl.1} newest ... {@code audit.jsonl.N} oldest)
  * @param group        with a file: the group that owns the files and may read them (mode
- *                     {@code 0640}), or {@code null}: the daemon's group, mode {@code 0600}
+ *                     {@code 0640}); null for the daemon's group, mode {@code 0600}
  */
-public record AuditSettings(Destination destination, Path file, long maxFileBytes, int keepFiles, String group) {
+public record AuditSettings(Destination destination, @Nullable Path file, long maxFileBytes, int keepFiles,
+                            @Nullable String group) {
     /** Rotate at 64 MiB. */
     public static final long DEFAULT_MAX_FILE_BYTES = 64L << 20;
     /** Keep four rotated files: at most five files of {@link #DEFAULT_MAX_FILE_BYTES} in all. */
@@ -62,7 +65,7 @@ public record AuditSettings(Destination destination, Path file, long maxFileByte
     }
 
     /** {@code destination} and {@code file} with the default size cap, rotated files kept, and no group. */
-    public AuditSettings(Destination destination, Path file) {
+    public AuditSettings(Destination destination, @Nullable Path file) {
         this(destination, file, DEFAULT_MAX_FILE_BYTES, DEFAULT_KEEP_FILES, null);
     }
 

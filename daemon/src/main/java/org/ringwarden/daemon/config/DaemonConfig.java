@@ -5,18 +5,21 @@ import static java.util.Objects.requireNonNull;
 import java.nio.file.Path;
 import java.util.Map;
 
+import org.jspecify.annotations.Nullable;
+
 /**
  * Everything the daemon is configured with (docs/configuration.md). Built by
  * {@link ConfigLoader} from a JSON file, or {@link #defaults(Map)} with no file at all.
  *
  * @param socket      the client socket
  * @param adminSocket the admin socket
- * @param adminGroup  the group whose members may administer (besides uid 0), or {@code null}
- * @param policies    the policy directory, or {@code null} for the policies bundled with ringwarden
+ * @param adminGroup  the group whose members may administer (besides uid 0); null for uid 0 only
+ * @param policies    the policy directory; null for the policies bundled with ringwarden
  * @param limits      the bounds on connections, requests, leases and memory
  * @param audit       where audit records go
  */
-public record DaemonConfig(SocketSettings socket, SocketSettings adminSocket, String adminGroup, Path policies,
+public record DaemonConfig(SocketSettings socket, SocketSettings adminSocket, @Nullable String adminGroup,
+                           @Nullable Path policies,
                            Limits limits, AuditSettings audit) {
     /** The client socket's name inside the runtime directory. */
     public static final String SOCKET_NAME = "ringwarden.sock";

@@ -7,14 +7,16 @@ import java.nio.file.attribute.PosixFilePermission;
 import java.nio.file.attribute.PosixFilePermissions;
 import java.util.Set;
 
+import org.jspecify.annotations.Nullable;
+
 /**
  * Where a listening socket lives and who may connect to it.
  *
  * @param path  the socket file
  * @param mode  its permission bits, octal ({@code 0666}); connecting needs write permission
- * @param group the group that owns it, or {@code null} for the daemon's own group
+ * @param group the group that owns it; null for the daemon's own group
  */
-public record SocketSettings(Path path, int mode, String group) {
+public record SocketSettings(Path path, int mode, @Nullable String group) {
     public SocketSettings {
         requireNonNull(path, "path");
         if (!path.isAbsolute()) {

@@ -6,6 +6,8 @@ import org.ringwarden.linux.Descriptors;
 import org.ringwarden.linux.seccomp.SeccompListener;
 import org.ringwarden.policy.CompiledPolicy;
 
+import org.jspecify.annotations.Nullable;
+
 /**
  * A connection's seccomp listener, through which its process tree's {@code io_uring_setup}
  * calls reach the daemon. Holds its own pidfd of the attaching peer (a duplicate of the
@@ -18,16 +20,16 @@ final class Attachment {
     private final Peer peer;
     private final SeccompListener listener;
     private final int pidfd;
-    private final CompiledPolicy transparent;
+    private final @Nullable CompiledPolicy transparent;
     /** Transparent notification ids answered with a ring while they may still be pending. */
     private final java.util.Set<Long> served = new java.util.HashSet<>();
     private boolean closed;
 
     /**
-     * @param transparent the policy for un-ticketed {@code io_uring_setup} calls, or null
+     * @param transparent the policy for un-ticketed {@code io_uring_setup} calls; null for ticketed use only
      *                    (issue 7: not served yet; such calls are refused)
      */
-    Attachment(Peer peer, SeccompListener listener, int pidfd, CompiledPolicy transparent) {
+    Attachment(Peer peer, SeccompListener listener, int pidfd, @Nullable CompiledPolicy transparent) {
         this.peer = requireNonNull(peer, "peer");
         this.listener = requireNonNull(listener, "listener");
         this.pidfd = pidfd;
@@ -47,8 +49,8 @@ final class Attachment {
         return pidfd;
     }
 
-    /** The transparent policy, or null. */
-    CompiledPolicy transparent() {
+    /** The transparent policy; null for ticketed use only. */
+    @Nullable CompiledPolicy transparent() {
         return transparent;
     }
 

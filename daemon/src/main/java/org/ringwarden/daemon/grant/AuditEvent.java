@@ -6,6 +6,8 @@ import java.time.Instant;
 
 import org.ringwarden.protocol.ErrorCode;
 
+import org.jspecify.annotations.Nullable;
+
 /**
  * Something only the grant side sees, for the audit log: deliveries and refused deliveries,
  * expired tickets, detachments, and leases let go or ended other than by a {@code release}
@@ -17,13 +19,13 @@ import org.ringwarden.protocol.ErrorCode;
  * @param kind   what happened
  * @param at     when
  * @param peer   the peer concerned
- * @param policy the policy's name, or null (e.g. a refused delivery with an unknown ticket)
- * @param lease  the lease id, or null
+ * @param policy the policy's name; null when none is known (e.g. a refused delivery with an unknown ticket)
+ * @param lease  the lease id; null when none is concerned
  * @param code   the error code for refusals, null for successes
  * @param detail a sentence for people: the failing call and errno, the ticket check that failed...
  */
-public record AuditEvent(Kind kind, Instant at, Peer peer, String policy, String lease, ErrorCode code,
-                         String detail) {
+public record AuditEvent(Kind kind, Instant at, Peer peer, @Nullable String policy, @Nullable String lease,
+                         @Nullable ErrorCode code, String detail) {
     public AuditEvent {
         requireNonNull(kind, "kind");
         requireNonNull(at, "at");

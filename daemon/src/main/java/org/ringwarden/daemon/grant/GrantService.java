@@ -24,6 +24,8 @@ import org.ringwarden.linux.seccomp.SeccompListener;
 import org.ringwarden.policy.CompiledPolicy;
 import org.ringwarden.protocol.ErrorCode;
 
+import org.jspecify.annotations.Nullable;
+
 /**
  * The granting half of the daemon: attaches clients' seccomp listeners, builds rings under
  * policies ({@code acquire}), delivers them through the listeners, and keeps the leases and
@@ -121,13 +123,13 @@ public final class GrantService implements AutoCloseable {
      * ownership of {@code listenerFd}, also when it refuses.
      *
      * @param transparentOrNull a policy for un-ticketed {@code io_uring_setup} calls (issue 7;
-     *                          such calls are refused {@code EPERM} until it is implemented), or null
+     *                          such calls are refused {@code EPERM} until it is implemented); null for ticketed use only
      * @throws RefusedException {@code BAD_REQUEST} if the fd is not a seccomp listener or the
      *                        connection is attached already; {@code NOT_PERMITTED} if the policy
      *                        is not for transparent use or the peer is gone;
      *                        {@code QUOTA_EXCEEDED} past the attachment limits; {@code BUSY} when closed
      */
-    public void attach(Peer peer, int listenerFd, CompiledPolicy transparentOrNull) throws RefusedException {
+    public void attach(Peer peer, int listenerFd, @Nullable CompiledPolicy transparentOrNull) throws RefusedException {
         requireNonNull(peer, "peer");
         int pidfd = -1;
         try {
@@ -539,7 +541,7 @@ public final class GrantService implements AutoCloseable {
         if (!released.isEmpty()) {
             sweep();
         }
-        if (detached) {
+        if (a != null && detached) {
             CompletableFuture<Void> done = poller.remove(a);
             if (!poller.isPollerThread()) {
                 try {

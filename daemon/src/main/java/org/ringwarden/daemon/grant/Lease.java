@@ -4,6 +4,8 @@ import static java.util.Objects.requireNonNull;
 
 import java.time.Instant;
 
+import org.jspecify.annotations.Nullable;
+
 /**
  * One grant held by one connection: the quota it counts against, its single-use ticket, and
  * (once built) the ring and everything the daemon keeps for it. State changes happen only
@@ -38,8 +40,10 @@ final class Lease {
     final long bufferBytes;
     final Instant created;
     State state = State.RESERVED;
-    PreparedRing ring;
-    Instant delivered;
+    /** The ring; null while RESERVED (it is being built). */
+    @Nullable PreparedRing ring;
+    /** When the ring was delivered; null before. */
+    @Nullable Instant delivered;
     /** {@link System#nanoTime()} when the ticket became collectable (PENDING). */
     long pendingSinceNanos;
 

@@ -2,6 +2,8 @@ package org.ringwarden.daemon.grant;
 
 import java.time.Instant;
 
+import org.jspecify.annotations.Nullable;
+
 /**
  * One live lease, as the admin socket's {@code leases} answer shows it.
  *
@@ -13,8 +15,8 @@ import java.time.Instant;
  * @param state        {@code RESERVED}, {@code PENDING} (ticket not yet collected) or {@code DELIVERED}
  * @param bufferBytes  registered-buffer bytes it pins
  * @param created      when it was granted
- * @param delivered    when the ring was handed over, or null
+ * @param delivered    when the ring was handed over; null before
  */
 public record LeaseInfo(String leaseId, String policy, long connectionId, int pid, int uid, String state,
-                        long bufferBytes, Instant created, Instant delivered) {
+                        long bufferBytes, Instant created, @Nullable Instant delivered) {
 }

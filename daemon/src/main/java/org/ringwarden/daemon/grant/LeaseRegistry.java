@@ -12,6 +12,8 @@ import java.util.Map;
 
 import org.ringwarden.protocol.ErrorCode;
 
+import org.jspecify.annotations.Nullable;
+
 /**
  * Every live lease, with the quotas they count against and lookup by id, ticket and connection.
  *
@@ -150,7 +152,7 @@ final class LeaseRegistry {
      * DELIVERED and the ticket can never be used again. Null for an unknown, used or expired
      * ticket, or one that belongs to another connection (which leaves it untouched).
      */
-    synchronized Lease claim(long connectionId, long ticket) {
+    synchronized @Nullable Lease claim(long connectionId, long ticket) {
         Lease lease = byTicket.get(ticket);
         if (lease == null || lease.peer.connectionId() != connectionId || lease.state != Lease.State.PENDING) {
             return null;
@@ -165,7 +167,7 @@ final class LeaseRegistry {
      * The connection {@code connectionId} releases lease {@code id}: see {@link #letGo(Lease)}.
      * Null if the connection holds no such lease (or let go of it already).
      */
-    synchronized Lease letGo(long connectionId, String id) {
+    synchronized @Nullable Lease letGo(long connectionId, String id) {
         Lease lease = byId.get(id);
         if (lease == null || lease.peer.connectionId() != connectionId || lease.transparent()
                 || lease.state == Lease.State.HELD || lease.state == Lease.State.ENDED) {

@@ -5,6 +5,8 @@ import java.util.function.Supplier;
 import org.ringwarden.linux.KernelException;
 import org.ringwarden.linux.ThreadCredentials;
 
+import org.jspecify.annotations.Nullable;
+
 /**
  * Who the kernel charges a new ring's pinned memory to (docs/security.md, "Who pays for pinned
  * memory").
@@ -64,7 +66,7 @@ public final class MemlockCharge {
             return toDaemon("the daemon has no CAP_SETUID (the systemd unit grants it), so every ring's pinned memory"
                     + " is charged to the daemon's own user: one user can use up RLIMIT_MEMLOCK for everyone");
         }
-        String[] failure = {null};
+        @Nullable String[] failure = {null};
         Thread t = Thread.ofPlatform().name("ringwarden-memlock-probe").unstarted(() -> {
             int mine = ThreadCredentials.realUid();
             try {

@@ -4,6 +4,8 @@ import static java.util.Objects.requireNonNull;
 
 import org.ringwarden.protocol.ErrorCode;
 
+import org.jspecify.annotations.Nullable;
+
 /**
  * A request was refused or failed, by the policy gate or the grant side. The server answers it
  * as a protocol {@code error} with {@link #code()} and the message; a kernel failure's message
@@ -15,17 +17,23 @@ public final class RefusedException extends Exception {
     private final ErrorCode code;
 
     public RefusedException(ErrorCode code, String message) {
-        super(message);
+        super(requireNonNull(message, "message"));
         this.code = requireNonNull(code, "code");
     }
 
-    public RefusedException(ErrorCode code, String message, Throwable cause) {
-        super(message, cause);
+    public RefusedException(ErrorCode code, String message, @Nullable Throwable cause) {
+        super(requireNonNull(message, "message"), cause);
         this.code = requireNonNull(code, "code");
     }
 
     /** The protocol error code the client sees. */
     public ErrorCode code() {
         return code;
+    }
+
+    /** The sentence for people given at construction; never null. */
+    @Override
+    public String getMessage() {
+        return requireNonNull(super.getMessage());
     }
 }

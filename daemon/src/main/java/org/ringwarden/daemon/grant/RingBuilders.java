@@ -1,5 +1,7 @@
 package org.ringwarden.daemon.grant;
 
+import static java.util.Objects.requireNonNull;
+
 import java.util.ArrayDeque;
 import java.util.HashMap;
 import java.util.Map;
@@ -103,7 +105,7 @@ final class RingBuilders implements AutoCloseable {
                 t.getUncaughtExceptionHandler().uncaughtException(t, e);
             }
             synchronized (lanes) {
-                next = lanes.get(uid).waiting.poll();
+                next = lane(uid).waiting.poll();
                 if (next == null) {
                     finished(uid);
                 }
@@ -111,8 +113,13 @@ final class RingBuilders implements AutoCloseable {
         }
     }
 
+    /** The lane of {@code uid}, which exists while a task of it runs (removed only when none does). */
+    private Lane lane(int uid) {
+        return requireNonNull(lanes.get(uid), "a lane with a running task");
+    }
+
     private void finished(int uid) {
-        Lane lane = lanes.get(uid);
+        Lane lane = lane(uid);
         if (--lane.running == 0 && lane.waiting.isEmpty()) {
             lanes.remove(uid);
         }

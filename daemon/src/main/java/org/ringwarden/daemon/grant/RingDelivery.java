@@ -12,6 +12,8 @@ import org.ringwarden.linux.seccomp.SeccompNotification;
 import org.ringwarden.protocol.ErrorCode;
 import org.ringwarden.protocol.Tickets;
 
+import org.jspecify.annotations.Nullable;
+
 /**
  * Answers each trapped call on an attached listener (runs on the {@link ListenerPoller} thread).
  *
@@ -103,7 +105,7 @@ final class RingDelivery implements ListenerPoller.Handler {
         }
         int remote;
         try {
-            remote = lease.ring.installInto(a.listener(), n.id());
+            remote = requireNonNull(lease.ring, "a claimed (PENDING) lease has its ring").installInto(a.listener(), n.id());
         } catch (KernelException e) {
             // EMFILE in the caller, or the caller died (ENOENT). The ticket is spent either way.
             failedDelivery(a, n, lease, "installing the ring failed: " + e.getMessage());
@@ -135,7 +137,7 @@ final class RingDelivery implements ListenerPoller.Handler {
                 lease.id, ErrorCode.INTERNAL, "tid " + n.pid() + ": " + why + "; lease let go"));
     }
 
-    private void refuse(Attachment a, SeccompNotification n, String policy, String why) {
+    private void refuse(Attachment a, SeccompNotification n, @Nullable String policy, String why) {
         // Counted and audited before the answer: whoever sees the EPERM can find its reason logged.
         counters.deliveryRefused.increment();
         audit.accept(new AuditEvent(AuditEvent.Kind.DELIVERY_REFUSED, clock.instant(), a.peer(), policy, null,

@@ -15,6 +15,8 @@ import org.ringwarden.linux.uring.IoUringCalls;
 import org.ringwarden.linux.uring.SetupFlag;
 import org.ringwarden.protocol.ErrorCode;
 
+import org.jspecify.annotations.Nullable;
+
 /**
  * Builds one disabled, restricted ring from a {@link RingRecipe} (issue 4, steps 1 to 5):
  * <ol>
@@ -124,7 +126,7 @@ public final class RingFactory {
         }
     }
 
-    private static void refuseIfNot(String policy, RingRecipe.FileOpen f, FileType actual) throws RefusedException {
+    private static void refuseIfNot(String policy, RingRecipe.FileOpen f, @Nullable FileType actual) throws RefusedException {
         if (actual != null && actual != f.type()) {
             throw new RefusedException(ErrorCode.INTERNAL, "policy " + policy + ": " + Step.OPEN_FILE.doing() + " "
                     + f.name() + " (" + f.path() + ") refused: it is " + actual.description() + ", not "
@@ -132,8 +134,8 @@ public final class RingFactory {
         }
     }
 
-    /** What is at {@code f}'s path, resolved as its open would be, or null if that cannot be told. */
-    private static FileType typeAt(RingRecipe.FileOpen f) {
+    /** What is at {@code f}'s path, resolved as its open would be; null if that cannot be told. */
+    private static @Nullable FileType typeAt(RingRecipe.FileOpen f) {
         int fd;
         try {
             fd = Descriptors.openat2(f.path(), Descriptors.O_PATH | Descriptors.O_CLOEXEC, 0, f.resolve());
@@ -330,8 +332,8 @@ public final class RingFactory {
      * {@code INTERNAL} (no other code of protocol.md fits: the peer may use the policy, and
      * retrying does not help): the administrator has to fix the file or the policy.
      */
-    static String openAdvice(Errno errno) {
-        String why = errno == null ? null : switch (errno) {
+    static String openAdvice(@Nullable Errno errno) {
+        @Nullable String why = errno == null ? null : switch (errno) {
             case ENOENT -> "the file (or a directory above it) does not exist";
             case EACCES, EPERM -> "the daemon's user may not open it with the access the policy asks for";
             case ELOOP -> "a component of the path is a symbolic link, which the policy's resolution refuses";

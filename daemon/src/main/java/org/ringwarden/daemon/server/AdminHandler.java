@@ -37,14 +37,14 @@ final class AdminHandler extends FramedConnection {
 
     @Override
     void serve(Request request) {
-        if (!peer.isRootOrInGroup(sc.adminGid())) {
-            refuse(request, null, ErrorCode.NOT_PERMITTED, "uid " + peer.uid() + " is not an administrator");
+        if (!peer().isRootOrInGroup(sc.adminGid())) {
+            refuse(request, null, ErrorCode.NOT_PERMITTED, "uid " + peer().uid() + " is not an administrator");
             return;
         }
         switch (request) {
             case Request.Status s -> answer(sc.admin().status());
             case Request.Leases l -> answer(sc.admin().leases());
-            case Request.Reload r -> submit(() -> sc.admin().reload(peer), NO_FDS, this::answer, f -> internal(request, f));
+            case Request.Reload r -> submit(() -> sc.admin().reload(peer()), NO_FDS, this::answer, f -> internal(request, f));
             default -> throw new IllegalStateException("not an administrative request: " + request.op());
         }
     }

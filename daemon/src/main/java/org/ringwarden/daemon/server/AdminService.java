@@ -13,6 +13,8 @@ import org.ringwarden.protocol.Response;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
+import org.jspecify.annotations.Nullable;
+
 /**
  * The admin socket's answers, and the one place a reload happens (from the socket or SIGHUP):
  * one at a time, announced to the service manager around it, audited.
@@ -62,7 +64,7 @@ public final class AdminService {
         return reload(null, "SIGHUP");
     }
 
-    private synchronized Response.Reloaded reload(Peer by, String trigger) {
+    private synchronized Response.Reloaded reload(@Nullable Peer by, String trigger) {
         listener.reloading();
         Response.Reloaded r;
         try {

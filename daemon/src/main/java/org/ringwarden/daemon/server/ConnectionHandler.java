@@ -57,12 +57,12 @@ final class ConnectionHandler extends FramedConnection {
             case Request.Attach a -> attach(a);
             case Request.Acquire a -> acquire(a);
             // In memory and non-blocking by contract: answered here, without two thread hops.
-            case Request.ListPolicies p -> answer(new Response.Policies(sc.broker().policies(peer)));
+            case Request.ListPolicies p -> answer(new Response.Policies(sc.broker().policies(peer())));
             case Request.Release r -> release(r);
             // On the peer's ring-builder lane, like acquire: it makes a ring, and one user's
             // requests must not hold threads that other users' requests need.
-            case Request.TransparentSetup t -> submit(() -> sc.broker().transparentSetup(peer, t), NO_FDS,
-                    laneOf(peer), this::answer, failure -> refusedOrInternal(t, null, failure));
+            case Request.TransparentSetup t -> submit(() -> sc.broker().transparentSetup(peer(), t), NO_FDS,
+                    laneOf(peer()), this::answer, failure -> refusedOrInternal(t, null, failure));
             default -> throw new IllegalStateException("an administrative request: " + request.op());
         }
     }
@@ -75,7 +75,7 @@ final class ConnectionHandler extends FramedConnection {
             return;
         }
         receiveThen(a.fds(), fds -> submit(() -> {
-            sc.broker().attach(peer, fds[0], a.policy());
+            sc.broker().attach(peer(), fds[0], a.policy());
             return new Response.Attached();
         }, fds, ok -> {
             attached = true;
@@ -89,8 +89,8 @@ final class ConnectionHandler extends FramedConnection {
         // where the request runs, without a hop through the request pool. The grant comes back
         // to the event loop, which writes it and its descriptors through the channel: one
         // hand-off each way, and the channel is the socket's only writer.
-        Executor where = laneOf(peer);
-        Consumer<int[]> go = fds -> submit(() -> sc.broker().acquire(peer, a.policy(), fds), fds,
+        Executor where = laneOf(peer());
+        Consumer<int[]> go = fds -> submit(() -> sc.broker().acquire(peer(), a.policy(), fds), fds,
                 where, this::granted, failure -> refusedOrInternal(a, a.policy(), failure));
         if (a.clientFds() == 0) {
             go.accept(new int[0]);
@@ -141,7 +141,7 @@ final class ConnectionHandler extends FramedConnection {
      */
     private void release(Request.Release r) {
         try {
-            sc.broker().release(peer, r.lease());
+            sc.broker().release(peer(), r.lease());
         } catch (RefusedException | RuntimeException failure) {
             refusedOrInternal(r, null, failure);
             return;

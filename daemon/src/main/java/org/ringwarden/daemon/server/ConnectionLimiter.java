@@ -3,6 +3,8 @@ package org.ringwarden.daemon.server;
 import java.util.HashMap;
 import java.util.Map;
 
+import org.jspecify.annotations.Nullable;
+
 /**
  * Bounds open connections in total and per uid, so that one user cannot take every slot.
  * Thread-safe; every successful {@link #tryOpen} must be paired with one {@link #close}.
@@ -19,7 +21,7 @@ final class ConnectionLimiter {
     }
 
     /** Takes a slot for {@code uid}, or returns why not (null on success). */
-    synchronized String tryOpen(int uid) {
+    synchronized @Nullable String tryOpen(int uid) {
         if (open >= total) {
             return "the daemon has " + open + " connections, its limit";
         }

@@ -19,6 +19,8 @@ import org.ringwarden.protocol.Response;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
+import org.jspecify.annotations.Nullable;
+
 /**
  * A running daemon: the server on its sockets, the broker behind it, the admin service, and
  * the service manager kept informed ({@code READY=1}, {@code RELOADING=1}, {@code STOPPING=1},
@@ -39,12 +41,13 @@ public final class Daemon implements AutoCloseable {
     private final AdminService admin;
     private final SdNotify notify;
     private final ServerStats stats;
-    private final ScheduledExecutorService statusUpdates;
+    /** Null when nothing sends status updates (not under systemd). */
+    private final @Nullable ScheduledExecutorService statusUpdates;
     private final CountDownLatch stop = new CountDownLatch(1);
     private boolean closed;
 
     private Daemon(RingBroker broker, DaemonServer server, AdminService admin, SdNotify notify, ServerStats stats,
-                   ScheduledExecutorService statusUpdates) {
+                   @Nullable ScheduledExecutorService statusUpdates) {
         this.broker = broker;
         this.server = server;
         this.admin = admin;
@@ -88,7 +91,7 @@ public final class Daemon implements AutoCloseable {
             });
             DaemonServer server = DaemonServer.start(config, broker, admin, stats, audit, adminGid,
                     SocketActivation.fromEnvironment(env, ProcessHandle.current().pid()));
-            ScheduledExecutorService updates = null;
+            @Nullable ScheduledExecutorService updates = null;
             if (notify.enabled()) {
                 updates = Executors.newSingleThreadScheduledExecutor(r -> {
                     Thread t = new Thread(r, "ringwarden-sd-status");

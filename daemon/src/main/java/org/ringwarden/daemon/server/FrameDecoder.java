@@ -9,6 +9,8 @@ import io.netty.buffer.ByteBuf;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.handler.codec.LengthFieldBasedFrameDecoder;
 
+import org.jspecify.annotations.Nullable;
+
 /**
  * Splits the byte stream into frame bodies: a 4-byte unsigned big-endian length, 1..65,536,
  * then the body (protocol.md, "Frames"). An over-long length fails at once (fail-fast: the
@@ -30,7 +32,7 @@ final class FrameDecoder extends LengthFieldBasedFrameDecoder {
     }
 
     private final long timeoutNanos;
-    private ScheduledFuture<?> deadline;
+    private @Nullable ScheduledFuture<?> deadline;
 
     FrameDecoder(long timeoutNanos) {
         // maxFrameLength counts the length field too; strip it so handlers see only the JSON body.

@@ -1,5 +1,7 @@
 package org.ringwarden.daemon.server;
 
+import static java.util.Objects.requireNonNull;
+
 import java.io.IOException;
 import java.time.Instant;
 import java.util.ArrayDeque;
@@ -34,6 +36,8 @@ import io.netty.channel.ChannelInboundHandlerAdapter;
 import io.netty.channel.unix.UnixChannel;
 import io.netty.handler.codec.DecoderException;
 import io.netty.handler.codec.TooLongFrameException;
+
+import org.jspecify.annotations.Nullable;
 
 /**
  * One connection's framing and request discipline, on its event loop; what the requests mean is
@@ -77,12 +81,14 @@ abstract class FramedConnection extends ChannelInboundHandlerAdapter {
     private final ArrayDeque<ByteBuf> queued = new ArrayDeque<>();
     private final SerialExecutor serial;
 
+    @SuppressWarnings("NullAway.Init") // set by channelActive, before anything else runs
     ChannelHandlerContext ctx;
-    Peer peer;
+    /** Null until the peer is identified. */
+    @Nullable Peer peer;
     private boolean slotTaken;
     private boolean busy;
     private boolean closing;
-    private ScheduledFuture<?> idle;
+    private @Nullable ScheduledFuture<?> idle;
 
     FramedConnection(ServerContext sc) {
         this.sc = sc;
@@ -109,6 +115,11 @@ abstract class FramedConnection extends ChannelInboundHandlerAdapter {
      * connection is closed; the peer's pidfd is closed after it.
      */
     abstract void ended(Peer who);
+
+    /** The peer; requests are read, and the connection slot taken, only once it is identified. */
+    final Peer peer() {
+        return requireNonNull(peer, "the peer is identified before any request is read");
+    }
 
     // ---- lifecycle ------------------------------------------------------------------------
 
@@ -153,7 +164,7 @@ abstract class FramedConnection extends ChannelInboundHandlerAdapter {
             b.release();
         }
         if (slotTaken) {
-            limiter().close(peer.uid());
+            limiter().close(peer().uid());
             sc.stats().connectionClosed();
             slotTaken = false;
         }
@@ -255,7 +266,7 @@ abstract class FramedConnection extends ChannelInboundHandlerAdapter {
         write(r).addListener(f -> finish());
     }
 
-    final void refusedOrInternal(Request request, String policy, Throwable failure) {
+    final void refusedOrInternal(Request request, @Nullable String policy, Throwable failure) {
         if (failure instanceof RefusedException refused) {
             refuse(request, policy, refused.code(), refused.getMessage());
         } else {
@@ -272,7 +283,7 @@ abstract class FramedConnection extends ChannelInboundHandlerAdapter {
     }
 
     /** Answers a refusal; the connection stays open. */
-    final void refuse(Request request, String policy, ErrorCode code, String message) {
+    final void refuse(Request request, @Nullable String policy, ErrorCode code, String message) {
         message = bounded(message);
         policy = policy == null ? null : bounded(policy);
         sc.stats().refused(code);
@@ -399,7 +410,8 @@ abstract class FramedConnection extends ChannelInboundHandlerAdapter {
         }
     }
 
-    final void audit(String event, String policy, String lease, String outcome, ErrorCode code, String detail) {
+    final void audit(String event, @Nullable String policy, @Nullable String lease, String outcome,
+                     @Nullable ErrorCode code, @Nullable String detail) {
         Peer p = peer;
         sc.audit().record(new AuditRecord(Instant.now(), event, p == null ? 0 : p.pid(), p == null ? -1 : p.uid(),
                 p == null ? -1 : p.gid(), p == null ? null : p.exe(), policy, lease, outcome, code, detail));

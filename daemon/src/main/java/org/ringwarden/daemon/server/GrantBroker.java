@@ -26,6 +26,8 @@ import org.ringwarden.policy.CompiledPolicy;
 import org.ringwarden.policy.PolicyStore;
 import org.ringwarden.protocol.Response;
 
+import org.jspecify.annotations.Nullable;
+
 /**
  * The production {@link RingBroker}: the policy gate decides what a peer may have, the
  * {@link GrantService} makes the rings, holds the leases and delivers through seccomp.
@@ -88,7 +90,7 @@ public final class GrantBroker implements RingBroker {
     }
 
     @Override
-    public void attach(Peer peer, int listenerFd, String transparentPolicy) throws RefusedException {
+    public void attach(Peer peer, int listenerFd, @Nullable String transparentPolicy) throws RefusedException {
         CompiledPolicy transparent = null;
         if (transparentPolicy != null) {
             try {

@@ -7,6 +7,8 @@ import org.ringwarden.daemon.grant.Peer;
 import org.ringwarden.daemon.grant.RefusedException;
 import org.ringwarden.protocol.Response;
 
+import org.jspecify.annotations.Nullable;
+
 /**
  * What the server asks of the grant side: the policies a peer may see, and the leases it holds.
  * The server calls the blocking methods ({@link #attach}, {@link #connectionClosed},
@@ -30,7 +32,7 @@ public interface RingBroker extends AutoCloseable {
      * Takes the connection's seccomp listener; with {@code transparentPolicy}, every un-ticketed
      * {@code io_uring_setup} of that process tree gets a ring under that policy.
      */
-    void attach(Peer peer, int listenerFd, String transparentPolicy) throws RefusedException;
+    void attach(Peer peer, int listenerFd, @Nullable String transparentPolicy) throws RefusedException;
 
     /**
      * Prepares a ring under {@code policy} and leases it to the connection. A policy the peer may
@@ -40,12 +42,12 @@ public interface RingBroker extends AutoCloseable {
     IssuedGrant acquire(Peer peer, String policy, int[] clientFds) throws RefusedException;
 
     /**
-     * Where {@link #acquire} runs, or null for the server's request executor. The grant side
+     * Where {@link #acquire} runs; null for the server's request executor. The grant side
      * names its ring-builder threads, so that an acquire builds its ring on the thread that
      * handles it (rings must be created on threads of their own: see
      * {@link org.ringwarden.daemon.grant.GrantService}).
      */
-    default Executor acquireExecutor(Peer peer) {
+    default @Nullable Executor acquireExecutor(Peer peer) {
         return null;
     }
 

@@ -1,5 +1,7 @@
 package org.ringwarden.daemon.server;
 
+import static java.util.Objects.requireNonNull;
+
 import java.time.Instant;
 import java.util.EnumMap;
 import java.util.Map;
@@ -28,7 +30,7 @@ public final class ServerStats {
     }
 
     public void refused(ErrorCode code) {
-        refusals.get(code).increment();
+        requireNonNull(refusals.get(code), "every code has a counter").increment();
     }
 
     void connectionOpened() {

@@ -16,6 +16,8 @@ import io.netty.channel.unix.FileDescriptor;
 import io.netty.channel.unix.UnixChannel;
 import io.netty.util.concurrent.ScheduledFuture;
 
+import org.jspecify.annotations.Nullable;
+
 /**
  * A one-shot wait, on a channel's own epoll event loop, until its socket is readable (or
  * writable), for work done beside Netty's byte path ({@link DescriptorExchange}) while the
@@ -49,9 +51,10 @@ final class SocketReadiness implements EpollIoHandle {
     private final Channel channel;
     private final FileDescriptor dup;
     private final Then then;
-    private IoRegistration registration;
+    private @Nullable IoRegistration registration;
     /** True while the loop has not yet answered the registration: then it, not {@link #end}, disposes of the duplicate. */
     private boolean registering = true;
+    @SuppressWarnings("NullAway.Init") // set by await() before the wait is registered or can end
     private ScheduledFuture<?> timer;
     private boolean done;
 

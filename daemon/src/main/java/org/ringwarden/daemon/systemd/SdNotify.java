@@ -16,6 +16,8 @@ import org.ringwarden.linux.UnixSockets;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
+import org.jspecify.annotations.Nullable;
+
 /**
  * {@code sd_notify(3)} without libsystemd: one datagram per state change to the
  * {@code AF_UNIX} socket named by {@code NOTIFY_SOCKET} (a path, or an abstract name written
@@ -33,9 +35,10 @@ public final class SdNotify {
     private static final int CLOCK_MONOTONIC = 1;
     private static final int SUN_PATH_MAX = 108;
 
-    private final String socket;
+    /** Null when there is no NOTIFY_SOCKET: then notifying does nothing. */
+    private final @Nullable String socket;
 
-    private SdNotify(String socket) {
+    private SdNotify(@Nullable String socket) {
         this.socket = socket;
     }
 

@@ -18,6 +18,8 @@ import java.util.Map;
 import org.ringwarden.linux.Descriptors;
 import org.ringwarden.linux.KernelException;
 
+import org.jspecify.annotations.Nullable;
+
 /**
  * Starts the {@link TransparentSupervisor} JVM with {@code posix_spawn(3)} from libc: a JVM
  * cannot safely run Java code in a {@code fork()}ed child, and {@link ProcessBuilder} closes
@@ -44,7 +46,8 @@ final class SupervisorSpawner {
             FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_INT, JAVA_INT));
     private static final MethodHandle ADD_OPEN = fn("posix_spawn_file_actions_addopen",
             FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_INT, ADDRESS, JAVA_INT, JAVA_INT));
-    private static final MethodHandle ADD_CLOSEFROM = LIBC.find("posix_spawn_file_actions_addclosefrom_np")
+    /** Null when this libc lacks it (glibc before 2.34). */
+    private static final @Nullable MethodHandle ADD_CLOSEFROM = LIBC.find("posix_spawn_file_actions_addclosefrom_np")
             .map(a -> LINKER.downcallHandle(a, FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_INT))).orElse(null);
     private static final MethodHandle ATTR_INIT = fn("posix_spawnattr_init", FunctionDescriptor.of(JAVA_INT, ADDRESS));
     private static final MethodHandle ATTR_DESTROY = fn("posix_spawnattr_destroy", FunctionDescriptor.of(JAVA_INT, ADDRESS));

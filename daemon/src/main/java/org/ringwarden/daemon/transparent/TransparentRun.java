@@ -25,6 +25,8 @@ import org.ringwarden.protocol.DaemonChannel;
 import org.ringwarden.protocol.Request;
 import org.ringwarden.protocol.Response;
 
+import org.jspecify.annotations.Nullable;
+
 /**
  * What {@code ringwarden run --policy NAME -- PROGRAM ARGS...} does before it becomes the
  * program (docs/transparent.md):
@@ -157,7 +159,7 @@ public final class TransparentRun {
     }
 
     /** {@code execvp}'s search: a name with a slash as it is, else the first executable in {@code PATH}. */
-    static Path resolve(String name, String path) {
+    static @Nullable Path resolve(String name, @Nullable String path) {
         if (name.isEmpty()) {
             return null;
         }

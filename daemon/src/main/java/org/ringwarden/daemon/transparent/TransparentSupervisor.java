@@ -22,6 +22,8 @@ import org.ringwarden.protocol.Request;
 import org.ringwarden.protocol.Response;
 import org.ringwarden.protocol.Tickets;
 
+import org.jspecify.annotations.Nullable;
+
 /**
  * The same-uid process that {@code ringwarden run} leaves behind for the program it became
  * (docs/transparent.md). It holds the program's seccomp listener and the daemon connection;
@@ -157,7 +159,7 @@ public final class TransparentSupervisor {
         }
         // Write back what the kernel filled in for the daemon, over the caller's own struct
         // (sq_thread_cpu, sq_thread_idle, wq_fd and the reserved words stay as they were).
-        ring.ring().params().writeTo(params);
+        requireNonNull(ring.ring(), "errno 0 comes with a ring (TransparentRing)").params().writeTo(params);
         try {
             if (org.ringwarden.linux.ProcessMemory.write(n.pid(), address, params) != PARAMS_SIZE) {
                 listener.fail(n.id(), Errno.EFAULT);
@@ -188,7 +190,7 @@ public final class TransparentSupervisor {
         });
     }
 
-    private static String exe(int tid) {
+    private static @Nullable String exe(int tid) {
         try {
             return Files.readSymbolicLink(Path.of("/proc/" + tid + "/exe")).toString();
         } catch (IOException | RuntimeException e) {
