@@ -120,26 +120,26 @@ public final class DaemonChannel implements AutoCloseable {
             body = readFrame();
         } catch (EOFException e) {
             throw new EOFException("the daemon at " + path + " closed the connection");
-        } catch (ProtocolException e) {
+        } catch (RefusedException e) {
             throw new IOException("the daemon at " + path + " sent a broken frame: " + e.getMessage(), e);
         }
         try {
             return ProtocolCodec.decodeResponse(body);
-        } catch (ProtocolException e) {
+        } catch (RefusedException e) {
             throw new IOException("the daemon at " + path + " sent a message this client does not understand ("
                     + e.code() + "): " + e.getMessage(), e);
         }
     }
 
     /** One frame's body (protocol.md, "Frames"), from the buffer and as few reads as it takes. */
-    private byte[] readFrame() throws IOException, ProtocolException {
+    private byte[] readFrame() throws IOException, RefusedException {
         while (limit - pos < Frames.HEADER_LENGTH) {
             fill();
         }
         long n = ((buf[pos] & 0xffL) << 24) | ((buf[pos + 1] & 0xff) << 16) | ((buf[pos + 2] & 0xff) << 8)
                 | (buf[pos + 3] & 0xff);
         if (n < 1 || n > Frames.MAX_LENGTH) {
-            throw new ProtocolException(ErrorCode.BAD_REQUEST, "frame length " + n + " is outside 1.."
+            throw new RefusedException(ErrorCode.BAD_REQUEST, "frame length " + n + " is outside 1.."
                     + Frames.MAX_LENGTH);
         }
         int length = (int) n;

@@ -43,13 +43,13 @@ public final class Frames {
      * Reads one frame body.
      *
      * @throws EOFException      if the stream ends before or inside the frame
-     * @throws ProtocolException if the length is out of range
+     * @throws RefusedException if the length is out of range
      */
-    public static byte[] read(InputStream in) throws IOException, ProtocolException {
+    public static byte[] read(InputStream in) throws IOException, RefusedException {
         DataInputStream data = in instanceof DataInputStream d ? d : new DataInputStream(in);
         long n = Integer.toUnsignedLong(data.readInt());
         if (n < 1 || n > MAX_LENGTH) {
-            throw new ProtocolException(ErrorCode.BAD_REQUEST, "frame length " + n + " is outside 1.." + MAX_LENGTH);
+            throw new RefusedException(ErrorCode.BAD_REQUEST, "frame length " + n + " is outside 1.." + MAX_LENGTH);
         }
         byte[] body = new byte[(int) n];
         data.readFully(body);

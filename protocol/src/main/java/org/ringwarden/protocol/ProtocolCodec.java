@@ -36,7 +36,7 @@ import org.jspecify.annotations.Nullable;
  * integer ({@code 1}; any other number is {@link ErrorCode#UNSUPPORTED_VERSION}), a known
  * {@code op}/{@code type}, no unknown or duplicate fields, no type coercion ({@code "1"} is not
  * a number, {@code 1.0} is not an int), nesting at most {@value #MAX_DEPTH} deep. Whatever the
- * input, decoding either returns a message or throws {@link ProtocolException}; nothing else
+ * input, decoding either returns a message or throws {@link RefusedException}; nothing else
  * escapes (the decoder is fuzzed).
  *
  * <p>One path for every message, in both directions: Jackson databind, with a typed reader per
@@ -146,13 +146,13 @@ public final class ProtocolCodec {
         return write(RESPONSE_WRITER, new ResponseFrame(VERSION, response.type(), response), response.type());
     }
 
-    /** Reads a request body; the daemon answers a {@link ProtocolException} with its code. */
-    public static Request decodeRequest(byte[] body) throws ProtocolException {
+    /** Reads a request body; the daemon answers a {@link RefusedException} with its code. */
+    public static Request decodeRequest(byte[] body) throws RefusedException {
         return (Request) decode(body, "op", REQUESTS, "request");
     }
 
     /** Reads a response body. */
-    public static Response decodeResponse(byte[] body) throws ProtocolException {
+    public static Response decodeResponse(byte[] body) throws RefusedException {
         return (Response) decode(body, "type", RESPONSES, "response");
     }
 
@@ -170,7 +170,7 @@ public final class ProtocolCodec {
      * {@code UNSUPPORTED_VERSION} whatever else is wrong), then the kind, then the fields.
      */
     private static Object decode(byte[] body, String kindField, Map<String, ObjectReader> kinds, String what)
-            throws ProtocolException {
+            throws RefusedException {
         requireNonNull(body, "body");
         try {
             JsonNode tree = MAPPER.readTree(body);
@@ -185,7 +185,7 @@ public final class ProtocolCodec {
                 throw bad("\"v\" must be an integer");
             }
             if (!v.canConvertToInt() || v.intValue() != VERSION) {
-                throw new ProtocolException(ErrorCode.UNSUPPORTED_VERSION,
+                throw new RefusedException(ErrorCode.UNSUPPORTED_VERSION,
                         "protocol version " + v.asText() + " is not supported; this daemon speaks version " + VERSION);
             }
             JsonNode kindNode = root.remove(kindField);
@@ -199,7 +199,7 @@ public final class ProtocolCodec {
             }
             noNulls(root);
             return reader.readValue(root);
-        } catch (ProtocolException e) {
+        } catch (RefusedException e) {
             throw e;
         } catch (UnrecognizedPropertyException e) {
             String in = path(e, 1);
@@ -209,13 +209,13 @@ public final class ProtocolCodec {
         } catch (java.io.IOException e) {
             throw bad("unreadable " + what + ": " + e.getMessage());
         } catch (RuntimeException | StackOverflowError e) {
-            // The contract is "a message or a ProtocolException": a binding bug must not kill a connection handler.
-            throw new ProtocolException(ErrorCode.BAD_REQUEST, "malformed " + what + ": " + e, e);
+            // The contract is "a message or a RefusedException": a binding bug must not kill a connection handler.
+            throw new RefusedException(ErrorCode.BAD_REQUEST, "malformed " + what + ": " + e, e);
         }
     }
 
     /** No message has a field whose value may be null: absent and null must not mean the same thing. */
-    private static void noNulls(JsonNode node) throws ProtocolException {
+    private static void noNulls(JsonNode node) throws RefusedException {
         if (node.isNull()) {
             throw bad("null is not a value in this protocol; leave an optional field out instead");
         }
@@ -288,7 +288,7 @@ public final class ProtocolCodec {
         return s.length() > 64 ? b + "…" : b.toString();
     }
 
-    private static ProtocolException bad(String message) {
-        return new ProtocolException(ErrorCode.BAD_REQUEST, message);
+    private static RefusedException bad(String message) {
+        return new RefusedException(ErrorCode.BAD_REQUEST, message);
     }
 }

@@ -21,7 +21,7 @@ import net.jqwik.api.Provide;
 import org.ringwarden.linux.uring.IoUringParams;
 
 /**
- * Whatever bytes or JSON arrive, decoding returns a message or throws ProtocolException, nothing
+ * Whatever bytes or JSON arrive, decoding returns a message or throws RefusedException, nothing
  * else; and every message, generated with awkward strings and extreme numbers, comes back from its
  * bytes, also with its fields in another order and whitespace between them.
  */
@@ -29,24 +29,24 @@ class ProtocolCodecFuzzTest {
     private static final ObjectMapper TREES = new ObjectMapper();
 
     @Property(tries = 3000)
-    void arbitraryBytesOnlyEverGiveAMessageOrAProtocolException(@ForAll byte[] body) {
+    void arbitraryBytesOnlyEverGiveAMessageOrARefusedException(@ForAll byte[] body) {
         decodeBoth(body);
     }
 
     @Property(tries = 3000)
-    void arbitraryJsonOnlyEverGivesAMessageOrAProtocolException(@ForAll("jsonish") String json) {
+    void arbitraryJsonOnlyEverGivesAMessageOrARefusedException(@ForAll("jsonish") String json) {
         decodeBoth(json.getBytes(UTF_8));
     }
 
     private static void decodeBoth(byte[] body) {
         try {
             ProtocolCodec.decodeRequest(body);
-        } catch (ProtocolException expected) {
+        } catch (RefusedException expected) {
             // the only allowed failure
         }
         try {
             ProtocolCodec.decodeResponse(body);
-        } catch (ProtocolException expected) {
+        } catch (RefusedException expected) {
             // the only allowed failure
         }
     }
@@ -79,7 +79,7 @@ class ProtocolCodecFuzzTest {
     }
 
     private interface Decoder {
-        Object decode(byte[] body) throws ProtocolException;
+        Object decode(byte[] body) throws RefusedException;
     }
 
     /** {@code body} decodes to {@code message}, and so does the same document reordered. */

@@ -15,12 +15,12 @@ import org.ringwarden.linux.uring.IoUringParams;
 @Timeout(10)
 class ProtocolCodecTest {
 
-    private static Request req(String json) throws ProtocolException {
+    private static Request req(String json) throws RefusedException {
         return ProtocolCodec.decodeRequest(json.getBytes(UTF_8));
     }
 
-    private static ProtocolException refused(String json) {
-        return catchThrowableOfType(ProtocolException.class, () -> req(json));
+    private static RefusedException refused(String json) {
+        return catchThrowableOfType(RefusedException.class, () -> req(json));
     }
 
     @Test
@@ -90,7 +90,7 @@ class ProtocolCodecTest {
 
     @Test
     void unknownFieldIsBadRequestNamingTheField() {
-        ProtocolException e = refused("{\"v\":1,\"op\":\"acquire\",\"policy\":\"p\",\"extra\":true}");
+        RefusedException e = refused("{\"v\":1,\"op\":\"acquire\",\"policy\":\"p\",\"extra\":true}");
         assertThat(e).as("unknown field refused").isNotNull();
         assertThat(e.code()).as("code").isEqualTo(ErrorCode.BAD_REQUEST);
         assertThat(e.getMessage()).as("message names the field").contains("extra");
@@ -151,7 +151,7 @@ class ProtocolCodecTest {
     void invalidUtf8IsBadRequest() {
         byte[] body = {'{', '"', 'v', '"', ':', '1', ',', '"', 'o', 'p', '"', ':', '"', (byte) 0xC3, (byte) 0x28, '"', '}'};
         assertThatThrownBy(() -> ProtocolCodec.decodeRequest(body)).as("invalid UTF-8")
-                .isInstanceOfSatisfying(ProtocolException.class, e -> assertThat(e.code()).isEqualTo(ErrorCode.BAD_REQUEST));
+                .isInstanceOfSatisfying(RefusedException.class, e -> assertThat(e.code()).isEqualTo(ErrorCode.BAD_REQUEST));
     }
 
     @Test
@@ -239,11 +239,11 @@ class ProtocolCodecTest {
     }
 
     private interface Decoder {
-        Object decode(byte[] body) throws ProtocolException;
+        Object decode(byte[] body) throws RefusedException;
     }
 
     /** {@code message} was written as {@code wire}, and {@code wire} reads back as {@code message}. */
-    private static void onTheWire(Object message, byte[] written, String wire, Decoder decoder) throws ProtocolException {
+    private static void onTheWire(Object message, byte[] written, String wire, Decoder decoder) throws RefusedException {
         assertThat(new String(written, UTF_8)).as("bytes of %s", message).isEqualTo(wire);
         assertThat(decoder.decode(wire.getBytes(UTF_8))).as("decoded %s", wire).isEqualTo(message);
     }
@@ -264,12 +264,12 @@ class ProtocolCodecTest {
 
     // ------------------------------------------------------------------ reading: what is accepted
 
-    private static Response resp(String json) throws ProtocolException {
+    private static Response resp(String json) throws RefusedException {
         return ProtocolCodec.decodeResponse(json.getBytes(UTF_8));
     }
 
-    private static ProtocolException responseRefused(String json) {
-        ProtocolException e = catchThrowableOfType(ProtocolException.class, () -> resp(json));
+    private static RefusedException responseRefused(String json) {
+        RefusedException e = catchThrowableOfType(RefusedException.class, () -> resp(json));
         assertThat(e).as("refused: %s", json).isNotNull();
         return e;
     }
@@ -365,7 +365,7 @@ class ProtocolCodecTest {
         body[head.length + 1] = (byte) 0x28;
         body[head.length + 2] = '"';
         body[head.length + 3] = '}';
-        assertThat(catchThrowableOfType(ProtocolException.class, () -> ProtocolCodec.decodeResponse(body)).code())
+        assertThat(catchThrowableOfType(RefusedException.class, () -> ProtocolCodec.decodeResponse(body)).code())
                 .as("invalid UTF-8 in a value after v:2").isEqualTo(ErrorCode.BAD_REQUEST);
     }
 
@@ -380,7 +380,7 @@ class ProtocolCodecTest {
     @Test
     void aVersionThatIsNotAnIntegerIsBadRequest() {
         for (String v : List.of("1.0", "\"1\"", "null", "true", "[1]", "{\"v\":1}")) {
-            ProtocolException e = refused("{\"v\":" + v + ",\"op\":\"release\",\"lease\":\"l\"}");
+            RefusedException e = refused("{\"v\":" + v + ",\"op\":\"release\",\"lease\":\"l\"}");
             assertThat(e.code()).as("v: %s", v).isEqualTo(ErrorCode.BAD_REQUEST);
             assertThat(e.getMessage()).as("v: %s", v).contains("\"v\"");
         }

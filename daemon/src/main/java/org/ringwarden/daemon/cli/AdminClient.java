@@ -14,7 +14,7 @@ import org.ringwarden.daemon.config.ConfigLoader;
 import org.ringwarden.daemon.config.DaemonConfig;
 import org.ringwarden.protocol.Frames;
 import org.ringwarden.protocol.ProtocolCodec;
-import org.ringwarden.protocol.ProtocolException;
+import org.ringwarden.protocol.RefusedException;
 import org.ringwarden.protocol.Request;
 import org.ringwarden.protocol.Response;
 
@@ -49,7 +49,7 @@ final class AdminClient {
         return c.adminSocket().path();
     }
 
-    Response call(Request request) throws IOException, ConfigException, ProtocolException {
+    Response call(Request request) throws IOException, ConfigException, RefusedException {
         Path path = socket();
         try (SocketChannel ch = SocketChannel.open(StandardProtocolFamily.UNIX)) {
             ch.connect(UnixDomainSocketAddress.of(path));
@@ -76,7 +76,7 @@ final class AdminClient {
         Response r;
         try {
             r = call(request);
-        } catch (IOException | ConfigException | ProtocolException e) {
+        } catch (IOException | ConfigException | RefusedException e) {
             System.err.println("ringwarden: " + e.getMessage());
             return 1;
         }

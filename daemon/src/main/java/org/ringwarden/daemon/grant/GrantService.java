@@ -23,6 +23,7 @@ import org.ringwarden.linux.Syscall;
 import org.ringwarden.linux.seccomp.SeccompListener;
 import org.ringwarden.policy.CompiledPolicy;
 import org.ringwarden.protocol.ErrorCode;
+import org.ringwarden.protocol.RefusedException;
 
 import org.jspecify.annotations.Nullable;
 

@@ -11,6 +11,7 @@ import java.util.List;
 import java.util.Map;
 
 import org.ringwarden.protocol.ErrorCode;
+import org.ringwarden.protocol.RefusedException;
 
 import org.jspecify.annotations.Nullable;
 

@@ -14,6 +14,7 @@ import org.ringwarden.linux.Memory;
 import org.ringwarden.linux.uring.IoUringCalls;
 import org.ringwarden.linux.uring.SetupFlag;
 import org.ringwarden.protocol.ErrorCode;
+import org.ringwarden.protocol.RefusedException;
 
 import org.jspecify.annotations.Nullable;
 

@@ -6,7 +6,7 @@ import java.util.concurrent.Executor;
 import java.util.function.Consumer;
 
 import org.ringwarden.daemon.grant.Peer;
-import org.ringwarden.daemon.grant.RefusedException;
+import org.ringwarden.protocol.RefusedException;
 import org.ringwarden.protocol.ErrorCode;
 import org.ringwarden.protocol.Request;
 import org.ringwarden.protocol.Response;

@@ -14,13 +14,12 @@ import java.util.function.Consumer;
 
 import org.ringwarden.daemon.audit.AuditRecord;
 import org.ringwarden.daemon.grant.Peer;
-import org.ringwarden.daemon.grant.RefusedException;
+import org.ringwarden.protocol.RefusedException;
 import org.ringwarden.linux.Descriptors;
 import org.ringwarden.linux.KernelException;
 import org.ringwarden.protocol.ErrorCode;
 import org.ringwarden.protocol.Frames;
 import org.ringwarden.protocol.ProtocolCodec;
-import org.ringwarden.protocol.ProtocolException;
 import org.ringwarden.protocol.Request;
 import org.ringwarden.protocol.Response;
 import org.slf4j.Logger;
@@ -247,7 +246,7 @@ abstract class FramedConnection extends ChannelInboundHandlerAdapter {
         Request request;
         try {
             request = ProtocolCodec.decodeRequest(bytes);
-        } catch (ProtocolException e) {
+        } catch (RefusedException e) {
             violation(e.code(), e.getMessage());
             return;
         }

@@ -20,7 +20,7 @@ import org.ringwarden.daemon.grant.GrantService;
 import org.ringwarden.daemon.grant.GrantStats;
 import org.ringwarden.daemon.grant.LeaseInfo;
 import org.ringwarden.daemon.grant.Peer;
-import org.ringwarden.daemon.grant.RefusedException;
+import org.ringwarden.protocol.RefusedException;
 import org.ringwarden.linux.Descriptors;
 import org.ringwarden.policy.CompiledPolicy;
 import org.ringwarden.policy.PolicyStore;

@@ -7,7 +7,7 @@ import java.util.List;
 import java.util.stream.Collectors;
 
 import org.ringwarden.daemon.grant.Peer;
-import org.ringwarden.daemon.grant.RefusedException;
+import org.ringwarden.protocol.RefusedException;
 import org.ringwarden.policy.CompiledPolicy;
 import org.ringwarden.policy.LoadResult;
 import org.ringwarden.policy.PolicyProblem;

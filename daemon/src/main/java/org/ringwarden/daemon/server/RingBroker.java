@@ -4,7 +4,7 @@ import java.util.List;
 import java.util.concurrent.Executor;
 
 import org.ringwarden.daemon.grant.Peer;
-import org.ringwarden.daemon.grant.RefusedException;
+import org.ringwarden.protocol.RefusedException;
 import org.ringwarden.protocol.Response;
 
 import org.jspecify.annotations.Nullable;

@@ -16,7 +16,7 @@ import org.ringwarden.linux.seccomp.SeccompListener;
 import org.ringwarden.linux.seccomp.SeccompNotification;
 import org.ringwarden.linux.uring.IoUringLayout;
 import org.ringwarden.linux.uring.IoUringParams;
-import org.ringwarden.protocol.ProtocolException;
+import org.ringwarden.protocol.RefusedException;
 import org.ringwarden.protocol.DaemonChannel;
 import org.ringwarden.protocol.Request;
 import org.ringwarden.protocol.Response;
@@ -184,7 +184,7 @@ public final class TransparentSupervisor {
                 org.ringwarden.protocol.ProtocolCodec.encode(new Request.TransparentSetup(1, 1, 1, 0, 0, null));
                 org.ringwarden.linux.seccomp.Seccomp.notifSizes();
                 IoUringParams.readFrom(Arena.ofAuto().allocate(IoUringLayout.PARAMS));
-            } catch (ProtocolException | RuntimeException e) {
+            } catch (RefusedException | RuntimeException e) {
                 // Only a warm-up: the real use reports real failures.
             }
         });

@@ -22,6 +22,7 @@ import org.ringwarden.policy.CompiledPolicy;
 import org.ringwarden.policy.LoadResult;
 import org.ringwarden.policy.PolicyLoader;
 import org.ringwarden.policy.SubjectResolver;
+import org.ringwarden.protocol.RefusedException;
 
 /** Rings built from policies written in the policy language and compiled by the policies module. */
 @Timeout(value = 60, unit = TimeUnit.SECONDS)

@@ -36,6 +36,7 @@ import org.ringwarden.policy.CompiledPolicy;
 import org.ringwarden.policy.Enabler;
 import org.ringwarden.policy.Limits;
 import org.ringwarden.protocol.ErrorCode;
+import org.ringwarden.protocol.RefusedException;
 import org.ringwarden.protocol.Tickets;
 
 /**

@@ -19,6 +19,7 @@ import org.ringwarden.policy.CompiledPolicy;
 import org.ringwarden.policy.Enabler;
 import org.ringwarden.policy.Limits;
 import org.ringwarden.protocol.ErrorCode;
+import org.ringwarden.protocol.RefusedException;
 
 /** Acquire, quotas, release and rollback through the service (delivery: {@link DeliveryTest}). */
 @Timeout(value = 60, unit = TimeUnit.SECONDS)

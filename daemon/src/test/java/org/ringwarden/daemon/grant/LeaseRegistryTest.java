@@ -16,6 +16,7 @@ import java.util.concurrent.atomic.AtomicInteger;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 import org.ringwarden.protocol.ErrorCode;
+import org.ringwarden.protocol.RefusedException;
 
 /** Quota arithmetic and ticket lookup, without rings. */
 @Timeout(value = 30, unit = TimeUnit.SECONDS)

@@ -28,6 +28,7 @@ import org.ringwarden.linux.uring.Restriction;
 import org.ringwarden.linux.uring.SetupFlag;
 import org.ringwarden.linux.uring.SqeFlag;
 import org.ringwarden.protocol.ErrorCode;
+import org.ringwarden.protocol.RefusedException;
 
 @Timeout(value = 60, unit = TimeUnit.SECONDS)
 class RingFactoryTest {

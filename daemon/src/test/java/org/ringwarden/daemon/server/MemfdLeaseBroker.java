@@ -8,7 +8,7 @@ import java.util.Map;
 import java.util.UUID;
 
 import org.ringwarden.daemon.grant.Peer;
-import org.ringwarden.daemon.grant.RefusedException;
+import org.ringwarden.protocol.RefusedException;
 import org.ringwarden.linux.Descriptors;
 import org.ringwarden.linux.Memory;
 import org.ringwarden.linux.uring.IoUringParams;

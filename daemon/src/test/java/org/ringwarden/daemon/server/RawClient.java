@@ -19,7 +19,7 @@ import org.ringwarden.linux.UnixRights;
 import org.ringwarden.linux.UnixSockets;
 import org.ringwarden.protocol.Frames;
 import org.ringwarden.protocol.ProtocolCodec;
-import org.ringwarden.protocol.ProtocolException;
+import org.ringwarden.protocol.RefusedException;
 import org.ringwarden.protocol.Request;
 import org.ringwarden.protocol.Response;
 
@@ -113,7 +113,7 @@ final class RawClient implements AutoCloseable {
         int n = ((h[0] & 0xff) << 24) | ((h[1] & 0xff) << 16) | ((h[2] & 0xff) << 8) | (h[3] & 0xff);
         try {
             return ProtocolCodec.decodeResponse(readExactly(n, timeout));
-        } catch (ProtocolException e) {
+        } catch (RefusedException e) {
             throw new IOException("the daemon sent a malformed response: " + e.getMessage(), e);
         }
     }

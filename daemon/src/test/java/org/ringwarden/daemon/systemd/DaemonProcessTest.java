@@ -1,5 +1,7 @@
 package org.ringwarden.daemon.systemd;
 
+import org.ringwarden.protocol.RefusedException;
+
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
@@ -88,7 +90,7 @@ class DaemonProcessTest {
             try {
                 return new String(org.ringwarden.protocol.Frames.read(java.nio.channels.Channels.newInputStream(ch)),
                         java.nio.charset.StandardCharsets.UTF_8);
-            } catch (org.ringwarden.protocol.ProtocolException e) {
+            } catch (org.ringwarden.protocol.RefusedException e) {
                 throw new IOException(e);
             }
         }

@@ -1,15 +1,15 @@
-package org.ringwarden.daemon.grant;
-
-import static java.util.Objects.requireNonNull;
-
-import org.ringwarden.protocol.ErrorCode;
+package org.ringwarden.protocol;
 
 import org.jspecify.annotations.Nullable;
 
+import static java.util.Objects.requireNonNull;
+
 /**
- * A request was refused or failed, by the policy gate or the grant side. The server answers it
- * as a protocol {@code error} with {@link #code()} and the message; a kernel failure's message
- * names the call and the errno ({@code io_uring_register(BUFFERS): ENOMEM (...)}).
+ * A request refused, with the {@link ErrorCode} the daemon answers it with and a sentence for
+ * people: a message that breaks the protocol ({@link ErrorCode#BAD_REQUEST},
+ * {@link ErrorCode#UNSUPPORTED_VERSION}), or one the policy gate or the grant side refuses
+ * ({@code NOT_PERMITTED}, {@code QUOTA_EXCEEDED}, {@code BUSY}...; a kernel failure's message
+ * names the call and the errno). The one refusal type of the codebase, sent as an {@code error}.
  */
 public final class RefusedException extends Exception {
     private static final long serialVersionUID = 1L;
@@ -26,7 +26,7 @@ public final class RefusedException extends Exception {
         this.code = requireNonNull(code, "code");
     }
 
-    /** The protocol error code the client sees. */
+    /** The code to answer with. */
     public ErrorCode code() {
         return code;
     }
