@@ -12,6 +12,7 @@ import java.util.ArrayList;
 import java.util.EnumSet;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
 
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
@@ -38,14 +39,17 @@ import org.ringwarden.protocol.Response;
 
 /**
  * One user cannot make another user's acquire fail (issue 12), on the real kernel: a hostile
- * peer (uid 61001) and a victim (uid 61002), each with its own trapped thread and attachment.
+ * peer (uid 61001 and up) and a victim (the next uid), each with its own trapped thread and attachment.
  * The daemon's RLIMIT_MEMLOCK is lowered to 2 MiB for each test, so that "one user pins it all"
- * is cheap to try.
+ * is cheap to try. Each test has uids of its own: the kernel frees a closed ring's memory, and
+ * uncharges its user, a little after the last close, so a user shared with the test before
+ * could start with part of its budget still in use.
  */
 @Timeout(value = 60, unit = TimeUnit.SECONDS)
 class IsolationTest {
-    private static final int HOSTILE = 61_001;
-    private static final int VICTIM = 61_002;
+    private static final AtomicInteger NEXT_UID = new AtomicInteger(61_001);
+    private final int hostileUid = NEXT_UID.getAndAdd(2);
+    private final int victimUid = hostileUid + 1;
 
     @TempDir
     Path dir;
@@ -65,8 +69,8 @@ class IsolationTest {
         org.ringwarden.linux.ResourceLimits.setMemlock(2L << 20, memlock[1]);
         hostileThread = f.closeLater(new TrappedThread("rw-hostile"));
         victimThread = f.closeLater(new TrappedThread("rw-victim"));
-        hostile = f.peer(HOSTILE);
-        victim = f.peer(VICTIM);
+        hostile = f.peer(hostileUid);
+        victim = f.peer(victimUid);
         f.grants.attach(hostile, hostileThread.listenerFd(), null);
         f.grants.attach(victim, victimThread.listenerFd(), null);
     }
@@ -146,7 +150,7 @@ class IsolationTest {
         }
         assertThat(refused).as("the hostile user's budget runs out").isNotNull();
         assertThat(refused.code()).as(refused.getMessage()).isEqualTo(ErrorCode.QUOTA_EXCEEDED);
-        assertThat(refused.getMessage()).contains("uid 61001").contains("RLIMIT_MEMLOCK");
+        assertThat(refused.getMessage()).contains("uid " + hostileUid).contains("RLIMIT_MEMLOCK");
         assertThat(granted).as("2 MiB of 512 KiB buffers plus rings").isBetween(2, 4);
         // The victim's budget is its own: every acquire up to the same size succeeds.
         for (int i = 0; i < granted; i++) {
@@ -190,7 +194,7 @@ class IsolationTest {
     void aTransparentSetupIsServedOncePerCallAndCountsAgainstThePolicy() throws Exception {
         CompiledPolicy fio = TestPolicies.transparent(policy("fio", 0, Enabler.DAEMON, 2));
         TrappedThread program = f.closeLater(new TrappedThread("rw-program"));
-        Peer supervisor = f.peer(HOSTILE);
+        Peer supervisor = f.peer(hostileUid);
         // The supervisor keeps a copy of the listener and receives the trapped calls itself.
         SeccompListener mine = SeccompListener.adopt(Descriptors.dupCloexec(program.listenerFd()));
         f.closeLater(mine);
