@@ -16,10 +16,11 @@ import com.fasterxml.jackson.core.JsonGenerator;
 import com.fasterxml.jackson.databind.ObjectMapper;
 
 import ch.qos.logback.classic.LoggerContext;
-import ch.qos.logback.classic.encoder.PatternLayoutEncoder;
 import ch.qos.logback.classic.spi.ILoggingEvent;
 import ch.qos.logback.core.ConsoleAppender;
+import ch.qos.logback.core.LayoutBase;
 import ch.qos.logback.core.OutputStreamAppender;
+import ch.qos.logback.core.encoder.LayoutWrappingEncoder;
 
 import org.jspecify.annotations.Nullable;
 
@@ -186,9 +187,19 @@ public final class AuditLog {
         audit.setAdditive(false);
         audit.setLevel(ch.qos.logback.classic.Level.INFO);
         OutputStreamAppender<ILoggingEvent> old = (OutputStreamAppender<ILoggingEvent>) audit.getAppender(APPENDER_NAME);
-        PatternLayoutEncoder encoder = new PatternLayoutEncoder();
+        // Each record is one JSON line already: written as it is, without Logback's pattern machinery.
+        LayoutBase<ILoggingEvent> line = new LayoutBase<>() {
+            @Override
+            public String doLayout(ILoggingEvent e) {
+                return e.getFormattedMessage() + "\n";
+            }
+        };
+        line.setContext(context);
+        line.start();
+        LayoutWrappingEncoder<ILoggingEvent> encoder = new LayoutWrappingEncoder<>();
         encoder.setContext(context);
-        encoder.setPattern("%msg%n");
+        encoder.setCharset(java.nio.charset.StandardCharsets.UTF_8);
+        encoder.setLayout(line);
         encoder.start();
         OutputStreamAppender<ILoggingEvent> appender;
         switch (settings.destination()) {
