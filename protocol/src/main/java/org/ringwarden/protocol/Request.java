@@ -2,6 +2,8 @@ package org.ringwarden.protocol;
 
 import static java.util.Objects.requireNonNull;
 
+import java.util.List;
+
 import org.jspecify.annotations.Nullable;
 
 /**
@@ -145,6 +147,58 @@ public sealed interface Request {
         @Override
         public boolean administrative() {
             return true;
+        }
+    }
+
+    /**
+     * {@code report-refusals} (administrative, root only): requests the kernel refused with
+     * {@code EACCES} because of a ring's restrictions, as {@code ringwarden watch-refusals} saw
+     * them in the {@code io_uring_req_failed} tracepoint. The daemon audits each against the
+     * policy of the ring's holder (docs/protocol.md, "Refusal reports").
+     *
+     * @param refusals at most {@value #MAX_REFUSALS} of them
+     */
+    record ReportRefusals(List<RefusedSqe> refusals) implements Request {
+        /** The most refusals one request may carry. */
+        public static final int MAX_REFUSALS = 1024;
+
+        public ReportRefusals {
+            refusals = List.copyOf(requireNonNull(refusals, "report-refusals needs refusals"));
+            if (refusals.size() > MAX_REFUSALS) {
+                throw new IllegalArgumentException("report-refusals: at most " + MAX_REFUSALS + " refusals, not " + refusals.size());
+            }
+        }
+
+        @Override
+        public String op() {
+            return "report-refusals";
+        }
+
+        @Override
+        public boolean administrative() {
+            return true;
+        }
+    }
+
+    /**
+     * One refused request.
+     *
+     * @param tid      the thread that submitted it
+     * @param op       its opcode, by the kernel's name ({@code FSYNC})
+     * @param sqeFlags its {@code IOSQE_*} flags
+     */
+    record RefusedSqe(int tid, String op, int sqeFlags) {
+        public RefusedSqe {
+            requireNonNull(op, "op");
+            if (tid <= 0) {
+                throw new IllegalArgumentException("refusal: tid must be positive, not " + tid);
+            }
+            if (op.isEmpty() || op.length() > 32 || !op.chars().allMatch(c -> (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_')) {
+                throw new IllegalArgumentException("refusal: op must be an opcode name such as FSYNC");
+            }
+            if (sqeFlags < 0 || sqeFlags > 0xff) {
+                throw new IllegalArgumentException("refusal: sqeFlags must be 0..255, not " + sqeFlags);
+            }
         }
     }
 

@@ -243,6 +243,14 @@ public sealed interface Response {
         }
     }
 
+    /** Answer to {@code report-refusals}: how many were audited (the others were on rings the daemon did not make, or their process is gone). */
+    record RefusalsRecorded(int recorded) implements Response {
+        @Override
+        public String type() {
+            return "refusals-recorded";
+        }
+    }
+
     /**
      * {@code reloaded} (administrative): {@code ok} if the new set is in force; otherwise the
      * running set stays and {@code problems} says why.

@@ -19,11 +19,11 @@ import org.ringwarden.daemon.config.AuditSettings;
 import org.ringwarden.daemon.config.DaemonConfig;
 import org.ringwarden.daemon.grant.AuditEvent;
 import org.ringwarden.daemon.grant.DaemonLimits;
-import org.ringwarden.daemon.learn.IoUringTrace;
 import org.ringwarden.daemon.learn.LearnedPolicy;
 import org.ringwarden.daemon.learn.Observations;
 import org.ringwarden.daemon.server.Daemon;
 import org.ringwarden.daemon.server.GrantBroker;
+import org.ringwarden.daemon.trace.IoUringTrace;
 import org.ringwarden.linux.uring.IoUringCalls;
 import org.ringwarden.linux.uring.KernelProbe;
 import org.ringwarden.linux.uring.SetupFlag;
@@ -134,10 +134,13 @@ public final class LearnCommand implements Callable<Integer> {
         try (Daemon daemon = Daemon.start(config, broker, Map.of())) {
             System.err.println("ringwarden learn: running " + String.join(" ", program) + " as " + user
                     + " under '" + learning + "' (everything a policy may allow), watched");
-            try (IoUringTrace trace = IoUringTrace.start()) {
+            Observations seen = new Observations();
+            try (IoUringTrace trace = IoUringTrace.start("learn", IoUringTrace.ALL, Map.of(), seen)) {
                 Process p = runUnder(setpriv, ids, classpath, sock, learning);
                 first = p.waitFor();
-                usage = trace.stop(60).of((int) p.pid());
+                trace.stop(60);
+                seen.lost(trace.lost());
+                usage = seen.of((int) p.pid());
             }
             List<LearnedPolicy.RingAsked> rings = rings(events, learning);
             String description = shorten("Learned by ringwarden learn from: " + String.join(" ", program));

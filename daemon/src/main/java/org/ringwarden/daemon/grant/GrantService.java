@@ -499,6 +499,86 @@ public final class GrantService implements AutoCloseable {
         }
     }
 
+    // ------------------------------------------------------------------ refusal reports
+
+    /**
+     * Audits requests the kernel refused with {@code EACCES} because of a ring's restrictions,
+     * as {@code ringwarden watch-refusals} saw them in the {@code io_uring_req_failed}
+     * tracepoint: each names the program (its executable, pid and uid, read now from
+     * {@code /proc}), the policy of the ring's holder and the refused opcode and flags. A
+     * thread's process holds a ticketed lease, or is in the process tree of a transparent
+     * attachment; a refusal on any other ring (one the program made itself where that is
+     * allowed) is not ours to report. Returns how many were audited.
+     */
+    public int refused(List<org.ringwarden.protocol.Request.RefusedSqe> refusals) {
+        requireNonNull(refusals, "refusals");
+        List<LeaseInfo> leases = registry.infos();
+        List<Attachment> attached;
+        synchronized (attachments) {
+            attached = List.copyOf(attachments.values());
+        }
+        int recorded = 0;
+        for (org.ringwarden.protocol.Request.RefusedSqe r : refusals) {
+            int pid = ProcessTree.field(r.tid(), "Tgid:");
+            if (pid <= 0) {
+                continue; // gone: nobody left to name
+            }
+            String policy = null;
+            long connection = -1;
+            CompiledPolicy known = null;
+            for (LeaseInfo l : leases) {
+                if (l.pid() == pid) {
+                    policy = l.policy();
+                    connection = l.connectionId();
+                    break;
+                }
+            }
+            if (policy == null) {
+                for (Attachment a : attached) {
+                    CompiledPolicy t = a.transparent();
+                    if (t != null && ProcessTree.contains(a.peer().pid(), a.pidfd(), r.tid())) {
+                        policy = t.name();
+                        known = t;
+                        connection = a.peer().connectionId();
+                        break;
+                    }
+                }
+            }
+            if (policy == null) {
+                continue;
+            }
+            String exe;
+            try {
+                exe = java.nio.file.Files.readSymbolicLink(java.nio.file.Path.of("/proc", Integer.toString(pid), "exe")).toString();
+            } catch (java.io.IOException | RuntimeException e) {
+                exe = "?";
+            }
+            Peer program = new Peer(Math.max(connection, 0), pid, ProcessTree.firstOf(pid, "Uid:"),
+                    ProcessTree.firstOf(pid, "Gid:"), new int[0], -1, exe);
+            String flags = sqeFlagNames(r.sqeFlags());
+            String why = known == null ? "the policy's restrictions" : known.allowed().sqeOps().stream()
+                    .anyMatch(op -> op.kernelName().equals(r.op()))
+                    ? "the policy allows " + r.op() + " but not these SQE flags (allowed " + known.allowed().sqeFlagsAllowedNames()
+                            + ", required " + known.allowed().sqeFlagsRequiredNames() + ")"
+                    : "the policy does not allow " + r.op();
+            audit(new AuditEvent(AuditEvent.Kind.SQE_REFUSED, clock.instant(), program, policy, null, ErrorCode.NOT_PERMITTED,
+                    "the kernel refused " + r.op() + " (SQE flags " + flags + ") from tid " + r.tid() + " with EACCES: "
+                            + why));
+            recorded++;
+        }
+        return recorded;
+    }
+
+    private static String sqeFlagNames(int flags) {
+        java.util.StringJoiner j = new java.util.StringJoiner("|");
+        for (org.ringwarden.linux.uring.SqeFlag f : org.ringwarden.linux.uring.SqeFlag.values()) {
+            if ((flags & f.abi()) != 0) {
+                j.add(f.kernelName());
+            }
+        }
+        return j.length() == 0 ? "none" : j.toString();
+    }
+
     // ------------------------------------------------------------------ release
 
     /**

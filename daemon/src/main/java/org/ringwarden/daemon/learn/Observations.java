@@ -13,9 +13,9 @@ import org.ringwarden.linux.uring.SqeFlag;
 /**
  * What the traced tasks did, counted per task: which SQE opcodes and flags they submitted,
  * which register opcodes they called, which requests failed and how; and who forked whom.
- * Filled by {@link IoUringTrace}'s reader thread, read after {@link IoUringTrace#stop}.
+ * Filled by {@link org.ringwarden.daemon.trace.IoUringTrace}'s reader thread, read after it stopped.
  */
-public final class Observations {
+public final class Observations implements org.ringwarden.daemon.trace.IoUringTrace.Listener {
     private final Map<Integer, Map<String, Long>> byTask = new HashMap<>();
     private final Map<Integer, List<Integer>> children = new HashMap<>();
     private long lost;
@@ -34,7 +34,8 @@ public final class Observations {
                         Map<String, Long> failed, int tasks, long lost) {
     }
 
-    void submitted(int tid, String op, long reqFlags) {
+    @Override
+    public void submitted(int tid, String op, long reqFlags) {
         count(tid, "op:" + op);
         // The request's low eight flag bits are the SQE's own (REQ_F_*_BIT == IOSQE_*_BIT).
         for (SqeFlag f : SqeFlag.values()) {
@@ -44,19 +45,23 @@ public final class Observations {
         }
     }
 
-    void registered(int tid, int opcode, long ret) {
+    @Override
+    public void registered(int tid, int opcode, long ret) {
         count(tid, "reg:" + opcode);
     }
 
-    void failed(int tid, String op, long reqFlags, int error) {
+    @Override
+    public void failed(int tid, String op, long reqFlags, int error) {
         count(tid, "fail:" + op + " " + org.ringwarden.linux.Errno.nameOf(-error));
     }
 
-    void forked(int parent, int child) {
+    @Override
+    public void forked(int parent, int child) {
         children.computeIfAbsent(parent, k -> new java.util.ArrayList<>()).add(child);
     }
 
-    void lost(long n) {
+    /** Events the kernel dropped (-1: unknown). */
+    public void lost(long n) {
         lost = n;
     }
 

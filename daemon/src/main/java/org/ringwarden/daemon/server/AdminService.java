@@ -54,6 +54,11 @@ public final class AdminService {
         return new Response.LeaseList(broker.leases());
     }
 
+    /** {@code report-refusals}: reads /proc, called from the request executor. */
+    public Response.RefusalsRecorded reportRefusals(List<org.ringwarden.protocol.Request.RefusedSqe> refusals) {
+        return new Response.RefusalsRecorded(broker.reportRefusals(refusals));
+    }
+
     /** {@code reload}: blocking, called from the request executor; {@code by} is the administrator who asked. */
     public Response.Reloaded reload(Peer by) {
         return reload(by, "admin socket");

@@ -24,6 +24,7 @@ import org.ringwarden.protocol.RefusedException;
 import org.ringwarden.linux.Descriptors;
 import org.ringwarden.policy.CompiledPolicy;
 import org.ringwarden.policy.PolicyStore;
+import org.ringwarden.protocol.Request;
 import org.ringwarden.protocol.Response;
 
 import org.jspecify.annotations.Nullable;
@@ -75,6 +76,7 @@ public final class GrantBroker implements RingBroker {
                 case DELIVERY_REFUSED -> "deliver-refused";
                 case EXPIRE -> "expire";
                 case DETACH -> "detach";
+                case SQE_REFUSED -> "sqe-refused";
                 case END -> "end";
                 case RELEASE -> "release";
             };
@@ -141,6 +143,11 @@ public final class GrantBroker implements RingBroker {
     public Response.TransparentRing transparentSetup(Peer peer,
             org.ringwarden.protocol.Request.TransparentSetup setup) throws RefusedException {
         return grants.transparentSetup(peer, setup); // issue 7: docs/transparent.md
+    }
+
+    @Override
+    public int reportRefusals(List<Request.RefusedSqe> refusals) {
+        return grants.refused(refusals);
     }
 
     @Override

@@ -64,6 +64,15 @@ public interface RingBroker extends AutoCloseable {
     }
 
     /**
+     * Audits requests the kernel refused on rings of ours ({@code report-refusals}, from
+     * {@code ringwarden watch-refusals}); returns how many were on rings this broker made.
+     * Reads {@code /proc}: call it off the event loop.
+     */
+    default int reportRefusals(List<org.ringwarden.protocol.Request.RefusedSqe> refusals) {
+        return 0;
+    }
+
+    /**
      * Ends one of the connection's leases. Called on the event loop: bookkeeping and closing
      * descriptors and mappings only, nothing that blocks.
      */

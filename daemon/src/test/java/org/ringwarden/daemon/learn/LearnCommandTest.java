@@ -39,7 +39,7 @@ class LearnCommandTest {
         assumeTrue("root".equals(System.getProperty("user.name")), "learn needs root (tracefs, a private daemon, setpriv)");
         assumeTrue(Files.isExecutable(Path.of("/usr/bin/fio")), "fio is needed (apt-get install fio; .ci/run installs it)");
         assumeTrue(Files.exists(SYSCTL), "kernel.io_uring_disabled (6.6+) is needed");
-        try (IoUringTrace probe = IoUringTrace.start()) {
+        try (org.ringwarden.daemon.trace.IoUringTrace probe = org.ringwarden.daemon.trace.IoUringTrace.start("probe", org.ringwarden.daemon.trace.IoUringTrace.ALL, java.util.Map.of(), new Observations())) {
             // tracefs and the io_uring events are there
         } catch (java.io.IOException e) {
             assumeTrue(false, "no io_uring tracepoints here: " + e.getMessage());

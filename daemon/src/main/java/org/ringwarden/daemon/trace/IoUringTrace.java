@@ -1,4 +1,4 @@
-package org.ringwarden.daemon.learn;
+package org.ringwarden.daemon.trace;
 
 import java.io.BufferedReader;
 import java.io.IOException;
@@ -20,8 +20,8 @@ import org.jspecify.annotations.Nullable;
  * the daemon, so {@code io_uring_setup} tells nothing about the program; its submissions and
  * register calls are made by the program's own tasks, and those are what
  * {@code io_uring_submit_req}, {@code io_uring_register} and {@code io_uring_req_failed}
- * record, with the task's id. {@code sched_process_fork} gives the process tree, so that
- * {@link Observations#of} can keep the program's tasks and nothing else.
+ * record, with the task's id. {@code sched_process_fork} gives the process tree, so that a
+ * listener can keep one program's tasks and nothing else ({@code ringwarden learn}).
  *
  * <p>A private instance ({@code instances/ringwarden-learn-PID}) leaves the global trace buffer
  * and other users of tracefs alone, and is removed on {@link #close}. Events are folded into
@@ -32,8 +32,28 @@ import org.jspecify.annotations.Nullable;
 public final class IoUringTrace implements AutoCloseable {
     /** Where tracefs is mounted on every current distribution. */
     static final Path TRACEFS = Path.of("/sys/kernel/tracing");
-    private static final List<String> EVENTS = List.of("io_uring/io_uring_submit_req", "io_uring/io_uring_register",
+    /** What {@code ringwarden learn} watches: submissions, register calls, failures and forks. */
+    public static final List<String> ALL = List.of("io_uring/io_uring_submit_req", "io_uring/io_uring_register",
             "io_uring/io_uring_req_failed", "sched/sched_process_fork");
+
+    /** What the traced tasks did, one event at a time (called on the reader's thread). */
+    public interface Listener {
+        /** A request was submitted: its opcode by name and the request's flags (the low 8 bits are the SQE's). */
+        default void submitted(int tid, String op, long reqFlags) {
+        }
+
+        /** A register call returned {@code ret}. */
+        default void registered(int tid, int opcode, long ret) {
+        }
+
+        /** A request failed before it was issued ({@code error} negative, e.g. -13 for a restriction). */
+        default void failed(int tid, String op, long reqFlags, int error) {
+        }
+
+        /** Task {@code parent} made task {@code child} (a process or a thread). */
+        default void forked(int parent, int child) {
+        }
+    }
     private static final String END = "ringwarden-learn-end";
 
     /** {@code comm-TID [CPU] flags TIMESTAMP: EVENT: fields} (a comm may hold spaces and dashes). */
@@ -44,36 +64,46 @@ public final class IoUringTrace implements AutoCloseable {
     private static final Pattern FORK = Pattern.compile("pid=(\\d+) child_comm=.* child_pid=(\\d+)$");
 
     private final Path instance;
-    private final Observations observations = new Observations();
+    private final List<String> events;
+    private final Listener listener;
     private final CountDownLatch drained = new CountDownLatch(1);
     private final Thread reader;
     private volatile @Nullable IOException failure;
 
-    private IoUringTrace(Path instance) {
+    private IoUringTrace(Path instance, List<String> events, Listener listener) {
         this.instance = instance;
+        this.events = List.copyOf(events);
+        this.listener = listener;
         this.reader = Thread.ofPlatform().daemon().name("ringwarden-learn-trace").unstarted(this::read);
     }
 
     /**
-     * Starts tracing every task's io_uring submissions and register calls, and forks. Root only
+     * Starts tracing {@code events} ({@link #ALL} or some of them) of every task into
+     * {@code listener}, in instance {@code ringwarden-NAME-PID}; {@code filters} are tracefs
+     * filter expressions by event ({@code "error == -13"}), applied by the kernel. Root only
      * (tracefs); mounts tracefs at /sys/kernel/tracing if it is not mounted yet.
      *
      * @throws IOException with what to do, when tracefs or the io_uring events are not there
      */
-    public static IoUringTrace start() throws IOException {
+    public static IoUringTrace start(String name, List<String> events, java.util.Map<String, String> filters,
+                                     Listener listener) throws IOException {
         ensureMounted();
         if (!Files.isDirectory(TRACEFS.resolve("events/io_uring"))) {
             throw new IOException("this kernel has no io_uring tracepoints (" + TRACEFS.resolve("events/io_uring")
                     + " is missing; CONFIG_EVENT_TRACING)");
         }
-        Path instance = TRACEFS.resolve("instances/ringwarden-learn-" + ProcessHandle.current().pid());
+        Path instance = TRACEFS.resolve("instances/ringwarden-" + name + "-" + ProcessHandle.current().pid());
         if (!Files.isDirectory(instance)) {
             Files.createDirectory(instance); // tracefs makes a whole instance on mkdir
         }
-        IoUringTrace t = new IoUringTrace(instance);
+        IoUringTrace t = new IoUringTrace(instance, events, listener);
         try {
             write(instance.resolve("buffer_size_kb"), "8192");
-            for (String e : EVENTS) {
+            for (String e : events) {
+                String filter = filters.get(e);
+                if (filter != null) {
+                    write(instance.resolve("events/" + e + "/filter"), filter);
+                }
                 write(instance.resolve("events/" + e + "/enable"), "1");
             }
             write(instance.resolve("tracing_on"), "1");
@@ -130,22 +160,22 @@ public final class IoUringTrace implements AutoCloseable {
         switch (m.group(2)) {
             case "io_uring_submit_req" -> {
                 if ((f = SUBMIT.matcher(fields)).find()) {
-                    observations.submitted(tid, f.group(1), Long.parseUnsignedLong(f.group(2), 16));
+                    listener.submitted(tid, f.group(1), Long.parseUnsignedLong(f.group(2), 16));
                 }
             }
             case "io_uring_register" -> {
                 if ((f = REGISTER.matcher(fields)).find()) {
-                    observations.registered(tid, Integer.parseInt(f.group(1)), Long.parseLong(f.group(2)));
+                    listener.registered(tid, Integer.parseInt(f.group(1)), Long.parseLong(f.group(2)));
                 }
             }
             case "io_uring_req_failed" -> {
                 if ((f = FAILED.matcher(fields)).find()) {
-                    observations.failed(tid, f.group(1), Long.parseUnsignedLong(f.group(2), 16), Integer.parseInt(f.group(3)));
+                    listener.failed(tid, f.group(1), Long.parseUnsignedLong(f.group(2), 16), Integer.parseInt(f.group(3)));
                 }
             }
             case "sched_process_fork" -> {
                 if ((f = FORK.matcher(fields)).find()) {
-                    observations.forked(Integer.parseInt(f.group(1)), Integer.parseInt(f.group(2)));
+                    listener.forked(Integer.parseInt(f.group(1)), Integer.parseInt(f.group(2)));
                 }
             }
             default -> {
@@ -155,10 +185,10 @@ public final class IoUringTrace implements AutoCloseable {
     }
 
     /**
-     * Stops tracing and returns everything read. Waits (at most {@code timeoutSeconds}) for the
-     * reader to reach the end marker, so that no event recorded before this call is missed.
+     * Stops tracing. Waits (at most {@code timeoutSeconds}) for the reader to reach the end
+     * marker, so that every event recorded before this call has reached the listener.
      */
-    public Observations stop(long timeoutSeconds) throws IOException {
+    public void stop(long timeoutSeconds) throws IOException {
         // The marker follows every event recorded so far in the instance's buffer: the reader
         // stops there, having read them all.
         write(instance.resolve("trace_marker"), END);
@@ -175,12 +205,10 @@ public final class IoUringTrace implements AutoCloseable {
         if (e != null) {
             throw e;
         }
-        observations.lost(lost());
-        return observations;
     }
 
-    /** Events the kernel dropped because the buffer was full ({@code per_cpu/cpuN/stats}: overrun). */
-    private long lost() {
+    /** Events the kernel dropped because the buffer was full ({@code per_cpu/cpuN/stats}: overrun); -1 if unknown. */
+    public long lost() {
         long total = 0;
         try (var cpus = Files.newDirectoryStream(instance.resolve("per_cpu"))) {
             for (Path cpu : cpus) {
@@ -212,7 +240,7 @@ public final class IoUringTrace implements AutoCloseable {
             }
         }
         try {
-            for (String e : EVENTS) {
+            for (String e : events) {
                 write(instance.resolve("events/" + e + "/enable"), "0");
             }
             write(instance.resolve("tracing_on"), "0");
