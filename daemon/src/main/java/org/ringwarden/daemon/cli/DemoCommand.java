@@ -34,7 +34,7 @@ import org.jspecify.annotations.Nullable;
  * sees a disallowed operation refused (by the library, then by the kernel), and finds it cannot
  * make rings of its own. Everything it made is removed afterwards.
  */
-@Command(name = "demo",
+@Command(name = "demo", mixinStandardHelpOptions = true,
         description = {"Shows what ringwarden does, in a few lines (run as root).",
                 "",
                 "Starts a daemon on a private socket, creates a file only root may read, and runs a client as an "

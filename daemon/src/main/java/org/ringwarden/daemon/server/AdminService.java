@@ -5,6 +5,7 @@ import static java.util.Objects.requireNonNull;
 import java.time.Instant;
 import java.util.List;
 
+import org.ringwarden.daemon.admin.Counted;
 import org.ringwarden.daemon.admin.SystemFacts;
 import org.ringwarden.daemon.audit.AuditLog;
 import org.ringwarden.daemon.audit.AuditRecord;
@@ -74,13 +75,14 @@ public final class AdminService {
             r = new Response.Reloaded(false, broker.policyCount(), List.of("the reload failed: " + e));
         }
         if (r.ok()) {
-            LOG.info("reloaded ({}): {} policies in force", trigger, r.policies());
+            LOG.info("reloaded ({}): {} in force", trigger, Counted.of(r.policies(), "policy", "policies"));
         } else {
-            LOG.warn("reload ({}) refused; the running {} policies stay in force: {}", trigger, r.policies(), r.problems());
+            LOG.warn("reload ({}) refused; the running {} stay in force: {}", trigger, Counted.of(r.policies(), "policy", "policies"),
+                    r.problems());
         }
         audit.record(new AuditRecord(Instant.now(), "reload", by == null ? 0 : by.pid(), by == null ? -1 : by.uid(),
                 by == null ? -1 : by.gid(), by == null ? null : by.exe(), null, null, r.ok() ? "ok" : "refused", null,
-                r.ok() ? r.policies() + " policies in force (" + trigger + ")"
+                r.ok() ? Counted.of(r.policies(), "policy", "policies") + " in force (" + trigger + ")"
                         : trigger + ": " + String.join("; ", r.problems())));
         listener.reloaded(r);
         return r;
