@@ -9,7 +9,9 @@ import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 
 /** {@code ringwarden leases}: who holds which lease. */
-@Command(name = "leases", mixinStandardHelpOptions = true, description = "Lists the live leases: policy, holder, buffers.")
+@Command(name = "leases", mixinStandardHelpOptions = true,
+        exitCodeListHeading = "Exit codes:%n", exitCodeList = {AdminClient.EXIT_OK, AdminClient.EXIT_REFUSED,
+                AdminClient.EXIT_USAGE, AdminClient.EXIT_UNREACHABLE}, description = "Lists the live leases: policy, holder, buffers.")
 public final class LeasesCommand implements Callable<Integer> {
     @SuppressWarnings("NullAway.Init") // picocli sets it before call() (a mixin)
     @Mixin
