@@ -520,6 +520,30 @@ public final class GrantService implements AutoCloseable {
     }
 
     /**
+     * An administrator revokes lease {@code leaseId}, or every lease of {@code uid}: as a
+     * {@link #release} by its connection, the daemon closes its copies of the ring, buffers and
+     * memfds and the ticket can no longer be collected. A ring already in a process stays there
+     * and keeps working (the kernel cannot take it back); the lease stays counted, as held, until
+     * that process has closed it. Returns the leases revoked, as they were; none when nothing
+     * live matched. Exactly one of the two is given.
+     */
+    public List<LeaseInfo> revoke(@Nullable String leaseId, @Nullable Integer uid) {
+        if ((leaseId == null) == (uid == null)) {
+            throw new IllegalArgumentException("revoke one lease or one uid's leases");
+        }
+        List<Lease> letGo = new ArrayList<>();
+        List<LeaseInfo> revoked = registry.revoke(leaseId, uid, letGo);
+        for (Lease lease : letGo) {
+            closeLease(lease);
+            counters.released.increment();
+        }
+        if (!letGo.isEmpty()) {
+            sweep();
+        }
+        return revoked;
+    }
+
+    /**
      * The connection closed: ends every lease it held and its attachment (the listener is
      * closed, so calls still trapped fail with {@code ENOSYS}). Waits (briefly) until the
      * poller has let go of the listener. Idempotent.

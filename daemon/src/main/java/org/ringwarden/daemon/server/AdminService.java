@@ -10,6 +10,7 @@ import org.ringwarden.daemon.admin.SystemFacts;
 import org.ringwarden.daemon.audit.AuditLog;
 import org.ringwarden.daemon.audit.AuditRecord;
 import org.ringwarden.daemon.grant.Peer;
+import org.ringwarden.protocol.Request;
 import org.ringwarden.protocol.Response;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -53,6 +54,29 @@ public final class AdminService {
     /** {@code leases}: cheap, called on the event loop. */
     public Response.LeaseList leases() {
         return new Response.LeaseList(broker.leases());
+    }
+
+    /**
+     * {@code revoke}: called from the request executor; {@code by} is the administrator who
+     * asked. Each lease revoked is one audit record naming the administrator as the actor and
+     * the holder in its detail; a revoke that matched nothing is recorded as refused.
+     */
+    public Response.Revoked revoke(Peer by, Request.Revoke request) {
+        List<Response.LeaseEntry> revoked = broker.revoke(request.lease(), request.uid());
+        String what = request.lease() != null ? "lease " + request.lease() : "the leases of uid " + request.uid();
+        for (Response.LeaseEntry l : revoked) {
+            LOG.info("revoked lease {} (policy {}, uid {}, pid {}) by uid {}", l.lease(), l.policy(), l.uid(), l.pid(),
+                    by.uid());
+            audit.record(new AuditRecord(Instant.now(), "revoke", by.pid(), by.uid(), by.gid(), by.exe(), l.policy(),
+                    l.lease(), "ok", null, "revoked by an administrator; held by uid " + l.uid() + " pid " + l.pid()
+                    + " (" + l.exe() + ")" + (l.collected() ? ", which keeps the ring it collected until it closes it"
+                    : ", before it collected the ring")));
+        }
+        if (revoked.isEmpty()) {
+            audit.record(new AuditRecord(Instant.now(), "revoke", by.pid(), by.uid(), by.gid(), by.exe(), null,
+                    request.lease(), "refused", null, "no live lease matched: " + what));
+        }
+        return new Response.Revoked(revoked);
     }
 
     /** {@code reload}: blocking, called from the request executor; {@code by} is the administrator who asked. */

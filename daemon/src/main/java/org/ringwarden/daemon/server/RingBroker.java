@@ -72,6 +72,15 @@ public interface RingBroker extends AutoCloseable {
     /** Ends every lease and the attachment of the connection; idempotent. */
     void connectionClosed(Peer peer);
 
+    /**
+     * An administrator revokes lease {@code lease}, or every lease of {@code uid} (exactly one
+     * is given): the daemon lets go of them as if their connections had released them. Returns
+     * the leases revoked, as they were. A broker without leases of its own revokes nothing.
+     */
+    default List<Response.LeaseEntry> revoke(@Nullable String lease, @Nullable Integer uid) {
+        return List.of();
+    }
+
     /** Every live lease, for the admin socket. */
     List<Response.LeaseEntry> leases();
 
