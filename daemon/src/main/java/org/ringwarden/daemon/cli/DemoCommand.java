@@ -180,9 +180,19 @@ public final class DemoCommand implements Callable<Integer> {
      * or ~/.m2 under a private home).
      */
     public static String readableClasspath(Path lib) throws IOException {
+        return readableClasspath(lib, List.of(System.getProperty("java.class.path").split(java.io.File.pathSeparator)));
+    }
+
+    /**
+     * {@code entries} (jars and class directories) copied into {@code lib}, world readable, as a
+     * class path: for code run as another user, who may not reach where they are (a checkout in
+     * a home directory of mode 0700). {@code lib} and the directories above it must be
+     * traversable by that user.
+     */
+    public static String readableClasspath(Path lib, List<String> entries) throws IOException {
         List<String> out = new ArrayList<>();
         int i = 0;
-        for (String entry : System.getProperty("java.class.path").split(java.io.File.pathSeparator)) {
+        for (String entry : entries) {
             if (entry.isEmpty()) {
                 continue;
             }

@@ -36,6 +36,7 @@ import org.ringwarden.protocol.ErrorCode;
 import org.ringwarden.protocol.RefusedException;
 import org.ringwarden.protocol.Request;
 import org.ringwarden.protocol.Response;
+import org.ringwarden.daemon.IoUringSysctl;
 
 /**
  * One user cannot make another user's acquire fail (issue 12), on the real kernel: a hostile
@@ -46,6 +47,7 @@ import org.ringwarden.protocol.Response;
  * could start with part of its budget still in use.
  */
 @Timeout(value = 60, unit = TimeUnit.SECONDS)
+@IoUringSysctl.RequiresRings
 class IsolationTest {
     private static final AtomicInteger NEXT_UID = new AtomicInteger(61_001);
     private final int hostileUid = NEXT_UID.getAndAdd(2);

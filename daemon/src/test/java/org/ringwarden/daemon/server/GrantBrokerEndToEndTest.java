@@ -33,6 +33,7 @@ import org.ringwarden.protocol.ProtocolCodec;
 import org.ringwarden.protocol.Request;
 import org.ringwarden.protocol.Response;
 import org.ringwarden.protocol.Tickets;
+import org.ringwarden.daemon.IoUringSysctl;
 
 /**
  * The daemon with the real grant side ({@link GrantBroker} over GrantService): a real seccomp
@@ -42,6 +43,7 @@ import org.ringwarden.protocol.Tickets;
  * a ticket that went through a double-based JSON parser.)
  */
 @Timeout(60)
+@IoUringSysctl.RequiresRings
 class GrantBrokerEndToEndTest {
     private TestDaemon d;
     private int fdsBefore;

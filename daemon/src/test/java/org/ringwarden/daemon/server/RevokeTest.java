@@ -23,6 +23,7 @@ import org.ringwarden.linux.seccomp.SeccompFilter;
 import org.ringwarden.protocol.ErrorCode;
 import org.ringwarden.protocol.Request;
 import org.ringwarden.protocol.Response;
+import org.ringwarden.daemon.IoUringSysctl;
 
 /**
  * {@code ringwarden leases --revoke}: an administrator ends a lease (or every lease of a user)
@@ -30,6 +31,7 @@ import org.ringwarden.protocol.Response;
  * names the administrator.
  */
 @Timeout(value = 60, unit = TimeUnit.SECONDS)
+@IoUringSysctl.RequiresRings
 class RevokeTest {
     private TestDaemon d;
     private final CountDownLatch done = new CountDownLatch(1);
