@@ -183,7 +183,7 @@ public sealed interface Request {
     }
 
     /**
-     * {@code transparent-setup} (issue 7, docs/protocol.md, "Transparent setup"): on a connection attached
+     * {@code transparent-setup} (docs/protocol.md, "Transparent setup"): on a connection attached
      * with a transparent policy, the supervisor that received a trapped {@code io_uring_setup}
      * asks for a ring made under that policy for it. The daemon installs the ring into the
      * caller with {@code SECCOMP_IOCTL_NOTIF_ADDFD} but does not answer the call: the supervisor

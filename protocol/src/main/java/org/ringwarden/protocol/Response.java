@@ -274,7 +274,7 @@ public sealed interface Response {
     }
 
     /**
-     * {@code transparent-ring} (issue 7, docs/protocol.md, "Transparent setup"): the answer to
+     * {@code transparent-ring} (docs/protocol.md, "Transparent setup"): the answer to
      * {@code transparent-setup}. With {@code errno} 0 the ring is installed in the caller as
      * descriptor {@code fd} and {@code ring} is what to write back into its
      * {@code io_uring_params}; then the supervisor answers the trapped call with {@code fd}.

@@ -123,8 +123,8 @@ public final class GrantService implements AutoCloseable {
      * on the {@code io_uring_setup} calls trapped there are answered by this service. Takes
      * ownership of {@code listenerFd}, also when it refuses.
      *
-     * @param transparentOrNull a policy for un-ticketed {@code io_uring_setup} calls (issue 7;
-     *                          such calls are refused {@code EPERM} until it is implemented); null for ticketed use only
+     * @param transparentOrNull a policy for un-ticketed {@code io_uring_setup} calls
+     *                          (docs/transparent.md); null for ticketed use only
      * @throws RefusedException {@code BAD_REQUEST} if the fd is not a seccomp listener or the
      *                        connection is attached already; {@code NOT_PERMITTED} if the policy
      *                        is not for transparent use or the peer is gone;
@@ -412,7 +412,7 @@ public final class GrantService implements AutoCloseable {
         return gone.size();
     }
 
-    // ------------------------------------------------------------------ transparent (issue 7)
+    // ------------------------------------------------------------------ transparent
 
     /**
      * Makes a ring for a trapped {@code io_uring_setup} of a transparent attachment and installs

@@ -63,7 +63,7 @@ public final class Daemon implements AutoCloseable {
      * it is closed if the start fails.
      *
      * @throws RingPreflight.CannotMakeRings before any socket is bound or anything is announced,
-     *         if this process cannot make, restrict and enable a ring (issue 12): a daemon that
+     *         if this process cannot make, restrict and enable a ring: a daemon that
      *         would refuse every acquire must not say it is ready
      */
     public static Daemon start(DaemonConfig config, RingBroker broker, Map<String, String> env) throws IOException {

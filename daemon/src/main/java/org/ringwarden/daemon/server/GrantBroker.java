@@ -140,7 +140,7 @@ public final class GrantBroker implements RingBroker {
     @Override
     public Response.TransparentRing transparentSetup(Peer peer,
             org.ringwarden.protocol.Request.TransparentSetup setup) throws RefusedException {
-        return grants.transparentSetup(peer, setup); // issue 7: docs/transparent.md
+        return grants.transparentSetup(peer, setup); // docs/transparent.md
     }
 
     @Override

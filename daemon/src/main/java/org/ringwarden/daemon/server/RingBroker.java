@@ -53,8 +53,8 @@ public interface RingBroker extends AutoCloseable {
 
     /**
      * Makes a ring under the connection's transparent policy for the trapped
-     * {@code io_uring_setup} {@code setup} names, and installs it into the caller (issue 7,
-     * docs/protocol.md, "Transparent setup"). A refusal the caller is to see as an errno is an answer
+     * {@code io_uring_setup} {@code setup} names, and installs it into the caller
+     * (docs/protocol.md, "Transparent setup"). A refusal the caller is to see as an errno is an answer
      * ({@link Response.TransparentRing} with {@code errno}), not an exception.
      */
     default Response.TransparentRing transparentSetup(Peer peer, org.ringwarden.protocol.Request.TransparentSetup setup)

@@ -216,7 +216,7 @@ class DeliveryTest {
 
     @Test
     void transparentAttachmentLeavesTrappedCallsToItsSupervisorAndInstallsRingsOnRequest() throws Exception {
-        // Issue 7 (docs/transparent.md): the daemon does not receive on a transparent listener;
+        // docs/transparent.md: the daemon does not receive on a transparent listener;
         // the supervisor (here: this test, on its own copy) receives and asks transparentSetup.
         TrappedThread app = f.closeLater(new TrappedThread("rw-test-app"));
         int appTid = app.tid();

@@ -160,7 +160,7 @@ class GrantBrokerEndToEndTest {
     }
 
     /**
-     * Issue 12: a client whose JSON parser keeps numbers as doubles (cJSON, JavaScript) reads
+     * A client whose JSON parser keeps numbers as doubles (cJSON, JavaScript) reads
      * the ticket of a real grant exactly, and collects its ring with it; a rounded ticket, or any
      * other 64-bit value, is merely unknown to the daemon: {@code EPERM}, and the real one still works.
      */
