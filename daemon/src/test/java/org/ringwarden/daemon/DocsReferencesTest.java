@@ -98,9 +98,16 @@ class DocsReferencesTest {
         }
         assertThat(named).as("client.md names the modules that need native access").isNotEmpty();
         assertThat(modules).as("modules client.md names").containsAll(named);
-        Matcher mentioned = Pattern.compile("module `([\\w.]+)`").matcher(client);
-        while (mentioned.find()) {
-            assertThat(modules).as("module %s in client.md", mentioned.group(1)).contains(mentioned.group(1));
+        for (Path f : sources()) {
+            if (!f.toString().endsWith(".md")) {
+                continue;
+            }
+            // "module `x`" is a Java module; a build module is called "Maven module `x`".
+            Matcher mentioned = Pattern.compile("(?<!Maven )module `([\\w.]+)`").matcher(Files.readString(f));
+            while (mentioned.find()) {
+                assertThat(modules).as("module %s in %s", mentioned.group(1), REPOSITORY.relativize(f))
+                        .contains(mentioned.group(1));
+            }
         }
     }
 }
