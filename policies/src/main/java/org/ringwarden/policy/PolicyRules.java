@@ -62,7 +62,7 @@ final class PolicyRules {
             SetupFlag.ATTACH_WQ, "the program's wq_fd means nothing in the daemon",
             SetupFlag.NO_MMAP, "the ring memory would be the daemon's, which the program cannot map",
             SetupFlag.REGISTERED_FD_ONLY, "it needs NO_MMAP");
-    // R_DISABLED, SINGLE_ISSUER and DEFER_TASKRUN may be honoured (issue 7): a program that asks for
+    // R_DISABLED, SINGLE_ISSUER and DEFER_TASKRUN may be honoured: a program that asks for
     // R_DISABLED gets the ring disabled, restrictions registered, and becomes its issuer when it
     // enables it; without R_DISABLED the daemon drops SINGLE_ISSUER/DEFER_TASKRUN (TransparentPlan).
 

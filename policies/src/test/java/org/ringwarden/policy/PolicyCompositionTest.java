@@ -14,7 +14,7 @@ import org.junit.jupiter.api.io.TempDir;
 import org.ringwarden.linux.uring.IoUringOp;
 import org.ringwarden.linux.uring.RegisterOp;
 
-/** {@code extends}, drop-ins ({@code NAME.d/*.json}) and {@code @group} names (issue 15). */
+/** {@code extends}, drop-ins ({@code NAME.d/*.json}) and {@code @group} names (docs/policies.md, "Composing policies"). */
 class PolicyCompositionTest {
     @TempDir
     Path dir;

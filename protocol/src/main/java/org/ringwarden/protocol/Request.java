@@ -27,7 +27,7 @@ public sealed interface Request {
         return 0;
     }
 
-    /** True for {@code status}, {@code leases} and {@code reload}: admin socket and admin peers only. */
+    /** True for {@code status}, {@code leases}, {@code reload} and {@code revoke}: admin socket and admin peers only. */
     default boolean administrative() {
         return false;
     }
@@ -151,6 +151,40 @@ public sealed interface Request {
     }
 
     /**
+     * {@code revoke} (administrative; added compatibly after version 1's first requests, see
+     * docs/protocol.md, "Revoking leases"): the daemon lets go of one lease, or of every lease of
+     * one uid, as if its connection had released it. A ticket not yet collected can no longer be
+     * collected; a ring already in a process stays there (the kernel cannot take it back) and the
+     * lease stays counted until that process closes it. Exactly one of the fields is present.
+     *
+     * @param lease the lease id; null (absent on the wire) when {@code uid} is given
+     * @param uid   every lease held by this uid; null (absent on the wire) when {@code lease} is given
+     */
+    record Revoke(@Nullable String lease, @Nullable Integer uid) implements Request {
+        public Revoke {
+            if ((lease == null) == (uid == null)) {
+                throw new IllegalArgumentException("revoke: give exactly one of lease and uid");
+            }
+            if (lease != null && lease.isEmpty()) {
+                throw new IllegalArgumentException("revoke: lease must not be empty");
+            }
+            if (uid != null && uid < 0) {
+                throw new IllegalArgumentException("revoke: uid must not be negative, not " + uid);
+            }
+        }
+
+        @Override
+        public String op() {
+            return "revoke";
+        }
+
+        @Override
+        public boolean administrative() {
+            return true;
+        }
+    }
+
+    /**
      * {@code report-refusals} (administrative, root only): requests the kernel refused with
      * {@code EACCES} because of a ring's restrictions, as {@code ringwarden watch-refusals} saw
      * them in the {@code io_uring_req_failed} tracepoint. The daemon audits each against the
@@ -203,7 +237,7 @@ public sealed interface Request {
     }
 
     /**
-     * {@code transparent-setup} (issue 7, docs/protocol.md, "Transparent setup"): on a connection attached
+     * {@code transparent-setup} (docs/protocol.md, "Transparent setup"): on a connection attached
      * with a transparent policy, the supervisor that received a trapped {@code io_uring_setup}
      * asks for a ring made under that policy for it. The daemon installs the ring into the
      * caller with {@code SECCOMP_IOCTL_NOTIF_ADDFD} but does not answer the call: the supervisor

@@ -34,7 +34,7 @@ public final class RingwardenCommand implements Runnable {
     /** Builds the command line with every subcommand registered. */
     public static CommandLine commandLine() {
         CommandLine cl = new CommandLine(new RingwardenCommand());
-        cl.addSubcommand("run", new CommandLine(new RunCommand()).setStopAtPositional(true)); // issue 7
+        cl.addSubcommand("run", new CommandLine(new RunCommand()).setStopAtPositional(true)); // PROGRAM's own options are its, not ours
         cl.setCaseInsensitiveEnumValuesAllowed(true);
         return cl;
     }

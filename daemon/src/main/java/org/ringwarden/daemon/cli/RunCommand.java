@@ -18,7 +18,7 @@ import org.jspecify.annotations.Nullable;
  * program whose {@code io_uring_setup} calls (its children's and threads' too) get rings made
  * by the daemon under a transparent policy (docs/transparent.md).
  */
-@Command(name = "run",
+@Command(name = "run", mixinStandardHelpOptions = true,
         description = {"Runs PROGRAM (same pid, stdio and exit code) so that every io_uring_setup in its "
                 + "process tree gets a ring made by the daemon under a transparent policy.",
                 "Exit codes before the program starts: 125 ringwarden failed, 126 PROGRAM cannot run, "

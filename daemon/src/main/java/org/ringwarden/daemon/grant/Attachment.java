@@ -27,7 +27,7 @@ final class Attachment {
 
     /**
      * @param transparent the policy for un-ticketed {@code io_uring_setup} calls; null for ticketed use only
-     *                    (issue 7: not served yet; such calls are refused)
+     *                    (docs/transparent.md)
      */
     Attachment(Peer peer, SeccompListener listener, int pidfd, @Nullable CompiledPolicy transparent) {
         this.peer = requireNonNull(peer, "peer");

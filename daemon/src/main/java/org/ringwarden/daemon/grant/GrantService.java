@@ -123,8 +123,8 @@ public final class GrantService implements AutoCloseable {
      * on the {@code io_uring_setup} calls trapped there are answered by this service. Takes
      * ownership of {@code listenerFd}, also when it refuses.
      *
-     * @param transparentOrNull a policy for un-ticketed {@code io_uring_setup} calls (issue 7;
-     *                          such calls are refused {@code EPERM} until it is implemented); null for ticketed use only
+     * @param transparentOrNull a policy for un-ticketed {@code io_uring_setup} calls
+     *                          (docs/transparent.md); null for ticketed use only
      * @throws RefusedException {@code BAD_REQUEST} if the fd is not a seccomp listener or the
      *                        connection is attached already; {@code NOT_PERMITTED} if the policy
      *                        is not for transparent use or the peer is gone;
@@ -412,7 +412,7 @@ public final class GrantService implements AutoCloseable {
         return gone.size();
     }
 
-    // ------------------------------------------------------------------ transparent (issue 7)
+    // ------------------------------------------------------------------ transparent
 
     /**
      * Makes a ring for a trapped {@code io_uring_setup} of a transparent attachment and installs
@@ -597,6 +597,30 @@ public final class GrantService implements AutoCloseable {
         closeLease(lease);
         counters.released.increment();
         sweep();
+    }
+
+    /**
+     * An administrator revokes lease {@code leaseId}, or every lease of {@code uid}: as a
+     * {@link #release} by its connection, the daemon closes its copies of the ring, buffers and
+     * memfds and the ticket can no longer be collected. A ring already in a process stays there
+     * and keeps working (the kernel cannot take it back); the lease stays counted, as held, until
+     * that process has closed it. Returns the leases revoked, as they were; none when nothing
+     * live matched. Exactly one of the two is given.
+     */
+    public List<LeaseInfo> revoke(@Nullable String leaseId, @Nullable Integer uid) {
+        if ((leaseId == null) == (uid == null)) {
+            throw new IllegalArgumentException("revoke one lease or one uid's leases");
+        }
+        List<Lease> letGo = new ArrayList<>();
+        List<LeaseInfo> revoked = registry.revoke(leaseId, uid, letGo);
+        for (Lease lease : letGo) {
+            closeLease(lease);
+            counters.released.increment();
+        }
+        if (!letGo.isEmpty()) {
+            sweep();
+        }
+        return revoked;
     }
 
     /**

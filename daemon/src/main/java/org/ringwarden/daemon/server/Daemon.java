@@ -9,6 +9,7 @@ import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
 
+import org.ringwarden.daemon.admin.Counted;
 import org.ringwarden.daemon.admin.RingPreflight;
 import org.ringwarden.daemon.admin.SystemFacts;
 import org.ringwarden.daemon.audit.AuditLog;
@@ -62,7 +63,7 @@ public final class Daemon implements AutoCloseable {
      * it is closed if the start fails.
      *
      * @throws RingPreflight.CannotMakeRings before any socket is bound or anything is announced,
-     *         if this process cannot make, restrict and enable a ring (issue 12): a daemon that
+     *         if this process cannot make, restrict and enable a ring: a daemon that
      *         would refuse every acquire must not say it is ready
      */
     public static Daemon start(DaemonConfig config, RingBroker broker, Map<String, String> env) throws IOException {
@@ -118,8 +119,9 @@ public final class Daemon implements AutoCloseable {
     }
 
     private static String statusLine(RingBroker broker, ServerStats stats) {
-        return "serving: " + broker.policyCount() + " policies, " + broker.leaseCount() + " leases, "
-                + stats.connections() + " connections";
+        return "serving: " + Counted.of(broker.policyCount(), "policy", "policies") + ", "
+                + Counted.of(broker.leaseCount(), "lease", "leases") + ", "
+                + Counted.of(stats.connections(), "connection", "connections");
     }
 
     /** SIGHUP reloads the policies; SIGTERM and SIGINT end {@link #awaitStop}. */

@@ -142,7 +142,7 @@ public final class GrantBroker implements RingBroker {
     @Override
     public Response.TransparentRing transparentSetup(Peer peer,
             org.ringwarden.protocol.Request.TransparentSetup setup) throws RefusedException {
-        return grants.transparentSetup(peer, setup); // issue 7: docs/transparent.md
+        return grants.transparentSetup(peer, setup); // docs/transparent.md
     }
 
     @Override
@@ -163,13 +163,22 @@ public final class GrantBroker implements RingBroker {
 
     @Override
     public List<Response.LeaseEntry> leases() {
+        return entries(grants.leases());
+    }
+
+    private List<Response.LeaseEntry> entries(List<LeaseInfo> leases) {
         List<Response.LeaseEntry> out = new ArrayList<>();
-        for (LeaseInfo l : grants.leases()) {
+        for (LeaseInfo l : leases) {
             out.add(new Response.LeaseEntry(l.leaseId(), l.policy(), l.pid(), l.uid(),
                     exes.getOrDefault(l.connectionId(), "?"), l.created().toString(), l.bufferBytes(),
                     l.delivered() != null)); // DELIVERED, or HELD after delivery (released but kept)
         }
         return out;
+    }
+
+    @Override
+    public List<Response.LeaseEntry> revoke(@Nullable String lease, @Nullable Integer uid) {
+        return entries(grants.revoke(lease, uid));
     }
 
     @Override

@@ -53,8 +53,8 @@ public interface RingBroker extends AutoCloseable {
 
     /**
      * Makes a ring under the connection's transparent policy for the trapped
-     * {@code io_uring_setup} {@code setup} names, and installs it into the caller (issue 7,
-     * docs/protocol.md, "Transparent setup"). A refusal the caller is to see as an errno is an answer
+     * {@code io_uring_setup} {@code setup} names, and installs it into the caller
+     * (docs/protocol.md, "Transparent setup"). A refusal the caller is to see as an errno is an answer
      * ({@link Response.TransparentRing} with {@code errno}), not an exception.
      */
     default Response.TransparentRing transparentSetup(Peer peer, org.ringwarden.protocol.Request.TransparentSetup setup)
@@ -80,6 +80,15 @@ public interface RingBroker extends AutoCloseable {
 
     /** Ends every lease and the attachment of the connection; idempotent. */
     void connectionClosed(Peer peer);
+
+    /**
+     * An administrator revokes lease {@code lease}, or every lease of {@code uid} (exactly one
+     * is given): the daemon lets go of them as if their connections had released them. Returns
+     * the leases revoked, as they were. A broker without leases of its own revokes nothing.
+     */
+    default List<Response.LeaseEntry> revoke(@Nullable String lease, @Nullable Integer uid) {
+        return List.of();
+    }
 
     /** Every live lease, for the admin socket. */
     List<Response.LeaseEntry> leases();

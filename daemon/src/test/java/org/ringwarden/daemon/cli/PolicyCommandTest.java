@@ -80,9 +80,36 @@ class PolicyCommandTest {
     }
 
     @Test
-    void validateExitsTwoOnUsageError() {
-        assertThat(run("policy", "validate").exit()).as("no PATH").isEqualTo(2);
+    void validateExitsTwoOnUsageError(@TempDir Path tmp) throws IOException {
         assertThat(run("policy", "validate", "--bogus", "x").exit()).as("unknown option").isEqualTo(2);
+        Path d = dir(tmp, "good.json", GOOD);
+        assertThat(run("policy", "validate", "--policies", d.toString(), d.toString()).exit())
+                .as("--policies and PATHs together").isEqualTo(2);
+    }
+
+    @Test
+    void validateReadsThePoliciesOptionsDirectory(@TempDir Path tmp) throws IOException {
+        Path d = dir(tmp, "good.json", GOOD, "typo.json", TYPO);
+        Run r = run("policy", "validate", "--policies", d.toString());
+        assertThat(r.exit()).as("exit status, stderr: %s", r.err()).isEqualTo(1);
+        assertThat(r.err()).as("the directory's problems").contains(d.resolve("typo.json") + ":2:20: error:");
+        Files.delete(d.resolve("typo.json"));
+        Run ok = run("policy", "validate", "--policies", d.toString());
+        assertThat(ok.exit()).as("exit status, stderr: %s", ok.err()).isZero();
+        assertThat(ok.out()).isEqualTo("valid: 1 policy (good) in " + d + ", 1 warning(s)\n");
+    }
+
+    @Test
+    void validateWithoutPathChecksTheConfiguredSet() throws IOException {
+        Run r = run("policy", "validate", "--json", "--no-file-check");
+        JsonNode j = JSON.readTree(r.out());
+        if (Files.isDirectory(Path.of("/etc/ringwarden/policies.d"))) {
+            assertThat(j.get("source").asText()).isEqualTo("policies from /etc/ringwarden/policies.d");
+        } else {
+            assertThat(j.get("source").asText()).as("no configured directory: the bundled set").startsWith("bundled policies");
+            assertThat(r.exit()).as("the bundled set is valid; %s", r.out()).isZero();
+            assertThat(j.get("policies")).hasSize(6);
+        }
     }
 
     @Test
@@ -105,7 +132,7 @@ class PolicyCommandTest {
         Path d = dir(tmp, "good.json", GOOD);
         Run r = run("policy", "list", "--policies", d.toString());
         assertThat(r.exit()).isZero();
-        assertThat(r.out()).isEqualTo("1 policies from " + d + ":\n  good  reads its fixed file\n");
+        assertThat(r.out()).isEqualTo("1 policy in " + d + ":\n  good  reads its fixed file\n");
         Run bundled = run("policy", "list", "--json", "--no-file-check");
         assertThat(bundled.exit()).isZero();
         JsonNode j = JSON.readTree(bundled.out());

@@ -27,6 +27,7 @@ import org.junit.jupiter.api.io.TempDir;
 import org.ringwarden.daemon.cli.RingwardenCommand;
 
 import picocli.CommandLine;
+import org.ringwarden.daemon.IoUringSysctl;
 
 /**
  * The service's SystemCallFilter= against what the daemon's JVM really calls. PID 1 is not
@@ -35,6 +36,7 @@ import picocli.CommandLine;
  * filter as systemd would expand it.
  */
 @Timeout(value = 5, unit = TimeUnit.MINUTES)
+@IoUringSysctl.RequiresRings
 class SystemCallFilterTest {
     /** What delivery needs: rings, seccomp listener ioctls, pidfds, buffers, safe opens, fd passing, transparent mode. */
     private static final List<String> DELIVERY = List.of("io_uring_setup", "io_uring_enter", "io_uring_register", "ioctl",
