@@ -18,6 +18,8 @@ import java.lang.foreign.MemorySegment;
  * fs ids change nothing about signals.
  */
 public final class ProcessMemoryFile implements AutoCloseable {
+    private static final long SYS_READLINKAT = 267;
+
     private final int fd;
     private final int tid;
 
@@ -54,6 +56,32 @@ public final class ProcessMemoryFile implements AutoCloseable {
                         + " fsgid " + Integer.toUnsignedString(gid), (int) -r);
             }
             return new ProcessMemoryFile((int) r, tid);
+        }
+    }
+
+    /**
+     * {@code readlink /proc/TID/exe} with the calling thread's file-system ids set to
+     * {@code uid}/{@code gid} for the one call ({@code PTRACE_MODE_READ_FSCREDS}, like the open).
+     *
+     * @throws KernelException {@code EACCES}, {@code ENOENT} as the kernel says
+     */
+    public static String exe(int tid, int uid, int gid) {
+        String path = "/proc/" + tid + "/exe";
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment p = arena.allocateFrom(path);
+            MemorySegment buf = arena.allocate(4096);
+            long r;
+            long old = ThreadCredentials.setFsIds(uid, gid);
+            try {
+                r = Syscall.rawOnThisThread(SYS_READLINKAT, Descriptors.AT_FDCWD, p.address(), buf.address(), 4096, 0, 0);
+            } finally {
+                ThreadCredentials.restoreFsIds(old);
+            }
+            if (r < 0) {
+                throw new KernelException("readlink(" + path + ")", (int) -r);
+            }
+            return new String(buf.asSlice(0, r).toArray(java.lang.foreign.ValueLayout.JAVA_BYTE),
+                    java.nio.charset.StandardCharsets.UTF_8);
         }
     }
 

@@ -35,6 +35,7 @@ public final class RingwardenCommand implements Runnable {
     public static CommandLine commandLine() {
         CommandLine cl = new CommandLine(new RingwardenCommand());
         cl.addSubcommand("run", new CommandLine(new RunCommand()).setStopAtPositional(true)); // issue 7
+        cl.addSubcommand("seccomp-profile", new SeccompProfileCommand()); // issue 14: docs/containers.md
         cl.setCaseInsensitiveEnumValuesAllowed(true);
         return cl;
     }

@@ -13,14 +13,19 @@ import org.ringwarden.linux.UnixSockets;
  * systemd socket activation ({@code sd_listen_fds(3)}): when {@code LISTEN_PID} is this
  * process, the {@code LISTEN_FDS} descriptors from 3 on are listening sockets systemd opened,
  * named by {@code LISTEN_FDNAMES} (colon-separated, from each unit's
- * {@code FileDescriptorName=}). ringwarden knows two names, {@code client} and {@code admin};
- * a single unnamed socket is the client socket.
+ * {@code FileDescriptorName=}). ringwarden knows three names, {@code client}, {@code admin} and
+ * {@code oci-agent} (docs/containers.md); a single unnamed socket is the client socket.
  */
 public final class SocketActivation {
     /** The first inherited descriptor ({@code SD_LISTEN_FDS_START}). */
     /** Listening sockets handed over by systemd: the fd, or -1 where the daemon binds the configured path itself. */
-    public record Inherited(int clientFd, int adminFd) {
-        public static final Inherited NONE = new Inherited(-1, -1);
+    public record Inherited(int clientFd, int adminFd, int agentFd) {
+        public static final Inherited NONE = new Inherited(-1, -1, -1);
+
+        /** Without an OCI agent socket. */
+        public Inherited(int clientFd, int adminFd) {
+            this(clientFd, adminFd, -1);
+        }
     }
 
     public static final int LISTEN_FDS_START = 3;
@@ -51,13 +56,15 @@ public final class SocketActivation {
         if (listenPid != myPid) {
             return Inherited.NONE; // meant for another process (e.g. our parent)
         }
-        if (count < 1 || count > 2) {
-            throw new IllegalArgumentException("ringwarden takes 1 or 2 sockets from systemd (client, admin), not " + count);
+        if (count < 1 || count > 3) {
+            throw new IllegalArgumentException("ringwarden takes 1 to 3 sockets from systemd (client, admin, oci-agent), not "
+                    + count);
         }
         String names = env.get("LISTEN_FDNAMES");
         String[] name = names == null || names.isEmpty() ? new String[0] : names.split(":", -1);
         int client = -1;
         int admin = -1;
+        int agent = -1;
         for (int i = 0; i < count; i++) {
             int fd = LISTEN_FDS_START + i;
             String n = i < name.length ? name[i] : (count == 1 ? "client" : "");
@@ -74,13 +81,19 @@ public final class SocketActivation {
                     }
                     admin = fd;
                 }
+                case "oci-agent" -> {
+                    if (agent >= 0) {
+                        throw new IllegalArgumentException("two sockets named oci-agent in LISTEN_FDNAMES=" + names);
+                    }
+                    agent = fd;
+                }
                 default -> throw new IllegalArgumentException("socket " + fd + " is named \"" + n
-                        + "\"; ringwarden knows FileDescriptorName=client and FileDescriptorName=admin");
+                        + "\"; ringwarden knows FileDescriptorName=client, admin and oci-agent");
             }
             requireListeningUnixStream(fd, n);
             Descriptors.fcntl(fd, Descriptors.F_SETFD, Descriptors.FD_CLOEXEC);
         }
-        return new Inherited(client, admin);
+        return new Inherited(client, admin, agent);
     }
 
     private static final int SO_TYPE = 3;
