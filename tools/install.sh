@@ -27,7 +27,7 @@ BASHCOMPDIR=${BASHCOMPDIR:-$PREFIX/share/bash-completion/completions}
 
 target=$root/daemon/target
 docs=$target/docs
-units=(ringwarden.service ringwarden.socket ringwarden-admin.socket)
+units=(ringwarden.service ringwarden.socket ringwarden-admin.socket ringwarden-oci-agent.socket)
 
 die() { echo "install.sh: $*" >&2; exit 1; }
 
@@ -90,6 +90,7 @@ do_install() {
   rm -rf "$d$DOCDIR"
   install -d -m 0755 "$d$DOCDIR/examples/policies"
   install -m 0644 "$root/docs/install.md" "$d$DOCDIR/"
+  install -m 0644 "$root/docs/containers.md" "$d$DOCDIR/"
   if compgen -G "$docs/man-adoc/*.adoc" >/dev/null; then
     install -d -m 0755 "$d$DOCDIR/man-adoc"
     install -m 0644 "$docs"/man-adoc/*.adoc "$d$DOCDIR/man-adoc/"

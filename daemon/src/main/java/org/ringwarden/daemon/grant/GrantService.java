@@ -199,6 +199,14 @@ public final class GrantService implements AutoCloseable {
     private void hungUp(Attachment a) {
         if (forget(a)) {
             ContainerRef c = a.container();
+            Runnable hook = containerDetached.remove(a.peer().connectionId());
+            if (hook != null) {
+                try {
+                    hook.run();
+                } catch (RuntimeException e) {
+                    LOG.warn("after {} ended: {}", a, e.toString());
+                }
+            }
             audit(new AuditEvent(AuditEvent.Kind.DETACH, clock.instant(), a.peer(), null, null, null,
                     (c == null ? "" : c.describe() + ": ") + "no process is left under the seccomp filter"));
         }
@@ -210,7 +218,9 @@ public final class GrantService implements AutoCloseable {
             if (!attachments.remove(a.peer().connectionId(), a)) {
                 return false;
             }
-            attachmentsPerUid.computeIfPresent(a.peer().uid(), (k, v) -> v <= 1 ? null : v - 1);
+            if (a.container() == null) { // containers count against the total only (attachContainer)
+                attachmentsPerUid.computeIfPresent(a.peer().uid(), (k, v) -> v <= 1 ? null : v - 1);
+            }
             return true;
         }
     }
@@ -521,6 +531,20 @@ public final class GrantService implements AutoCloseable {
      */
     public void attachContainer(ContainerRef container, int pid, int listenerFd, CompiledPolicy policy)
             throws RefusedException {
+        attachContainer(container, pid, listenerFd, policy, () -> { });
+    }
+
+    /** Hooks run once when a container's attachment hangs up, by its peer's connection id. */
+    private final Map<Long, Runnable> containerDetached = new java.util.concurrent.ConcurrentHashMap<>();
+
+    /**
+     * {@link #attachContainer(ContainerRef, int, int, CompiledPolicy)}, with {@code detached}
+     * run once no process is left under the container's filter (not when the daemon stops:
+     * the listener may then live on in systemd's file descriptor store).
+     */
+    public void attachContainer(ContainerRef container, int pid, int listenerFd, CompiledPolicy policy, Runnable detached)
+            throws RefusedException {
+        requireNonNull(detached, "detached");
         requireNonNull(container, "container");
         requireNonNull(policy, "policy");
         int pidfd = -1;
@@ -565,6 +589,7 @@ public final class GrantService implements AutoCloseable {
                             "would exceed the daemon's " + limits.maxAttachmentsTotal() + " attachments in all");
                 }
                 attachments.put(peer.connectionId(), a);
+                containerDetached.put(peer.connectionId(), detached);
             }
             try {
                 poller.add(a).get();

@@ -13,6 +13,8 @@ public interface ContainerAttacher {
      * @throws RefusedException {@code NOT_PERMITTED} if the policy does not exist, is not for
      *                          transparent use or does not admit the container; as
      *                          {@code GrantService.attachContainer} otherwise
+     * @param detached run once when no process is left under the container's filter
      */
-    void attach(ContainerRef container, String policy, int pid, int listenerFd) throws RefusedException;
+    void attach(ContainerRef container, String policy, int pid, int listenerFd, Runnable detached)
+            throws RefusedException;
 }

@@ -55,11 +55,14 @@ public final class OciAgentServer implements AutoCloseable {
     private final @Nullable Path ownedPath;
     private final ContainerAttacher attacher;
     private final AuditLog audit;
+    private final ContainerFdStore store;
     private final int wakeFd;
     private final Thread thread;
     private volatile boolean stopping;
 
-    private OciAgentServer(int listenFd, @Nullable Path ownedPath, ContainerAttacher attacher, AuditLog audit) {
+    private OciAgentServer(int listenFd, @Nullable Path ownedPath, ContainerAttacher attacher, AuditLog audit,
+                           ContainerFdStore store) {
+        this.store = requireNonNull(store, "store");
         this.listenFd = listenFd;
         this.ownedPath = ownedPath;
         this.attacher = requireNonNull(attacher, "attacher");
@@ -73,8 +76,9 @@ public final class OciAgentServer implements AutoCloseable {
      * {@link #close()}); {@code ownedPath}, if not null, is the socket file to remove at close
      * (null for a socket systemd passed, which stays).
      */
-    public static OciAgentServer start(int listenFd, @Nullable Path ownedPath, ContainerAttacher attacher, AuditLog audit) {
-        OciAgentServer s = new OciAgentServer(listenFd, ownedPath, attacher, audit);
+    public static OciAgentServer start(int listenFd, @Nullable Path ownedPath, ContainerAttacher attacher, AuditLog audit,
+                                       ContainerFdStore store) {
+        OciAgentServer s = new OciAgentServer(listenFd, ownedPath, attacher, audit, store);
         s.thread.start();
         return s;
     }
@@ -186,23 +190,78 @@ public final class OciAgentServer implements AutoCloseable {
                 return;
             }
             int listener = received[m.seccompFdIndex()];
+            // In systemd's store before the attachment exists: the hook that removes it can then
+            // never run first. Refused: removed again.
+            String key = store.store(container, policy, m.pid(), listener);
             received[m.seccompFdIndex()] = -1; // the attacher owns it from the call on
             try {
-                attacher.attach(container, policy, m.pid(), listener);
+                attacher.attach(container, policy, m.pid(), listener, () -> {
+                    if (key != null) {
+                        store.remove(key);
+                    }
+                });
             } catch (RefusedException e) {
+                if (key != null) {
+                    store.remove(key);
+                }
                 refuse(peer, container, policy, e.code(), e.getMessage() + (pod.note().isEmpty() ? "" : "; " + pod.note()));
                 return;
             }
             audit.record(new AuditRecord(Instant.now(), "container-attach", peer.pid(), peer.uid(), peer.gid(),
                     exe(peer.pid()), policy, null, "ok", null, container.describe() + " pid " + m.pid()
                             + ": io_uring_setup in the container is served under policy " + policy
-                            + (pod.note().isEmpty() ? "" : "; " + pod.note())));
+                            + (pod.note().isEmpty() ? "" : "; " + pod.note())
+                            + (key == null ? "" : "; kept in systemd's fd store as oci-" + key)));
         } catch (AgentMessage.Malformed e) {
             refuse(peer, null, null, "malformed message: " + e.getMessage());
         } finally {
             for (int fd : received) {
                 Descriptors.closeQuietly(fd);
             }
+        }
+    }
+
+    /**
+     * Attaches the listeners the daemon stored before a restart ({@link ContainerFdStore}),
+     * under the policies in force now; one that no longer may is closed (its container's
+     * calls fail {@code ENOSYS}) and dropped from the store. Each outcome is audited as
+     * {@code container-reattach}. Takes every fd in {@code stored}.
+     */
+    public void reattach(java.util.Map<String, Integer> stored) {
+        for (var e : ContainerFdStore.pairs(stored).entrySet()) {
+            String key = e.getKey();
+            int listener = e.getValue()[0];
+            int meta = e.getValue()[1];
+            ContainerFdStore.Stored s = null;
+            String outcome = "ok";
+            ErrorCode code = null;
+            String why;
+            try {
+                if (listener < 0 || meta < 0) {
+                    throw new AgentMessage.Malformed("oci-" + key + " and ocimeta-" + key + " come in pairs; one is missing");
+                }
+                s = ContainerFdStore.read(meta);
+                ContainerFdStore.Stored st = s;
+                attacher.attach(st.container(), st.policy(), st.pid(), listener, () -> store.remove(key));
+                listener = -1;
+                why = st.container().describe() + " pid " + st.pid() + ": listener taken back from systemd's fd store"
+                        + " (oci-" + key + "); io_uring_setup in the container is served under policy " + st.policy();
+            } catch (AgentMessage.Malformed | RefusedException ex) {
+                if (ex instanceof RefusedException) {
+                    listener = -1; // the attacher closed it
+                }
+                store.remove(key);
+                outcome = "refused";
+                code = ex instanceof RefusedException r ? r.code() : ErrorCode.BAD_REQUEST;
+                why = (s == null ? "oci-" + key : s.container().describe()) + ": stored listener dropped (the container's"
+                        + " io_uring_setup fails ENOSYS): " + ex.getMessage();
+                LOG.warn("OCI agent: {}", why);
+            } finally {
+                Descriptors.closeQuietly(meta);
+            }
+            Descriptors.closeQuietly(listener);
+            audit.record(new AuditRecord(Instant.now(), "container-reattach", 0, -1, -1, null,
+                    s == null ? null : s.policy(), null, outcome, code, why));
         }
     }
 

@@ -96,7 +96,7 @@ public final class Daemon implements AutoCloseable {
             DaemonServer server = DaemonServer.start(config, broker, admin, stats, audit, adminGid, inherited);
             OciAgentServer agent;
             try {
-                agent = startAgent(config, inherited, broker, audit);
+                agent = startAgent(config, inherited, broker, audit, notify);
             } catch (IOException | RuntimeException e) {
                 server.close();
                 throw e;
@@ -133,10 +133,27 @@ public final class Daemon implements AutoCloseable {
      * configured path bound here; null when neither is there.
      */
     private static @Nullable OciAgentServer startAgent(DaemonConfig config,
-            SocketActivation.Inherited inherited, RingBroker broker, AuditLog audit) throws IOException {
+            SocketActivation.Inherited inherited, RingBroker broker, AuditLog audit, SdNotify notify) throws IOException {
+        org.ringwarden.daemon.oci.ContainerFdStore store = new org.ringwarden.daemon.oci.ContainerFdStore(notify,
+                inherited.stored());
+        OciAgentServer agent = startAgentSocket(config, inherited, broker, audit, store);
+        if (agent != null) {
+            agent.reattach(inherited.stored());
+        } else {
+            for (var e : inherited.stored().entrySet()) {
+                // Stored by an earlier start that served containers; this one does not.
+                org.ringwarden.linux.Descriptors.closeQuietly(e.getValue());
+                notify.send("FDSTOREREMOVE=1\nFDNAME=" + e.getKey());
+            }
+        }
+        return agent;
+    }
+
+    private static @Nullable OciAgentServer startAgentSocket(DaemonConfig config, SocketActivation.Inherited inherited,
+            RingBroker broker, AuditLog audit, org.ringwarden.daemon.oci.ContainerFdStore store) throws IOException {
         if (inherited.agentFd() >= 0) {
             LOG.info("serving OCI agent socket fd {} from systemd", inherited.agentFd());
-            return OciAgentServer.start(inherited.agentFd(), null, broker::attachContainer, audit);
+            return OciAgentServer.start(inherited.agentFd(), null, broker::attachContainer, audit, store);
         }
         var s = config.agentSocket();
         if (s == null) {
@@ -152,7 +169,7 @@ public final class Daemon implements AutoCloseable {
             throw e;
         }
         LOG.info("serving OCI agent socket {} (mode 0{})", s.path(), Integer.toOctalString(s.mode()));
-        return OciAgentServer.start(fd, s.path(), broker::attachContainer, audit);
+        return OciAgentServer.start(fd, s.path(), broker::attachContainer, audit, store);
     }
 
     private static String statusLine(RingBroker broker, ServerStats stats) {

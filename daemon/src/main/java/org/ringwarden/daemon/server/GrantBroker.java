@@ -145,7 +145,7 @@ public final class GrantBroker implements RingBroker {
 
     @Override
     public void attachContainer(org.ringwarden.daemon.grant.ContainerRef container, String policy, int pid,
-                                int listenerFd) throws RefusedException {
+                                int listenerFd, Runnable detached) throws RefusedException {
         CompiledPolicy p;
         try {
             p = gate.forContainer(container.subject(), policy);
@@ -153,7 +153,7 @@ public final class GrantBroker implements RingBroker {
             Descriptors.closeQuietly(listenerFd);
             throw e;
         }
-        grants.attachContainer(container, pid, listenerFd, p); // docs/containers.md
+        grants.attachContainer(container, pid, listenerFd, p, detached); // docs/containers.md
     }
 
     @Override

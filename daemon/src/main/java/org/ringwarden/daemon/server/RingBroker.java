@@ -66,10 +66,11 @@ public interface RingBroker extends AutoCloseable {
     /**
      * Attaches a container's seccomp listener that its OCI runtime sent to the agent socket
      * (docs/containers.md), under {@code policy} if it admits the container. Owns
-     * {@code listenerFd} from the call on. This default serves no container.
+     * {@code listenerFd} from the call on; {@code detached} runs once no process is left in the
+     * container. This default serves no container.
      */
     default void attachContainer(org.ringwarden.daemon.grant.ContainerRef container, String policy, int pid,
-                                 int listenerFd) throws RefusedException {
+                                 int listenerFd, Runnable detached) throws RefusedException {
         org.ringwarden.linux.Descriptors.closeQuietly(listenerFd);
         throw new RefusedException(org.ringwarden.protocol.ErrorCode.NOT_PERMITTED, "this daemon serves no container");
     }

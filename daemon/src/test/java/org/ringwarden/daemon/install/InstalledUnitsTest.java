@@ -30,7 +30,8 @@ import org.junit.jupiter.api.io.TempDir;
 @Timeout(value = 3, unit = TimeUnit.MINUTES)
 class InstalledUnitsTest {
     private static final double MAX_EXPOSURE = 2.0;
-    private static final List<String> UNITS = List.of("ringwarden.service", "ringwarden.socket", "ringwarden-admin.socket");
+    private static final List<String> UNITS = List.of("ringwarden.service", "ringwarden.socket", "ringwarden-admin.socket",
+            "ringwarden-oci-agent.socket");
 
     @TempDir
     Path destdir;

@@ -59,11 +59,13 @@ final class ContainerTestDaemon implements AutoCloseable {
     private final Daemon daemon;
 
     ContainerTestDaemon(Path dir) throws IOException {
+        this(dir, Map.of());
+    }
+
+    /** @param env the daemon's environment (NOTIFY_SOCKET for the restart test) */
+    ContainerTestDaemon(Path dir, Map<String, String> env) throws IOException {
         this.dir = dir;
-        Path policies = Files.createDirectories(dir.resolve("policies"));
-        for (var e : POLICIES.entrySet()) {
-            Files.writeString(policies.resolve(e.getKey()), e.getValue());
-        }
+        Path policies = writePolicies(dir);
         this.agentSocket = dir.resolve("agent.sock");
         this.auditFile = dir.resolve("audit.jsonl");
         PolicyLoader loader = new PolicyLoader(PolicyLoader.Options.defaults().withStrictPermissions(false)
@@ -79,7 +81,15 @@ final class ContainerTestDaemon implements AutoCloseable {
                 .withAudit(new AuditSettings(AuditSettings.Destination.FILE, auditFile))
                 .withAgentSocketPath(agentSocket);
         AuditLog.configure(config.audit());
-        this.daemon = Daemon.start(config, GrantBroker.create(store, DaemonLimits.defaults(), audit::add), Map.of());
+        this.daemon = Daemon.start(config, GrantBroker.create(store, DaemonLimits.defaults(), audit::add), env);
+    }
+
+    static Path writePolicies(Path dir) throws IOException {
+        Path policies = Files.createDirectories(dir.resolve("policies"));
+        for (var e : POLICIES.entrySet()) {
+            Files.writeString(policies.resolve(e.getKey()), e.getValue());
+        }
+        return policies;
     }
 
     List<AuditEvent> auditEvents() {
