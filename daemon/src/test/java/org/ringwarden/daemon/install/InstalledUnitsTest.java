@@ -109,10 +109,13 @@ class InstalledUnitsTest {
         assertThat(service.last("Service", "ExecStart")).as("ExecStart").isEqualTo("/usr/bin/ringwarden daemon --config /etc/ringwarden/ringwarden.json");
         assertThat(service.last("Service", "ExecReload")).as("ExecReload sends SIGHUP to the JVM").isEqualTo("kill -HUP $MAINPID");
         assertThat(service.last("Service", "User")).as("User").isEqualTo("ringwarden");
-        // CAP_SETUID alone: each ring is made under its client's accounting uid (docs/security.md).
-        assertThat(service.all("Service", "CapabilityBoundingSet")).as("CAP_SETUID only (above all no CAP_IPC_LOCK)")
-                .containsExactly("CAP_SETUID");
-        assertThat(service.all("Service", "AmbientCapabilities")).as("CAP_SETUID only").containsExactly("CAP_SETUID");
+        // CAP_SETUID: each ring is made under its client's accounting uid (docs/security.md); with
+        // CAP_SETGID, a container caller's ids as file-system ids for /proc/TID/mem (docs/containers.md).
+        assertThat(service.all("Service", "CapabilityBoundingSet"))
+                .as("CAP_SETUID and CAP_SETGID only (above all no CAP_IPC_LOCK, no CAP_SYS_PTRACE)")
+                .containsExactly("CAP_SETUID CAP_SETGID");
+        assertThat(service.all("Service", "AmbientCapabilities")).as("CAP_SETUID and CAP_SETGID only")
+                .containsExactly("CAP_SETUID CAP_SETGID");
         assertThat(service.last("Service", "LimitMEMLOCK")).as("LimitMEMLOCK caps each user's pinned ring and buffer memory").isEqualTo("64M");
         assertThat(service.last("Service", "MemoryMax")).as("MemoryMax").isNotNull();
         assertThat(service.all("Service", "MemoryDenyWriteExecute")).as("MemoryDenyWriteExecute would break the JIT").isEmpty();
