@@ -139,6 +139,37 @@ class ContainerRestartTest {
         }
     }
 
+    @Test
+    void withoutAnFdStoreARestartLosesTheListenerAndTheContainersLaterSetupFailsEnosysNotHangs() throws Throwable {
+        Path rootfs = OciRuntime.rootfs(dir);
+        Path data = Files.createDirectories(dir.resolve("data"));
+        Files.write(data.resolve("file"), new byte[4 << 20]);
+        OciRuntime.exec(List.of("chown", "-R", "65534:65534", data.toString()), 30);
+        String id = "rw-lost-" + ProcessHandle.current().pid();
+        ContainerTestDaemon a = new ContainerTestDaemon(dir); // no NOTIFY_SOCKET: nothing is stored
+        String script = String.join(" ", fio("before")) + "; echo before=$?; touch /data/step1;"
+                + " while [ ! -e /data/go ]; do sleep 0.05; done; " + String.join(" ", fio("after"))
+                + "; echo after=$?; wc -c < /data/file";
+        Path bundle = dir.resolve("bundles").resolve(id);
+        OciRuntime.bundle(bundle, rootfs, data, List.of("/bin/sh", "-c", script),
+                SeccompProfile.build(SeccompProfile.defaultBase(), "fio-ctr", a.agentSocket.toString()), Map.of());
+        OciRuntime runc = new OciRuntime("runc", Files.createDirectories(dir.resolve("state")));
+        CompletableFuture<OciRuntime.Result> container = CompletableFuture.supplyAsync(() -> {
+            try {
+                return runc.run(bundle, id);
+            } catch (Exception e) {
+                throw new java.util.concurrent.CompletionException(e);
+            }
+        });
+        awaitFile(data.resolve("step1"), "the first fio ran");
+        a.close(); // the only copy of the listener besides the kernel's is gone
+        Files.writeString(data.resolve("go"), "");
+        OciRuntime.Result r = container.get(); // OciRuntime bounds the run: a hang fails the test
+        assertThat(r.exit()).as("%s", r).isZero();
+        assertThat(r.all()).as("%s", r).contains("before=0").containsPattern("after=[1-9]").contains("4194304")
+                .containsAnyOf("Function not implemented", "doesn't support io_uring");
+    }
+
     private static String log(Path dir) throws java.io.IOException {
         Path l = dir.resolve("b.log");
         return Files.exists(l) ? Files.readString(l) : "";
