@@ -29,6 +29,10 @@ import org.jspecify.annotations.Nullable;
                 "Use it as a runc/crun bundle's linux.seccomp, with podman or docker --security-opt seccomp=FILE, or "
                         + "as a Kubernetes Localhost profile. See docs/containers.md."})
 public final class SeccompProfileCommand implements Callable<Integer> {
+    @SuppressWarnings("NullAway.Init") // picocli sets it before call() (injected)
+    @picocli.CommandLine.Spec
+    picocli.CommandLine.Model.CommandSpec spec;
+
     @SuppressWarnings("NullAway.Init") // picocli sets it before call() (required)
     @Option(names = "--policy", required = true, paramLabel = "NAME",
             description = "The transparent policy whose subjects.containers admit the containers.")
@@ -45,10 +49,21 @@ public final class SeccompProfileCommand implements Callable<Integer> {
 
     @Override
     public Integer call() {
+        java.io.PrintWriter out = spec.commandLine().getOut();
+        java.io.PrintWriter err = spec.commandLine().getErr();
+        try {
+            return print(out, err);
+        } finally {
+            out.flush();
+            err.flush();
+        }
+    }
+
+    private int print(java.io.PrintWriter out, java.io.PrintWriter err) {
         Path socket = agentSocket == null ? DaemonConfig.DEFAULT_RUNTIME_DIRECTORY.resolve(DaemonConfig.AGENT_SOCKET_NAME)
                 : agentSocket;
         if (!socket.isAbsolute()) {
-            System.err.println("ringwarden seccomp-profile: --agent-socket must be absolute (the runtime resolves it): "
+            err.println("ringwarden seccomp-profile: --agent-socket must be absolute (the runtime resolves it): "
                     + socket);
             return 2;
         }
@@ -59,20 +74,20 @@ public final class SeccompProfileCommand implements Callable<Integer> {
             try {
                 b = SeccompProfile.parseBase(Files.readAllBytes(base), base.toString());
             } catch (NoSuchFileException e) {
-                System.err.println("ringwarden seccomp-profile: " + base + ": no such file");
+                err.println("ringwarden seccomp-profile: " + base + ": no such file");
                 return 1;
             } catch (IOException e) {
-                System.err.println("ringwarden seccomp-profile: " + base + ": " + e.getMessage());
+                err.println("ringwarden seccomp-profile: " + base + ": " + e.getMessage());
                 return 1;
             } catch (SeccompProfile.BadBase e) {
-                System.err.println("ringwarden seccomp-profile: " + e.getMessage());
+                err.println("ringwarden seccomp-profile: " + e.getMessage());
                 return 1;
             }
         }
         try {
-            System.out.print(SeccompProfile.toJson(SeccompProfile.build(b, policy, socket.toString())));
+            out.print(SeccompProfile.toJson(SeccompProfile.build(b, policy, socket.toString())));
         } catch (IllegalArgumentException e) {
-            System.err.println("ringwarden seccomp-profile: " + e.getMessage());
+            err.println("ringwarden seccomp-profile: " + e.getMessage());
             return 2;
         }
         return 0;
