@@ -24,7 +24,8 @@ import org.ringwarden.policy.SubjectResolver;
 /**
  * A real daemon in this JVM serving an OCI agent socket, with policies for containers whose
  * ids start with {@code rw-}: {@code fio-ctr} (fio's opcodes, SQPOLL refused), {@code nop-ctr}
- * (NOP only), and {@code other} (a policy those containers are not subjects of). The grant
+ * (NOP only), {@code other} (a policy those containers are not subjects of), and {@code any-ctr}
+ * (every container). The grant
  * side's audit events are kept; the agent's records go to {@code audit.jsonl}.
  */
 final class ContainerTestDaemon implements AutoCloseable {
@@ -33,7 +34,9 @@ final class ContainerTestDaemon implements AutoCloseable {
                     "\"NOP\", \"READ\", \"WRITE\", \"READV\", \"WRITEV\", \"READ_FIXED\", \"WRITE_FIXED\", \"FSYNC\","
                             + " \"FADVISE\", \"ASYNC_CANCEL\""),
             "nop-ctr.json", policy("nop-ctr", "{ \"id\": \"rw-*\" }", "\"NOP\""),
-            "other.json", policy("other", "{ \"id\": \"someone-else\" }", "\"NOP\", \"READ\""));
+            "other.json", policy("other", "{ \"id\": \"someone-else\" }", "\"NOP\", \"READ\""),
+            // Any container at all (podman's ids are random): for PodmanTest only.
+            "any-ctr.json", policy("any-ctr", "{ \"id\": \"*\" }", "\"NOP\", \"READ\", \"READV\""));
 
     private static String policy(String name, String match, String ops) {
         return """
