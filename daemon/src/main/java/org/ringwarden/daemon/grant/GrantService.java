@@ -622,6 +622,13 @@ public final class GrantService implements AutoCloseable {
             a.listener().fail(n.id(), org.ringwarden.linux.Errno.EPERM);
             return;
         }
+        if (n.pid() <= 0) {
+            // The kernel reports 0 for a caller outside the daemon's pid namespace (a daemon
+            // in a container without the host's pids): nothing of it can be reached.
+            refuseContainerCall(a, n, "the caller is not in the daemon's pid namespace (run the daemon with the"
+                    + " host's pids)", org.ringwarden.linux.Errno.EPERM);
+            return;
+        }
         int uid;
         int gid;
         try {
