@@ -217,7 +217,7 @@ public final class DemoCommand implements Callable<Integer> {
         }
     }
 
-    private static Path mkdir(Path p, String perms) throws IOException {
+    static Path mkdir(Path p, String perms) throws IOException {
         Files.createDirectory(p);
         Files.setPosixFilePermissions(p, PosixFilePermissions.fromString(perms));
         return p;
@@ -252,7 +252,7 @@ public final class DemoCommand implements Callable<Integer> {
     }
 
     /** The demo speaks for itself; the daemon's INFO lines would drown it. */
-    private static void quietLogs() {
+    static void quietLogs() {
         if (LoggerFactory.getILoggerFactory() instanceof ch.qos.logback.classic.LoggerContext ctx) {
             ctx.getLogger(org.slf4j.Logger.ROOT_LOGGER_NAME).setLevel(ch.qos.logback.classic.Level.WARN);
         }

@@ -19,7 +19,7 @@ import picocli.CommandLine.Command;
                         + "compiled from an administrator's policy, registers the files and buffers the client may "
                         + "touch, enables it, and delivers it through seccomp user notification."},
         subcommands = {CommandLine.HelpCommand.class, DaemonCommand.class, StatusCommand.class, LeasesCommand.class,
-                ReloadCommand.class, DoctorCommand.class, PolicyCommand.class, DemoCommand.class})
+                ReloadCommand.class, DoctorCommand.class, PolicyCommand.class, DemoCommand.class, LearnCommand.class})
 public final class RingwardenCommand implements Runnable {
     @SuppressWarnings("NullAway.Init") // picocli sets it before call() (injected)
     @CommandLine.Spec

@@ -129,6 +129,27 @@ class PolicyCommandTest {
     }
 
     @Test
+    void showEffectivePrintsTheComposedPolicyWithTheOriginOfEachValue(@TempDir Path tmp) throws IOException {
+        Path d = dir(tmp, "good.json", GOOD, "wide.json", """
+                { "name": "wide", "extends": ["good"],
+                  "sqe": { "ops": ["@sync"] } }
+                """);
+        Run r = run("policy", "show", "wide", "--effective", "--policies", d.toString());
+        assertThat(r.exit()).as("stderr: %s", r.err()).isZero();
+        assertThat(r.out().replace(d + "/", "")).startsWith("// wide: composed from good.json, wide.json\n{\n")
+                .contains("\"description\": \"reads its fixed file\",")
+                .containsPattern("\"READ\",? +// good.json:3:27\n")
+                .containsPattern("\"@sync\" +// wide.json:2:20\n");
+
+        Run j = run("policy", "show", "wide", "--effective", "--json", "--policies", d.toString());
+        assertThat(j.exit()).as("stderr: %s", j.err()).isZero();
+        JsonNode o = JSON.readTree(j.out());
+        assertThat(o.at("/policy/sqe/ops").toString()).isEqualTo("[\"NOP\",\"READ\",\"@sync\"]");
+        assertThat(o.at("/origins").get("$.sqe.ops[2]").asText()).isEqualTo(d.resolve("wide.json") + ":2:20");
+        assertThat(o.at("/files").toString()).contains("good.json").contains("wide.json");
+    }
+
+    @Test
     void showOfAnUnknownPolicyFails(@TempDir Path tmp) throws IOException {
         Path d = dir(tmp, "good.json", GOOD);
         Run r = run("policy", "show", "nope", "--policies", d.toString());
