@@ -28,7 +28,7 @@ BASHCOMPDIR=${BASHCOMPDIR:-$PREFIX/share/bash-completion/completions}
 
 target=$root/daemon/target
 docs=$target/docs
-units=(ringwarden.service ringwarden.socket ringwarden-admin.socket)
+units=(ringwarden.service ringwarden.socket ringwarden-admin.socket ringwarden-oci-agent.socket ringwarden-refusals.service)
 
 die() { echo "install.sh: $*" >&2; exit 1; }
 

@@ -39,7 +39,8 @@ final class PolicyReader {
     /** {@code extends} is taken out by {@link PolicyComposer} before a document is read; listed for suggestions. */
     static final List<String> TOP = List.of("name", "extends", "description", "subjects", "ring", "sqe", "register", "files",
             "clientFds", "buffers", "limits", "transparent");
-    static final List<String> SUBJECTS = List.of("users", "groups", "uids", "gids", "everyone");
+    static final List<String> SUBJECTS = List.of("users", "groups", "uids", "gids", "everyone", "containers");
+    static final List<String> CONTAINER = List.of("id", "podNamespace", "podName");
     static final List<String> RING = List.of("sqEntries", "cqEntries", "setupFlags", "enabler", "clamp");
     static final List<String> SQE = List.of("ops", "flagsAllowed", "flagsRequired");
     static final List<String> REGISTER = List.of("ops", "acknowledge");
@@ -170,7 +171,44 @@ final class PolicyReader {
         List<Integer> uids = ids(o.members().get("uids"));
         List<Integer> gids = ids(o.members().get("gids"));
         boolean everyone = o.members().containsKey("everyone") && bool(o.members().get("everyone").value(), false);
-        return new PolicyDefinition.Subjects(users, groups, uids, gids, everyone);
+        List<ContainerMatch> containers = list(o.members().get("containers"), this::container);
+        return new PolicyDefinition.Subjects(users, groups, uids, gids, everyone, containers);
+    }
+
+    /** One entry of {@code subjects.containers}: {@code {"id": ..., "podNamespace": ..., "podName": ...}}. */
+    private @Nullable ContainerMatch container(Node n) {
+        if (!(object(n) instanceof Obj o)) {
+            return null;
+        }
+        fields(o, CONTAINER, "a container match");
+        String[] v = new String[CONTAINER.size()];
+        boolean bad = false;
+        for (int i = 0; i < v.length; i++) {
+            Member m = o.members().get(CONTAINER.get(i));
+            if (m == null) {
+                continue;
+            }
+            String s = string(m.value());
+            if (s == null) {
+                bad = true;
+            } else if (!ContainerMatch.VALUE.matcher(s).matches()) {
+                problems.error(m.value().at(), m.value().path(), ProblemCode.BAD_VALUE, "`" + printable(s)
+                        + "` is not a container id or Kubernetes name: 1 to 253 letters, digits, `.`, `_`, `-`,"
+                        + " starting with a letter or digit, optionally ending with `*` (a prefix)", null);
+                bad = true;
+            } else {
+                v[i] = s;
+            }
+        }
+        if (bad) {
+            return null;
+        }
+        if (v[0] == null && v[1] == null && v[2] == null) {
+            problems.error(o.at(), o.path(), ProblemCode.BAD_VALUE,
+                    "a container match names at least one of `id`, `podNamespace`, `podName`", null);
+            return null;
+        }
+        return new ContainerMatch(v[0], v[1], v[2]);
     }
 
     private PolicyDefinition.Ring ring(@Nullable Member m) {

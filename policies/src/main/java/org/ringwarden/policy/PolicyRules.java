@@ -461,9 +461,15 @@ final class PolicyRules {
     }
 
     private void grantsSomething(PolicyDefinition d) {
+        if (!d.subjects().containers().isEmpty() && !d.transparent().enabled()) {
+            // A container's listener is served only transparently (docs/containers.md).
+            problems.error(origins.of("$.subjects.containers"), "$.subjects.containers", ProblemCode.CONTAINERS_NEED_TRANSPARENT,
+                    "`subjects.containers` names containers, but the policy is not for transparent use: add"
+                            + " `\"transparent\": {\"enabled\": true, ...}`", null);
+        }
         if (d.subjects().isNobody()) {
             problems.warning(origins.of("$.subjects"), "$.subjects", ProblemCode.GRANTS_NOTHING,
-                    "nobody may acquire this policy: `subjects` names no user, group, uid or gid", null);
+                    "nobody may acquire this policy: `subjects` names no user, group, uid, gid or container", null);
         }
         if (d.sqeOps().isEmpty()) {
             problems.warning(origins.of("$.sqe.ops"), "$.sqe.ops", ProblemCode.GRANTS_NOTHING,
@@ -494,7 +500,7 @@ final class PolicyRules {
                         + e.getKey() + "` is not a group of this system", Names.suggest(e.getKey(), resolver.groupNames()));
             }
         }
-        return new Acquirers(s.everyone(), uids, gids);
+        return new Acquirers(s.everyone(), uids, gids, s.containers());
     }
 
     private static String kernelRelease() {

@@ -92,6 +92,8 @@ public enum ProblemCode {
     LIMIT_CONFLICT,
     /** An SQE opcode the running kernel does not support. */
     KERNEL_UNSUPPORTED,
+    /** {@code subjects.containers} on a policy that is not for transparent use (docs/containers.md). */
+    CONTAINERS_NEED_TRANSPARENT,
 
     // --- warnings ---
     /** An opcode that takes a path or no file, allowed without {@code FIXED_FILE} required. */

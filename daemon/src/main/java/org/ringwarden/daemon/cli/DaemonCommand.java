@@ -47,6 +47,12 @@ public final class DaemonCommand implements Callable<Integer> {
     @Option(names = "--admin-socket", paramLabel = "PATH", description = "The admin socket (overrides the configuration).")
     @Nullable Path adminSocket;
 
+    @Option(names = "--agent-socket", paramLabel = "PATH", arity = "0..1", fallbackValue = "",
+            description = {"Serve the OCI seccomp agent socket, where runc and crun send containers' seccomp listeners "
+                    + "(docs/containers.md); PATH defaults to $RUNTIME_DIRECTORY/oci-agent.sock (or "
+                    + "/run/ringwarden/oci-agent.sock). Overrides the configuration's agentSocket.path."})
+    @Nullable String agentSocket;
+
     @Option(names = "--policies", paramLabel = "DIR", description = "The policy directory (overrides the configuration; default: the bundled policies).")
     @Nullable Path policies;
 
@@ -101,6 +107,10 @@ public final class DaemonCommand implements Callable<Integer> {
         }
         if (audit != null) {
             c = c.withAudit(auditSettings(audit));
+        }
+        if (agentSocket != null) {
+            c = c.withAgentSocketPath(agentSocket.isEmpty() ? DaemonConfig.defaultAgentSocket(env).path()
+                    : Path.of(agentSocket).toAbsolutePath());
         }
         return c;
     }

@@ -107,7 +107,8 @@ public final class PolicyShowCommand implements Callable<Integer> {
     private static void print(PrintWriter out, CompiledPolicy p) {
         out.println(p.name() + ": " + p.description());
         out.println("  file:        " + p.source());
-        out.println("  acquirers:   " + (p.acquirers().everyone() ? "everyone" : "uids " + p.acquirers().uids() + ", gids " + p.acquirers().gids()));
+        out.println("  acquirers:   " + (p.acquirers().everyone() ? "everyone" : "uids " + p.acquirers().uids() + ", gids " + p.acquirers().gids())
+                + (p.acquirers().containers().isEmpty() ? "" : "; containers " + p.acquirers().containers()));
         out.println("  ring:        " + p.ring().sqEntries() + " SQ / " + p.ring().cqEntries() + " CQ entries, flags "
                 + p.ring().setupFlags() + String.format(" (0x%x; created with 0x%x)", p.ring().setupMask(), p.ring().creationFlags())
                 + ", enabled by " + p.ring().enabler().name().toLowerCase(java.util.Locale.ROOT));

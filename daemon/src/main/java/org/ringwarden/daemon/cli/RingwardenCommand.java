@@ -35,6 +35,7 @@ public final class RingwardenCommand implements Runnable {
     public static CommandLine commandLine() {
         CommandLine cl = new CommandLine(new RingwardenCommand());
         cl.addSubcommand("run", new CommandLine(new RunCommand()).setStopAtPositional(true)); // PROGRAM's own options are its, not ours
+        cl.addSubcommand("seccomp-profile", new SeccompProfileCommand()); // docs/containers.md
         cl.setCaseInsensitiveEnumValuesAllowed(true);
         return cl;
     }

@@ -69,7 +69,7 @@ public final class ConfigLoader {
     }
 
     record ConfigFile(SocketFile socket, SocketFile adminSocket, String adminGroup, String policies, LimitsFile limits,
-                      AuditFile audit) {
+                      AuditFile audit, SocketFile agentSocket) {
     }
 
     /** Loads {@code file}, filling what it leaves out from the defaults for {@code env}. */
@@ -269,7 +269,10 @@ public final class ConfigLoader {
         Path policies = f.policies() == null ? null : absolute("policies", f.policies());
         Limits limits = limits(f.limits(), d.limits());
         AuditSettings audit = audit(f.audit());
-        return new DaemonConfig(socket, admin, f.adminGroup(), policies, limits, audit);
+        // The OCI agent socket only when the file asks for it (docs/containers.md).
+        SocketSettings agent = f.agentSocket() == null ? null
+                : socket("agentSocket", f.agentSocket(), DaemonConfig.defaultAgentSocket(env));
+        return new DaemonConfig(socket, admin, f.adminGroup(), policies, limits, audit, agent);
     }
 
     private static SocketSettings socket(String name, SocketFile s, SocketSettings def) {

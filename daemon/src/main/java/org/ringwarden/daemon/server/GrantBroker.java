@@ -151,6 +151,19 @@ public final class GrantBroker implements RingBroker {
     }
 
     @Override
+    public void attachContainer(org.ringwarden.daemon.grant.ContainerRef container, String policy, int pid,
+                                int listenerFd, Runnable detached) throws RefusedException {
+        CompiledPolicy p;
+        try {
+            p = gate.forContainer(container.subject(), policy);
+        } catch (RefusedException e) {
+            Descriptors.closeQuietly(listenerFd);
+            throw e;
+        }
+        grants.attachContainer(container, pid, listenerFd, p, detached); // docs/containers.md
+    }
+
+    @Override
     public void release(Peer peer, String lease) throws RefusedException {
         grants.release(peer, lease);
     }

@@ -73,6 +73,18 @@ public interface RingBroker extends AutoCloseable {
     }
 
     /**
+     * Attaches a container's seccomp listener that its OCI runtime sent to the agent socket
+     * (docs/containers.md), under {@code policy} if it admits the container. Owns
+     * {@code listenerFd} from the call on; {@code detached} runs once no process is left in the
+     * container. This default serves no container.
+     */
+    default void attachContainer(org.ringwarden.daemon.grant.ContainerRef container, String policy, int pid,
+                                 int listenerFd, Runnable detached) throws RefusedException {
+        org.ringwarden.linux.Descriptors.closeQuietly(listenerFd);
+        throw new RefusedException(org.ringwarden.protocol.ErrorCode.NOT_PERMITTED, "this daemon serves no container");
+    }
+
+    /**
      * Ends one of the connection's leases. Called on the event loop: bookkeeping and closing
      * descriptors and mappings only, nothing that blocks.
      */

@@ -217,4 +217,34 @@ class PolicyCommandTest {
         Run text = run("policy", "kernel", "--policies", d.toString());
         assertThat(text.out()).contains(" 22  READ               yes           * good");
     }
+
+    @Test
+    void showJsonListsTheContainersAPolicyAdmits(@TempDir Path tmp) throws IOException {
+        Path d = dir(tmp, "pg.json", """
+                { "name": "pg", "description": "pods", "subjects": { "containers": [ { "podNamespace": "db", "podName": "pg-*" } ] },
+                  "sqe": { "ops": ["NOP", "READV"] }, "transparent": { "enabled": true } }
+                """);
+        Run r = run("policy", "show", "pg", "--json", "--policies", d.toString(), "--no-kernel-check");
+        assertThat(r.exit()).as("stderr: %s", r.err()).isZero();
+        assertThat(JSON.readTree(r.out()).at("/acquirers/containers").toString())
+                .isEqualTo("[{\"podNamespace\":\"db\",\"podName\":\"pg-*\"}]");
+    }
+
+    @Test
+    void seccompProfilePrintsTheProfileAndRefusesBadInput(@TempDir Path tmp) throws IOException {
+        Run r = run("seccomp-profile", "--policy", "pg", "--agent-socket", "/run/x/agent.sock");
+        assertThat(r.exit()).as("stderr: %s", r.err()).isZero();
+        JsonNode p = JSON.readTree(r.out());
+        assertThat(p.get("listenerPath").asText()).isEqualTo("/run/x/agent.sock");
+        assertThat(p.get("listenerMetadata").asText()).isEqualTo("policy=pg");
+        assertThat(run("seccomp-profile", "--policy", "pg", "--agent-socket", "relative.sock").exit())
+                .as("a relative socket path is a usage error").isEqualTo(2);
+        assertThat(run("seccomp-profile", "--policy", "Not A Name").exit()).isEqualTo(2);
+        Path base = Files.writeString(tmp.resolve("base.json"), "{ \"syscalls\": [] }");
+        Run bad = run("seccomp-profile", "--policy", "pg", "--base", base.toString());
+        assertThat(bad.exit()).isEqualTo(1);
+        assertThat(bad.err()).contains("defaultAction");
+        assertThat(run("seccomp-profile", "--policy", "pg", "--base", tmp.resolve("missing.json").toString()).exit())
+                .isEqualTo(1);
+    }
 }

@@ -57,6 +57,17 @@ class ConfigLoaderTest {
     }
 
     @Test
+    void agentSocketIsOffUnlessTheFileAsksAndThenDefaultsToTheRuntimeDirectory() throws Exception {
+        assertThat(parse("{}").agentSocket()).as("no agent socket by default").isNull();
+        assertThat(parse("{\"agentSocket\": {}}").agentSocket())
+                .isEqualTo(new SocketSettings(DaemonConfig.runtimeDirectory(ENV).resolve("oci-agent.sock"), 0600, null));
+        assertThat(parse("{\"agentSocket\": {\"path\": \"/run/x/agent.sock\", \"mode\": \"0660\"}}").agentSocket())
+                .isEqualTo(new SocketSettings(java.nio.file.Path.of("/run/x/agent.sock"), 0660, null));
+        assertThatThrownBy(() -> parse("{\"agentSocket\": {\"pth\": \"/x\"}}"))
+                .hasMessageContaining("daemon.json:1:").hasMessageContaining("pth");
+    }
+
+    @Test
     void unknownFieldIsAnErrorWithLineAndColumn() {
         assertThatThrownBy(() -> parse("{\n  \"limits\": {\n    \"connectionz\": 3\n  }\n}"))
                 .as("misspelt field").isInstanceOf(ConfigException.class)

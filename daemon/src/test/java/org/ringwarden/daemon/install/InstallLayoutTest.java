@@ -32,6 +32,8 @@ class InstallLayoutTest {
                 "/usr/lib/systemd/system/ringwarden.service",
                 "/usr/lib/systemd/system/ringwarden.socket",
                 "/usr/lib/systemd/system/ringwarden-admin.socket",
+                "/usr/lib/systemd/system/ringwarden-oci-agent.socket",
+                "/usr/lib/systemd/system/ringwarden-refusals.service",
                 "/usr/lib/sysusers.d/ringwarden.conf",
                 "/usr/lib/tmpfiles.d/ringwarden.conf",
                 "/usr/share/man/man1/ringwarden.1",
