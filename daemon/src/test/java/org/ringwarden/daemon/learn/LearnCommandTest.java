@@ -72,11 +72,17 @@ class LearnCommandTest {
     }
 
     private static Learned learn(String name, String... fio) throws Exception {
+        List<String> program = new java.util.ArrayList<>(List.of("/usr/bin/fio", "--name=job", "--filename=" + work.resolve("data"),
+                "--ioengine=io_uring", "--size=4m", "--bs=4k", "--iodepth=8", "--output-format=terse"));
+        program.addAll(List.of(fio));
+        return learnProgram(name, program);
+    }
+
+    private static Learned learnProgram(String name, List<String> program) throws Exception {
         Path out = work.resolve(name + ".json");
         List<String> args = new java.util.ArrayList<>(List.of("learn", "--user", "nobody", "--name", name,
-                "--output", out.toString(), "--", "/usr/bin/fio", "--name=job", "--filename=" + work.resolve("data"),
-                "--ioengine=io_uring", "--size=4m", "--bs=4k", "--iodepth=8", "--output-format=terse"));
-        args.addAll(List.of(fio));
+                "--output", out.toString(), "--"));
+        args.addAll(program);
         StringWriter err = new StringWriter();
         CommandLine cl = RingwardenCommand.commandLine();
         cl.setErr(new PrintWriter(err, true));
@@ -96,6 +102,21 @@ class LearnCommandTest {
         assertThat(l.policy().allowed().sqeOps()).contains(IoUringOp.READ)
                 .doesNotContain(IoUringOp.WRITE, IoUringOp.WRITEV, IoUringOp.WRITE_FIXED, IoUringOp.FSYNC);
         assertThat(l.policy().transparent().enabled()).isTrue();
+    }
+
+    @Test
+    void qemuIoWritingReadingAndFlushingLearnsExactlyThatAndTheBundledQemuPolicyCoversIt() throws Exception {
+        assumeTrue(Files.isExecutable(Path.of("/usr/bin/qemu-io")), "qemu-io is needed (apt-get install qemu-utils; .ci/run installs it)");
+        Path image = work.resolve("disk.img");
+        Files.write(image, new byte[1 << 20]);
+        Files.setPosixFilePermissions(image, PosixFilePermissions.fromString("rw-rw-rw-"));
+        Learned l = learnProgram("qemu-io", List.of("/usr/bin/qemu-io", "--aio", "io_uring", "-f", "raw",
+                "-c", "write 0 4k", "-c", "read 0 4k", "-c", "flush", image.toString()));
+        assertThat(l.exit()).as("qemu-io succeeded twice: learning, then under the learned policy; stderr: %s", l.err()).isZero();
+        assertThat(l.policy().allowed().sqeOps()).containsExactlyInAnyOrder(IoUringOp.WRITEV, IoUringOp.READV, IoUringOp.FSYNC);
+        CompiledPolicy bundled = PolicyLoader.withDefaults().loadBundled().policies().orElseThrow().get("qemu").orElseThrow();
+        assertThat(bundled.allowed().sqeOps()).as("the bundled qemu policy").containsAll(l.policy().allowed().sqeOps());
+        assertThat(bundled.allowed().sqeFlagsAllowed()).containsAll(l.policy().allowed().sqeFlagsAllowed());
     }
 
     @Test
