@@ -151,6 +151,13 @@ final class OciRuntime {
         if (r.exit() == 0 || !r.err().contains("hybrid mode not supported")) {
             return false;
         }
+        if (!"1".equals(System.getenv("RINGWARDEN_TEST_CRUN_CGROUPS"))) {
+            // Seen in CI: after crun's container, a dying child cgroup kept the v1 hierarchy alive
+            // for over a minute, and the host was left with hugetlb on v1. Only on request, then.
+            throw new org.opentest4j.TestAbortedException("crun refuses this host's cgroups (\"hybrid mode not "
+                    + "supported\"); the workaround remounts hugetlb as cgroup v1 and is not always undone at once, so it "
+                    + "runs only with RINGWARDEN_TEST_CRUN_CGROUPS=1 (runc is tested either way)");
+        }
         Path v2 = Path.of("/sys/fs/cgroup/unified/cgroup.controllers");
         if (!Files.exists(v2) || !Files.readString(v2).trim().equals("hugetlb") || Files.exists(HUGETLB_V1)) {
             throw new org.opentest4j.TestAbortedException("crun refuses this host's cgroups (hybrid mode) and the "
