@@ -108,7 +108,7 @@ class PolicyCommandTest {
         } else {
             assertThat(j.get("source").asText()).as("no configured directory: the bundled set").startsWith("bundled policies");
             assertThat(r.exit()).as("the bundled set is valid; %s", r.out()).isZero();
-            assertThat(j.get("policies")).hasSize(6);
+            assertThat(j.get("policies")).hasSize(org.ringwarden.policy.PolicyLoader.BUNDLED.size());
         }
     }
 
@@ -138,7 +138,7 @@ class PolicyCommandTest {
         JsonNode j = JSON.readTree(bundled.out());
         if (!Files.isDirectory(Path.of("/etc/ringwarden/policies.d"))) {
             assertThat(j.get("source").asText()).startsWith("bundled policies");
-            assertThat(j.get("policies")).hasSize(6);
+            assertThat(j.get("policies")).hasSize(org.ringwarden.policy.PolicyLoader.BUNDLED.size());
         }
     }
 
