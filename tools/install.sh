@@ -58,6 +58,21 @@ ringwarden_gid() {
   return 0
 }
 
+# The JVM's start-up cache for the installed jars (tools/aot-cache). The JVM checks the class
+# path it was made with, so it is made only where the jars are at their final path (no
+# DESTDIR); a packager makes it on the target system (docs/install.md). Failing to make it
+# only costs start-up time.
+aot_cache() {
+  if [ -n "$DESTDIR" ]; then
+    echo "install.sh: note: no start-up cache under DESTDIR; on the target system run: $root/tools/aot-cache JAVA_HOME '$LIBDIR/*' $LIBDIR/ringwarden.aot \"<jvm_opts of $BINDIR/ringwarden>\"" >&2
+    return 0
+  fi
+  local java_home opts
+  java_home=$("$root/tools/find-jdk" 2>/dev/null) || { echo "install.sh: note: no JDK 25+: no start-up cache" >&2; return 0; }
+  opts=$(sed -n 's/^jvm_opts="\(.*\)"$/\1/p' "$root/systemd/ringwarden.in")
+  "$root/tools/aot-cache" "$java_home" "$LIBDIR/*" "$LIBDIR/ringwarden.aot" "$opts" || true
+}
+
 do_install() {
   check || die "run 'make build' first"
   local d=$DESTDIR
@@ -66,6 +81,8 @@ do_install() {
   rm -rf "$d$LIBDIR"
   install -d -m 0755 "$d$LIBDIR"
   install -m 0644 "$(daemon_jar)" "$target"/lib/*.jar "$d$LIBDIR/"
+
+  aot_cache
 
   install -d -m 0755 "$d$BINDIR"
   sed "s|@LIBDIR@|$LIBDIR|g" "$root/systemd/ringwarden.in" > "$d$BINDIR/ringwarden.tmp"
