@@ -109,7 +109,10 @@ final class RunHarness implements AutoCloseable {
                 }
                 outEnded.complete(null);
             });
-            err = CompletableFuture.supplyAsync(() -> {
+            // A thread of its own, not the common pool: a run lasts as long as the test wants,
+            // and the pool (one thread on a 2-CPU machine) also reads exec's outputs.
+            err = new CompletableFuture<>();
+            Thread.ofPlatform().daemon().start(() -> {
                 try (var r = new java.io.BufferedReader(new java.io.InputStreamReader(p.getErrorStream(), StandardCharsets.UTF_8))) {
                     for (String l; (l = r.readLine()) != null; ) {
                         errSoFar.append(l).append('\n');
@@ -117,7 +120,7 @@ final class RunHarness implements AutoCloseable {
                 } catch (IOException e) {
                     errSoFar.append('[').append(e).append("]\n");
                 }
-                return errSoFar.toString();
+                err.complete(errSoFar.toString());
             });
         }
 

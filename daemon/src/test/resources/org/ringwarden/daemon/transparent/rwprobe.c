@@ -236,6 +236,22 @@ static int cmd_ancestry(void) {
     return bad != 0;
 }
 
+/* Makes a ring and holds it until a line arrives on stdin. */
+static int cmd_hold(void) {
+    struct io_uring ring;
+    int r = io_uring_queue_init(4, &ring, 0);
+    if (r < 0) {
+        printf("hold queue_init errno=%d\n", -r);
+        return 3;
+    }
+    printf("holding pid=%d\n", getpid());
+    fflush(stdout);
+    char line[16];
+    if (!fgets(line, sizeof line, stdin)) return 9;
+    io_uring_queue_exit(&ring);
+    return 0;
+}
+
 /* One ring, then another after a line arrives on stdin (the test restarts the daemon between). */
 static int cmd_twice(void) {
     int r = one_ring("first");
@@ -260,6 +276,7 @@ int main(int argc, char **argv) {
     if (argc == 3 && !strcmp(argv[1], "linger")) return cmd_linger(atoi(argv[2]));
     if (argc == 2 && !strcmp(argv[1], "ancestry")) return cmd_ancestry();
     if (argc == 2 && !strcmp(argv[1], "twice")) return cmd_twice();
+    if (argc == 2 && !strcmp(argv[1], "hold")) return cmd_hold();
     if (argc == 2 && !strcmp(argv[1], "status")) {
         FILE *f = fopen("/proc/self/status", "r");
         char line[256];
@@ -271,6 +288,6 @@ int main(int argc, char **argv) {
         printf("nextfd=%d\n", dup(0)); /* 3 unless descriptors leaked in */
         return 0;
     }
-    fprintf(stderr, "usage: rwprobe setup ENTRIES FLAGS [CQ] | read FILE | fork | threads N | sqpoll | linger S | status | ancestry | twice\n");
+    fprintf(stderr, "usage: rwprobe setup ENTRIES FLAGS [CQ] | read FILE | fork | threads N | sqpoll | linger S | status | ancestry | twice | hold\n");
     return 2;
 }
