@@ -70,6 +70,17 @@ public final class AotTraining {
             ProtocolCodec.decodeResponse(ProtocolCodec.encode(new Response.Attached()));
             SeccompFilter.trappingIoUringSetup();
             Seccomp.notifSizes();
+            // What ringwarden run loads only once a daemon answered (none does here).
+            for (String name : List.of("org.ringwarden.daemon.Main", "org.ringwarden.protocol.Frames",
+                    "org.ringwarden.linux.Pidfd", "org.ringwarden.daemon.transparent.ProgramParent",
+                    "org.ringwarden.daemon.transparent.TransparentSupervisor", "org.ringwarden.linux.ProcessMemory",
+                    "org.ringwarden.linux.seccomp.SeccompNotification", "org.ringwarden.linux.uring.IoUringParams")) {
+                try {
+                    Class.forName(name, false, AotTraining.class.getClassLoader());
+                } catch (ClassNotFoundException e) {
+                    // renamed: the cache just lacks it
+                }
+            }
         } catch (RefusedException | RuntimeException e) {
             // A training run: whatever it loaded is in the cache; failures are not ours to report.
         } finally {
