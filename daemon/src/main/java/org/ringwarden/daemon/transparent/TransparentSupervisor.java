@@ -42,7 +42,9 @@ import org.jspecify.annotations.Nullable;
  */
 final class TransparentSupervisor {
     private static final int PARAMS_SIZE = (int) IoUringLayout.PARAMS.byteSize();
-    private static final long RETRY_MS = 200;
+    /** Between background attempts to reach a daemon that went away: from 200 ms, doubling up to 5 s. */
+    private static final long FIRST_RETRY_MS = 200;
+    private static final long MAX_RETRY_MS = 5_000;
 
     private final SeccompListener listener;
     private final DaemonLink daemon;
@@ -70,6 +72,7 @@ final class TransparentSupervisor {
      */
     void serve() {
         long nextRetry = System.nanoTime();
+        long retryMs = FIRST_RETRY_MS;
         while (true) {
             int daemonFd = daemon.fd();
             long timeout = daemonFd >= 0 ? -1 : Math.max(0, TimeUnit.NANOSECONDS.toMillis(nextRetry - System.nanoTime()));
@@ -111,12 +114,15 @@ final class TransparentSupervisor {
                 throw new IllegalStateException("poll on the seccomp listener reported 0x" + Integer.toHexString(lre));
             }
             if (!daemon.isAttached() && System.nanoTime() - nextRetry >= 0) {
+                boolean attached = false;
                 try {
-                    daemon.reattachBefore(System.nanoTime(), 0); // one try: the loop retries
+                    attached = daemon.reattachBefore(System.nanoTime(), 0); // one try: the loop retries
                 } catch (DaemonLink.AttachRefused e) {
-                    // Reported when a call needs the attachment; keep trying meanwhile.
+                    // Reported when a call needs the attachment; keep trying meanwhile (a daemon
+                    // that refuses now may have its policy back after a reload), less and less often.
                 }
-                nextRetry = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(RETRY_MS);
+                retryMs = attached ? FIRST_RETRY_MS : Math.min(retryMs * 2, MAX_RETRY_MS);
+                nextRetry = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(retryMs);
             }
         }
     }
