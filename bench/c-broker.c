@@ -1,5 +1,5 @@
-// A minimal C broker and its clients: the reference for the acquire cost (bench/README.md,
-// issue 5: "next to a minimal C broker doing the same through seccomp delivery").
+// A minimal C broker and its clients: the reference for the acquire cost (bench/README.md):
+// "next to a minimal C broker doing the same through seccomp delivery".
 //
 // The same cycle as ClientBenchmark acquire, over a Unix socket, with the ring delivered
 // through seccomp user notification exactly as ringwarden does it:

@@ -3,7 +3,8 @@
 #
 #   tools/install.sh check      exit 0 when everything install needs is built
 #   tools/install.sh install    copy the build into $DESTDIR$PREFIX (and /etc: nothing)
-#   tools/install.sh uninstall  remove exactly what install puts there
+#   tools/install.sh uninstall  remove exactly what install put there (its manifest,
+#                               $LIBDIR/installed-files), nothing an administrator added
 #
 # Variables (environment): DESTDIR (staging root, default empty), PREFIX (default /usr), and
 # BINDIR LIBDIR UNITDIR SYSUSERSDIR TMPFILESDIR MANDIR DOCDIR BASHCOMPDIR derived from it.
@@ -27,7 +28,7 @@ BASHCOMPDIR=${BASHCOMPDIR:-$PREFIX/share/bash-completion/completions}
 
 target=$root/daemon/target
 docs=$target/docs
-units=(ringwarden.service ringwarden.socket ringwarden-admin.socket)
+units=(ringwarden.service ringwarden.socket ringwarden-admin.socket ringwarden-oci-agent.socket ringwarden-refusals.service)
 
 die() { echo "install.sh: $*" >&2; exit 1; }
 
@@ -71,62 +72,137 @@ aot_cache() {
   java_home=$("$root/tools/find-jdk" 2>/dev/null) || { echo "install.sh: note: no JDK 25+: no start-up cache" >&2; return 0; }
   opts=$(sed -n 's/^jvm_opts="\(.*\)"$/\1/p' "$root/systemd/ringwarden.in")
   "$root/tools/aot-cache" "$java_home" "$LIBDIR/*" "$LIBDIR/ringwarden.aot" "$opts" || true
+  # Listed in the manifest when it was made: uninstall removes it with the jars.
+  [ -s "$LIBDIR/ringwarden.aot" ] && echo "f $LIBDIR/ringwarden.aot" >> "$manifest_tmp"
+  return 0
+}
+
+# The manifest: every file and directory install created, one final path (without DESTDIR) a
+# line, directories marked "d ". uninstall removes exactly these, and install first removes
+# what the previous install's manifest lists (an upgrade leaves none of the old files behind).
+manifest_path() { echo "$LIBDIR/installed-files"; }
+manifest_tmp=
+
+# put MODE SOURCE DEST: installs one file (DEST a final path) and records it.
+put() {
+  local mode=$1 src=$2 dest=$3
+  mkdirs "$(dirname "$dest")"
+  install -m "$mode" "$src" "$DESTDIR$dest"
+  echo "f $dest" >> "$manifest_tmp"
+}
+
+# put_text MODE DEST < text: as put, from standard input.
+put_text() {
+  local mode=$1 dest=$2
+  mkdirs "$(dirname "$dest")"
+  cat > "$DESTDIR$dest.tmp"
+  chmod "$mode" "$DESTDIR$dest.tmp"
+  mv -f "$DESTDIR$dest.tmp" "$DESTDIR$dest"
+  echo "f $dest" >> "$manifest_tmp"
+}
+
+# mkdirs DIR: creates DIR and its missing parents (0755), recording those it created.
+mkdirs() {
+  local dir=$1 missing=() p=$1
+  while [ "$p" != / ] && [ ! -d "$DESTDIR$p" ]; do missing=("$p" "${missing[@]}"); p=$(dirname "$p"); done
+  [ -d "$DESTDIR/" ] || install -d -m 0755 "$DESTDIR/"
+  for p in "${missing[@]}"; do
+    install -d -m 0755 "$DESTDIR$p"
+    echo "d $p" >> "$manifest_tmp"
+  done
+}
+
+# Removes what a manifest lists: files first, then directories deepest first, and only those
+# left empty (a directory that holds an administrator's file stays, and is named).
+remove_listed() {
+  local list=$1 kind path
+  while read -r kind path; do
+    if [ "$kind" = f ]; then rm -f "$DESTDIR$path"; fi
+  done < "$list"
+  { grep '^d ' "$list" || true; } | cut -c3- | awk '{ print length, $0 }' | sort -rn | cut -d' ' -f2- | while read -r path; do
+    if [ -d "$DESTDIR$path" ] && ! rmdir "$DESTDIR$path" 2>/dev/null; then
+      echo "install.sh: kept $DESTDIR$path: it holds files install did not put there" >&2
+    fi
+  done
 }
 
 do_install() {
   check || die "run 'make build' first"
-  local d=$DESTDIR
-  # The jars: replace the directory as a whole, so an upgrade leaves no jar of the old version
-  # on the launcher's classpath ('$LIBDIR/*').
-  rm -rf "$d$LIBDIR"
-  install -d -m 0755 "$d$LIBDIR"
-  install -m 0644 "$(daemon_jar)" "$target"/lib/*.jar "$d$LIBDIR/"
+  local d=$DESTDIR old
+  old="$d$(manifest_path)"
+  if [ -f "$old" ]; then
+    # The previous install's files (an upgrade): exactly those, so no jar of the old version
+    # stays on the launcher's classpath ('$LIBDIR/*') and nothing of the administrator's goes.
+    local previous
+    previous=$(mktemp)
+    cp "$old" "$previous"
+    remove_listed "$previous" 2>/dev/null
+    rm -f "$previous"
+  fi
+  # Jars in the jar directory that no manifest lists (an install before manifests, or a copy
+  # by hand) would be on the launcher's classpath too: those alone are removed.
+  if compgen -G "$d$LIBDIR/*.jar" >/dev/null; then
+    rm -f "$d$LIBDIR"/*.jar
+  fi
+  manifest_tmp=$(mktemp)
+  trap 'rm -f "$manifest_tmp"' EXIT
 
+  local jar
+  for jar in "$(daemon_jar)" "$target"/lib/*.jar; do
+    put 0644 "$jar" "$LIBDIR/$(basename "$jar")"
+  done
   aot_cache
 
-  install -d -m 0755 "$d$BINDIR"
-  sed "s|@LIBDIR@|$LIBDIR|g" "$root/systemd/ringwarden.in" > "$d$BINDIR/ringwarden.tmp"
-  chmod 0755 "$d$BINDIR/ringwarden.tmp"
-  mv -f "$d$BINDIR/ringwarden.tmp" "$d$BINDIR/ringwarden"
+  sed "s|@LIBDIR@|$LIBDIR|g" "$root/systemd/ringwarden.in" | put_text 0755 "$BINDIR/ringwarden"
 
-  install -d -m 0755 "$d$UNITDIR"
+  local u
   for u in "${units[@]}"; do
     sed -e "s|/usr/bin/ringwarden|$BINDIR/ringwarden|g" \
         -e "s|file:///usr/share/doc/ringwarden/|file://$DOCDIR/|g" \
-        "$root/systemd/$u" > "$d$UNITDIR/$u"
-    chmod 0644 "$d$UNITDIR/$u"
+        "$root/systemd/$u" | put_text 0644 "$UNITDIR/$u"
   done
-  install -D -m 0644 "$root/systemd/sysusers.d/ringwarden.conf" "$d$SYSUSERSDIR/ringwarden.conf"
-  install -D -m 0644 "$root/systemd/tmpfiles.d/ringwarden.conf" "$d$TMPFILESDIR/ringwarden.conf"
+  put 0644 "$root/systemd/sysusers.d/ringwarden.conf" "$SYSUSERSDIR/ringwarden.conf"
+  put 0644 "$root/systemd/tmpfiles.d/ringwarden.conf" "$TMPFILESDIR/ringwarden.conf"
 
-  install -d -m 0755 "$d$MANDIR/man1"
-  install -m 0644 "$docs"/man/*.1 "$d$MANDIR/man1/"
-  install -D -m 0644 "$docs/bash-completion/ringwarden" "$d$BASHCOMPDIR/ringwarden"
+  local page
+  for page in "$docs"/man/*.[0-9]; do
+    put 0644 "$page" "$MANDIR/man${page##*.}/$(basename "$page")"
+  done
+  put 0644 "$docs/bash-completion/ringwarden" "$BASHCOMPDIR/ringwarden"
 
-  # Documentation and examples: the whole directory is ours.
-  rm -rf "$d$DOCDIR"
-  install -d -m 0755 "$d$DOCDIR/examples/policies"
-  install -m 0644 "$root/docs/install.md" "$d$DOCDIR/"
+  # Documentation: every page of docs/, since they refer to one another (install.md to
+  # configuration.md, security.md, ...), the AsciiDoc man pages, and the examples.
+  local doc
+  for doc in "$root"/docs/*.md; do
+    put 0644 "$doc" "$DOCDIR/$(basename "$doc")"
+  done
   if compgen -G "$docs/man-adoc/*.adoc" >/dev/null; then
-    install -d -m 0755 "$d$DOCDIR/man-adoc"
-    install -m 0644 "$docs"/man-adoc/*.adoc "$d$DOCDIR/man-adoc/"
+    for doc in "$docs"/man-adoc/*.adoc; do
+      put 0644 "$doc" "$DOCDIR/man-adoc/$(basename "$doc")"
+    done
   fi
+  mkdirs "$DOCDIR/examples/policies"
   if compgen -G "$root/policies/examples/*.json" >/dev/null; then
-    install -m 0644 "$root"/policies/examples/*.json "$d$DOCDIR/examples/policies/"
+    for doc in "$root"/policies/examples/*.json; do
+      put 0644 "$doc" "$DOCDIR/examples/policies/$(basename "$doc")"
+    done
   else
     echo "install.sh: note: no policies/examples/*.json in this checkout; no example policies installed" >&2
   fi
-  local gid example=$d$DOCDIR/examples/60-ringwarden.conf.example
+  local gid
   gid=$(ringwarden_gid)
   if [ -n "$gid" ]; then
-    sed "s/@RINGWARDEN_GID@/$gid/" "$root/systemd/sysctl.d/60-ringwarden.conf.example" > "$example"
+    sed "s/@RINGWARDEN_GID@/$gid/" "$root/systemd/sysctl.d/60-ringwarden.conf.example" | put_text 0644 "$DOCDIR/examples/60-ringwarden.conf.example"
   else
-    cp "$root/systemd/sysctl.d/60-ringwarden.conf.example" "$example"
+    put_text 0644 "$DOCDIR/examples/60-ringwarden.conf.example" < "$root/systemd/sysctl.d/60-ringwarden.conf.example"
   fi
-  chmod 0644 "$example"
+
+  # The manifest lists itself, so that uninstall removes it last with the rest.
+  echo "f $(manifest_path)" >> "$manifest_tmp"
+  install -m 0644 "$manifest_tmp" "$d$(manifest_path)"
 
   cat <<MSG
-Installed ringwarden into ${DESTDIR:-/}$PREFIX (nothing started). Next steps on the target system:
+Installed ringwarden into ${DESTDIR:-/}$PREFIX (nothing started; every file installed is listed in $(manifest_path)). Next steps on the target system:
   systemd-sysusers $SYSUSERSDIR/ringwarden.conf     # user ringwarden, group ringwarden-admin
   systemd-tmpfiles --create $TMPFILESDIR/ringwarden.conf
   systemctl daemon-reload
@@ -139,7 +215,7 @@ MSG
 }
 
 do_uninstall() {
-  local d=$DESTDIR
+  local d=$DESTDIR list
   if [ -z "$d" ] && [ -d /run/systemd/system ] && command -v systemctl >/dev/null; then
     if systemctl -q is-active ringwarden.service ringwarden.socket ringwarden-admin.socket 2>/dev/null \
        || systemctl -q is-enabled ringwarden.service ringwarden.socket ringwarden-admin.socket 2>/dev/null; then
@@ -147,13 +223,12 @@ do_uninstall() {
       echo "  systemctl disable --now ringwarden.service ringwarden.socket ringwarden-admin.socket" >&2
     fi
   fi
-  rm -rf "$d$LIBDIR" "$d$DOCDIR"
-  rm -f "$d$BINDIR/ringwarden" "$d$SYSUSERSDIR/ringwarden.conf" "$d$TMPFILESDIR/ringwarden.conf" \
-        "$d$BASHCOMPDIR/ringwarden"
-  for u in "${units[@]}"; do rm -f "$d$UNITDIR/$u"; done
-  # Every man page is named after a command of ours: ringwarden.1, ringwarden-<sub>.1.
-  rm -f "$d$MANDIR/man1/ringwarden.1" "$d$MANDIR"/man1/ringwarden-*.1
-  echo "Uninstalled ringwarden from ${DESTDIR:-/}$PREFIX. Left in place: /etc/ringwarden (configuration), the user and groups (systemd-sysusers never removes them), /etc/sysctl.d/60-ringwarden.conf if you created it."
+  [ -f "$d$(manifest_path)" ] || die "no manifest at $d$(manifest_path): nothing removed (was it installed with this PREFIX and DESTDIR, by a version that wrote one?)"
+  list=$(mktemp)
+  cp "$d$(manifest_path)" "$list"
+  remove_listed "$list"
+  rm -f "$list"
+  echo "Uninstalled ringwarden from ${DESTDIR:-/}$PREFIX: exactly the files install listed. Left in place: /etc/ringwarden (configuration), /var/log/ringwarden (the audit trail), the user and groups (systemd-sysusers never removes them), /etc/sysctl.d/60-ringwarden.conf if you created it, and any file you added under the installed directories."
 }
 
 case "${1:-}" in

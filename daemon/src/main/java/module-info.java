@@ -23,7 +23,7 @@ module org.ringwarden.daemon {
     // picocli builds the command tree reflectively; Jackson binds the configuration records.
     opens org.ringwarden.daemon.cli to info.picocli;
     opens org.ringwarden.daemon.config to com.fasterxml.jackson.databind;
-    // logback.xml names the journal layout and the audit appender.
-    opens org.ringwarden.daemon.systemd to ch.qos.logback.core;
+    // Logback introspects its components (the audit appender) reflectively; it finds the set-up through ServiceLoader.
     opens org.ringwarden.daemon.audit to ch.qos.logback.core;
+    provides ch.qos.logback.classic.spi.Configurator with org.ringwarden.daemon.systemd.LogbackSetup;
 }

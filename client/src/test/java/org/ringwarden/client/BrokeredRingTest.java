@@ -37,6 +37,7 @@ import org.ringwarden.linux.uring.SqeFlag;
  * and no allocation per operation.
  */
 @Timeout(value = 60, unit = TimeUnit.SECONDS)
+@RequiresRings
 class BrokeredRingTest {
     private static final List<IoUringOp> READER_OPS = List.of(IoUringOp.NOP, IoUringOp.READ_FIXED);
 

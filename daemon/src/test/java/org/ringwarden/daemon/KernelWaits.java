@@ -13,7 +13,7 @@ import java.util.stream.Stream;
 /**
  * Observing the daemon's threads and descriptors through {@code /proc/self}, for tests that
  * must act only once something is really waiting in the kernel instead of sleeping and hoping
- * it is (issue 13). The daemon runs in the test JVM, so its threads are tasks of this process.
+ * it is. The daemon runs in the test JVM, so its threads are tasks of this process.
  */
 public final class KernelWaits {
     /** {@code poll(2)} on x86_64. */

@@ -30,6 +30,24 @@ public final class ProcessInfo {
         return Integer.parseInt(statusField(tid, "Tgid:").trim());
     }
 
+    /**
+     * The real, effective, saved and file-system user ids ({@code Uid:} of {@code /proc/PID/status}).
+     * Read by anyone: {@code status} needs no ptrace access.
+     */
+    public static int[] uids(int pid) {
+        return ids(statusField(pid, "Uid:"));
+    }
+
+    /** The real, effective, saved and file-system group ids ({@code Gid:}). */
+    public static int[] gids(int pid) {
+        return ids(statusField(pid, "Gid:"));
+    }
+
+    private static int[] ids(String line) {
+        // Printed unsigned: (uid_t) -1 for an unmapped id would not fit an int otherwise.
+        return Arrays.stream(line.trim().split("\\s+")).mapToLong(Long::parseLong).mapToInt(l -> (int) l).toArray();
+    }
+
     /** The parent process id ({@code PPid:}). */
     public static int parentOf(int pid) {
         return Integer.parseInt(statusField(pid, "PPid:").trim());

@@ -16,12 +16,18 @@ import java.lang.foreign.ValueLayout;
 public final class ThreadCredentials {
     /** {@code CAP_SETUID}: needed to take a real uid that is not one of the thread's own. */
     public static final int CAP_SETUID = 7;
+    /** {@code CAP_SETGID}: needed to take a file-system gid that is not one of the thread's own. */
+    public static final int CAP_SETGID = 6;
+    /** {@code CAP_SYS_PTRACE}: the daemon never has it (docs/containers.md). */
+    public static final int CAP_SYS_PTRACE = 19;
     /** {@code CAP_IPC_LOCK}: switches io_uring's memlock accounting off for rings it creates. */
     public static final int CAP_IPC_LOCK = 14;
     /** {@code CAP_SYS_ADMIN}. */
     public static final int CAP_SYS_ADMIN = 21;
 
     private static final long SYS_GETRESUID = 118;
+    private static final long SYS_SETFSUID = 122;
+    private static final long SYS_SETFSGID = 123;
     private static final long SYS_CAPGET = 125;
     private static final long SYS_CAPSET = 126;
     private static final int LINUX_CAPABILITY_VERSION_3 = 0x20080522;
@@ -50,6 +56,38 @@ public final class ThreadCredentials {
     public static void setRealUid(int uid) {
         Syscall.checked("setresuid(" + Integer.toUnsignedString(uid) + ", -1, -1)", Syscall.SYS_SETRESUID,
                 uid & 0xFFFF_FFFFL, UNCHANGED, UNCHANGED);
+    }
+
+    /**
+     * {@code setfsuid(uid)} and {@code setfsgid(gid)} for the calling thread only, and returns
+     * the ids it had, for {@link #restoreFsIds}. The file-system ids decide file access and the
+     * {@code PTRACE_MODE_FSCREDS} checks (opening {@code /proc/PID/mem}); a signal's permission
+     * check and {@code process_vm_readv} use the real and effective ids, which stay as they are:
+     * a process of {@code uid} cannot signal or trace the thread meanwhile.
+     *
+     * @throws KernelException {@code EPERM} if the kernel did not take them (no {@code CAP_SETUID}
+     *                         or {@code CAP_SETGID}); the thread's ids are then as they were
+     */
+    public static long setFsIds(int uid, int gid) {
+        // Both calls return the previous id and never fail: asking with an invalid id (-1)
+        // reads the current one, which tells whether the change was taken.
+        int oldGid = (int) Syscall.rawOnThisThread(SYS_SETFSGID, gid & 0xFFFF_FFFFL, 0, 0, 0, 0, 0);
+        int oldUid = (int) Syscall.rawOnThisThread(SYS_SETFSUID, uid & 0xFFFF_FFFFL, 0, 0, 0, 0, 0);
+        long old = (Integer.toUnsignedLong(oldUid) << 32) | Integer.toUnsignedLong(oldGid);
+        int nowGid = (int) Syscall.rawOnThisThread(SYS_SETFSGID, UNCHANGED, 0, 0, 0, 0, 0);
+        int nowUid = (int) Syscall.rawOnThisThread(SYS_SETFSUID, UNCHANGED, 0, 0, 0, 0, 0);
+        if (nowGid != gid || nowUid != uid) {
+            restoreFsIds(old);
+            throw new KernelException("setfsuid(" + Integer.toUnsignedString(uid) + ")/setfsgid("
+                    + Integer.toUnsignedString(gid) + ")", Errno.EPERM.number());
+        }
+        return old;
+    }
+
+    /** Puts back the file-system ids {@link #setFsIds} returned. */
+    public static void restoreFsIds(long old) {
+        Syscall.rawOnThisThread(SYS_SETFSUID, old >>> 32, 0, 0, 0, 0, 0);
+        Syscall.rawOnThisThread(SYS_SETFSGID, old & 0xFFFF_FFFFL, 0, 0, 0, 0, 0);
     }
 
     /** The calling thread's effective capabilities, bit {@code n} for capability {@code n}. */

@@ -18,6 +18,13 @@ public final class UnixSockets {
     /** {@code send} flag: a closed peer gives {@code EPIPE}, not {@code SIGPIPE}. */
     public static final int MSG_NOSIGNAL = 0x4000;
 
+    private static final long SYS_ACCEPT4 = 288;
+    private static final long SYS_BIND = 49;
+    private static final long SYS_LISTEN = 50;
+    private static final long SYS_SETSOCKOPT = 54;
+    private static final int SO_RCVTIMEO = 20;
+    private static final int SO_SNDTIMEO = 21;
+
     private static final ThreadLocal<MemorySegment> CAPTURE = ThreadLocal.withInitial(Syscall::newCaptureState);
 
     private UnixSockets() {
@@ -52,6 +59,49 @@ public final class UnixSockets {
             MemorySegment.copy(data, 0, buf, ValueLayout.JAVA_BYTE, 0, data.length);
             return (int) Syscall.rawRetrying(CAPTURE.get(), Syscall.SYS_SENDTO, fd, buf.address(), data.length,
                     MSG_DONTWAIT | MSG_NOSIGNAL, 0, 0);
+        }
+    }
+
+    /**
+     * {@code socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC)}, {@code bind(path)}, {@code listen(backlog)}:
+     * a listening socket at {@code path}, which must not exist. The caller owns the fd (and the file).
+     */
+    public static int listen(String path, int backlog) {
+        byte[] name = path.getBytes(java.nio.charset.StandardCharsets.UTF_8);
+        if (name.length > 107) {
+            throw new IllegalArgumentException("socket path is longer than the 107 bytes sun_path holds: " + path);
+        }
+        int fd = (int) Syscall.checked("socket(AF_UNIX, SOCK_STREAM)", Syscall.SYS_SOCKET, AF_UNIX,
+                SOCK_STREAM | SOCK_CLOEXEC, 0);
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment addr = arena.allocate(110, 2); // struct sockaddr_un
+            addr.set(ValueLayout.JAVA_SHORT, 0, (short) AF_UNIX);
+            MemorySegment.copy(name, 0, addr, ValueLayout.JAVA_BYTE, 2, name.length);
+            Syscall.checked("bind(" + path + ")", SYS_BIND, fd, addr.address(), 2 + name.length + 1);
+            Syscall.checked("listen(" + path + ")", SYS_LISTEN, fd, backlog);
+            return fd;
+        } catch (RuntimeException e) {
+            Descriptors.closeQuietly(fd);
+            throw e;
+        }
+    }
+
+    /**
+     * {@code accept4(fd, NULL, NULL, SOCK_CLOEXEC)}, retrying {@code EINTR}; returns the
+     * connection, or {@code -errno} ({@code -EAGAIN} on a non-blocking socket with none waiting).
+     */
+    public static int accept(int listeningFd) {
+        return (int) Syscall.rawRetrying(CAPTURE.get(), SYS_ACCEPT4, listeningFd, 0, 0, SOCK_CLOEXEC, 0, 0);
+    }
+
+    /** {@code SO_RCVTIMEO} and {@code SO_SNDTIMEO}: a blocking call gives up with {@code EAGAIN} after {@code millis}. */
+    public static void setTimeouts(int fd, long millis) {
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment tv = arena.allocate(16, 8); // struct timeval
+            tv.set(ValueLayout.JAVA_LONG, 0, millis / 1000);
+            tv.set(ValueLayout.JAVA_LONG, 8, (millis % 1000) * 1000);
+            Syscall.checked("setsockopt(SO_RCVTIMEO)", SYS_SETSOCKOPT, fd, SOL_SOCKET, SO_RCVTIMEO, tv.address(), 16, 0);
+            Syscall.checked("setsockopt(SO_SNDTIMEO)", SYS_SETSOCKOPT, fd, SOL_SOCKET, SO_SNDTIMEO, tv.address(), 16, 0);
         }
     }
 }

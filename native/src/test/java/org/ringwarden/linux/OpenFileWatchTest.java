@@ -5,9 +5,11 @@ import static org.assertj.core.api.Assertions.assertThat;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 import org.ringwarden.linux.uring.IoUringCalls;
+import org.ringwarden.linux.uring.RequiresRings;
 
 /** {@link OpenFileWatch} on the real kernel: a watched file stays listed exactly while some descriptor holds it. */
 @Timeout(20)
+@RequiresRings
 class OpenFileWatchTest {
     @Test
     void aWatchedRingIsListedWhileAnyCopyIsOpenAndGoneWithTheLast() {

@@ -64,6 +64,7 @@ class ThreadCredentialsTest {
     }
 
     @Test
+    @org.ringwarden.linux.uring.RequiresRings
     void ringsMadeUnderAnAccountingUidAreChargedToThatUidAlone() throws Exception {
         assumeTrue(ThreadCredentials.hasEffective(ThreadCredentials.CAP_SETUID)
                 && ThreadCredentials.hasEffective(ThreadCredentials.CAP_IPC_LOCK), "needs root");

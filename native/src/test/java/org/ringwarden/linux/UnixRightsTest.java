@@ -27,6 +27,7 @@ class UnixRightsTest {
 
     @ParameterizedTest(name = "socket type {0}, ring R_DISABLED={1}")
     @CsvSource({"1, false", "1, true", "5, false", "5, true"})
+    @org.ringwarden.linux.uring.RequiresRings
     void scmRightsRefusesAnIoUringFdWithEinval(int socketType, boolean disabled) {
         int[] sv = UnixSockets.socketpair(socketType);
         IoUringCalls.CreatedRing ring = IoUringCalls.create(4, 0, disabled ? SetupFlag.R_DISABLED.abi() : 0);

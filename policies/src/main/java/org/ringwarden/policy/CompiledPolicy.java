@@ -54,6 +54,14 @@ public record CompiledPolicy(String name, String description, String source, Acq
         return acquirers.admits(requireNonNull(subject, "subject"));
     }
 
+    /**
+     * Whether container {@code c} may attach its OCI seccomp listener under this policy: it is
+     * one of {@code subjects.containers}, and the policy is for transparent use.
+     */
+    public boolean mayAttachContainer(ContainerSubject c) {
+        return transparent.enabled() && acquirers.admitsContainer(requireNonNull(c, "container"));
+    }
+
     /** The total bytes of registered buffers one lease pins. */
     public long bufferBytesPerLease() {
         long sum = 0;

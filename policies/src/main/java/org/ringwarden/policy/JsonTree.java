@@ -5,6 +5,8 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 
+import org.jspecify.annotations.Nullable;
+
 /**
  * A parsed JSON document that remembers, for every value and every key, where it was
  * written: the validator reports all problems of a file with line, column and JSON path,
@@ -14,10 +16,22 @@ final class JsonTree {
     private JsonTree() {
     }
 
-    /** A 1-based line and column. */
-    record Location(int line, int column) {
+    /**
+     * A 1-based line and column, and the file when it is not the one being read: a composed
+     * policy ({@link PolicyComposer}) holds values written in its bases and drop-ins.
+     */
+    record Location(int line, int column, @Nullable String file) {
         static final Location FILE = new Location(0, 0);
         static final Location START = new Location(1, 1);
+
+        Location(int line, int column) {
+            this(line, column, null);
+        }
+
+        /** This place, in {@code file} unless it names a file already. */
+        Location in(String file) {
+            return this.file == null ? new Location(line, column, file) : this;
+        }
     }
 
     /** A JSON value with its JSON path and the location of its first character. */

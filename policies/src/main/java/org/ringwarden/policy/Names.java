@@ -6,7 +6,7 @@ import java.util.Locale;
 import org.jspecify.annotations.Nullable;
 
 /** "Did you mean": the valid name nearest to a misspelt one. */
-final class Names {
+public final class Names {
     private Names() {
     }
 
@@ -14,8 +14,13 @@ final class Names {
      * The candidate nearest to {@code input} by Damerau-Levenshtein distance (optimal string
      * alignment, case-insensitive), if it is near enough to be a plausible typo.
      * A C prefix ({@code IORING_OP_}, {@code IOSQE_}...) or a case difference is forgiven first.
+     * Public for the daemon's configuration loader, which suggests its field names the same way.
+     *
+     * @param input      what was written; null or empty has no suggestion
+     * @param candidates the valid names
+     * @return the nearest candidate, or null when none is near enough
      */
-    static @Nullable String suggest(@Nullable String input, Collection<String> candidates) {
+    public static @Nullable String suggest(@Nullable String input, Collection<String> candidates) {
         if (input == null || input.isEmpty() || input.length() > 64) {
             return null;
         }

@@ -36,20 +36,23 @@ record PolicyDefinition(String name, String description, Subjects subjects, Ring
         buffers = List.copyOf(buffers);
     }
 
-    record Subjects(List<String> users, List<String> groups, List<Integer> uids, List<Integer> gids, boolean everyone) {
+    record Subjects(List<String> users, List<String> groups, List<Integer> uids, List<Integer> gids, boolean everyone,
+                    List<ContainerMatch> containers) {
         Subjects {
             users = List.copyOf(users);
             groups = List.copyOf(groups);
             uids = List.copyOf(uids);
             gids = List.copyOf(gids);
+            containers = List.copyOf(containers);
         }
 
         static Subjects nobody() {
-            return new Subjects(List.of(), List.of(), List.of(), List.of(), false);
+            return new Subjects(List.of(), List.of(), List.of(), List.of(), false, List.of());
         }
 
         boolean isNobody() {
-            return !everyone && users.isEmpty() && groups.isEmpty() && uids.isEmpty() && gids.isEmpty();
+            return !everyone && users.isEmpty() && groups.isEmpty() && uids.isEmpty() && gids.isEmpty()
+                    && containers.isEmpty();
         }
     }
 

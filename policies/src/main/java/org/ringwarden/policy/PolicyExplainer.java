@@ -133,6 +133,10 @@ public final class PolicyExplainer {
         if (a.everyone()) {
             return "any local user";
         }
+        if (a.everyone() && !a.containers().isEmpty()) {
+            return "any local user; containers with " + a.containers().stream().map(ContainerMatch::toString)
+                    .reduce((x, y) -> x + " or " + y).orElse("");
+        }
         if (a.isNobody()) {
             return "nobody (no subject named)";
         }
@@ -142,6 +146,9 @@ public final class PolicyExplainer {
         }
         if (!a.gids().isEmpty()) {
             j.add("members of gid " + a.gids().stream().map(String::valueOf).reduce((x, y) -> x + ", " + y).orElse(""));
+        }
+        for (ContainerMatch c : a.containers()) {
+            j.add("containers with " + c);
         }
         return j.toString();
     }

@@ -10,6 +10,7 @@ import java.nio.file.LinkOption;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.HashMap;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
@@ -41,7 +42,7 @@ public final class PolicyLoader {
     /** A directory with more policy files than this is refused. */
     public static final int MAX_FILES = 1024;
     /** The bundled policies, by name: resources {@code org/ringwarden/policy/bundled/NAME.json}. */
-    public static final List<String> BUNDLED = List.of("nop", "reader", "appender", "net", "fast-reader", "fio");
+    public static final List<String> BUNDLED = List.of("nop", "reader", "appender", "net", "fast-reader", "fio", "qemu");
     /** The {@link PolicySet#origin()} of the bundled set. */
     public static final String BUNDLED_ORIGIN = "bundled";
 
@@ -180,37 +181,96 @@ public final class PolicyLoader {
         }
         files.sort(null);
         for (Path f : files) {
-            file(s, f);
+            byte[] bytes = read(s, f);
+            if (bytes != null) {
+                s.add(f.toString(), bytes);
+            }
+        }
+        dropIns(s, dir);
+    }
+
+    /**
+     * The drop-ins of a directory: {@code NAME.d/*.json}, applied to policy {@code NAME} in file
+     * name order (systemd's rule), after its own file and its bases ({@link PolicyComposer}).
+     */
+    private void dropIns(Session s, Path dir) {
+        List<Path> dirs = new ArrayList<>();
+        try (DirectoryStream<Path> ds = Files.newDirectoryStream(dir, "*.d")) {
+            for (Path p : ds) {
+                if (Files.isDirectory(p) && !p.getFileName().toString().startsWith(".")) {
+                    dirs.add(p);
+                }
+            }
+        } catch (IOException | RuntimeException e) {
+            s.fileProblem(dir.toString(), ProblemCode.IO_ERROR, "cannot list the drop-in directories: " + describe(e));
+            return;
+        }
+        dirs.sort(null);
+        for (Path d : dirs) {
+            String fileName = d.getFileName().toString();
+            String policy = fileName.substring(0, fileName.length() - 2);
+            if (options.strictPermissions() && !permissionsOk(s, d, d.toString())) {
+                continue;
+            }
+            List<Path> files = new ArrayList<>();
+            try (DirectoryStream<Path> ds = Files.newDirectoryStream(d, "*.json")) {
+                for (Path p : ds) {
+                    if (!p.getFileName().toString().startsWith(".")) {
+                        files.add(p);
+                    }
+                    if (files.size() > MAX_FILES) {
+                        s.fileProblem(d.toString(), ProblemCode.TOO_LARGE, "more than " + MAX_FILES + " drop-in files");
+                        return;
+                    }
+                }
+            } catch (IOException | RuntimeException e) {
+                s.fileProblem(d.toString(), ProblemCode.IO_ERROR, "cannot list the directory: " + describe(e));
+                continue;
+            }
+            files.sort(null);
+            for (Path f : files) {
+                byte[] bytes = read(s, f);
+                if (bytes != null) {
+                    s.addDropIn(policy, f.toString(), bytes);
+                }
+            }
         }
     }
 
     private void file(Session s, Path file) {
+        byte[] bytes = read(s, file);
+        if (bytes != null) {
+            s.add(file.toString(), bytes);
+        }
+    }
+
+    /** The bytes of a policy or drop-in file, or null (the problem is reported). */
+    private byte @Nullable [] read(Session s, Path file) {
         String display = file.toString();
         try {
             if (!Files.exists(file)) {
                 s.fileProblem(display, ProblemCode.IO_ERROR, "no such file or directory");
-                return;
+                return null;
             }
             if (!Files.isRegularFile(file)) {
                 s.fileProblem(display, ProblemCode.IO_ERROR, "not a regular file");
-                return;
+                return null;
             }
             if (options.strictPermissions() && !permissionsOk(s, file, display)) {
-                return;
+                return null;
             }
             long size = Files.size(file);
             if (size > MAX_FILE_BYTES) {
                 s.fileProblem(display, ProblemCode.TOO_LARGE, "the file has " + size + " bytes; a policy file may have at most "
                         + MAX_FILE_BYTES + " (1 MiB)");
-                return;
+                return null;
             }
-            byte[] bytes;
             try (InputStream in = Files.newInputStream(file)) {
-                bytes = in.readNBytes(MAX_FILE_BYTES + 1); // it may have grown since
+                return in.readNBytes(MAX_FILE_BYTES + 1); // it may have grown since
             }
-            s.add(display, bytes);
         } catch (IOException | RuntimeException e) {
             s.fileProblem(display, ProblemCode.IO_ERROR, "cannot read: " + describe(e));
+            return null;
         }
     }
 
@@ -264,13 +324,19 @@ public final class PolicyLoader {
         return e.getMessage() == null ? e.getClass().getSimpleName() : e.getMessage();
     }
 
-    /** One load: the files read so far, and every problem. */
+    /**
+     * One load: every file is parsed first, then each policy is composed with its bases and
+     * drop-ins ({@link PolicyComposer}), read, checked and compiled.
+     */
     private final class Session {
+        /** A parsed policy file (root null when it did not parse) and its problems. */
+        private record Entry(String display, JsonTree.@Nullable Node root, Problems problems) {
+        }
+
         private final List<PolicyProblem> problems = new ArrayList<>();
-        private final List<CompiledPolicy> policies = new ArrayList<>();
-        private final Map<String, String> nameToFile = new HashMap<>();
-        private @Nullable KernelProbe kernel;
-        private boolean probed;
+        private final List<Entry> entries = new ArrayList<>();
+        private final Map<String, List<PolicyComposer.Source>> dropIns = new LinkedHashMap<>();
+        private final Map<String, String> dropInDirs = new HashMap<>();
 
         void fileProblem(String display, ProblemCode code, String message) {
             problems.add(new PolicyProblem(display, 0, 0, "$", Severity.ERROR, code, message, null));
@@ -278,40 +344,96 @@ public final class PolicyLoader {
 
         void add(String display, byte[] bytes) {
             Problems p = new Problems(display);
-            if (bytes.length > MAX_FILE_BYTES) {
-                p.error(Location.FILE, "$", ProblemCode.TOO_LARGE, "the file has more than " + MAX_FILE_BYTES
-                        + " bytes (1 MiB), the most a policy file may have", null);
-                problems.addAll(p.all());
-                return;
-            }
-            JsonTree.Node root = JsonTreeReader.read(bytes, p);
+            entries.add(new Entry(display, parse(bytes, p), p));
+        }
+
+        void addDropIn(String policy, String display, byte[] bytes) {
+            Problems p = new Problems(display);
+            JsonTree.Node root = parse(bytes, p);
             if (root != null) {
-                PolicyReader.Read read = PolicyReader.read(root, p);
-                PolicyDefinition d = read.definition();
-                if (d != null) {
-                    if (!probed) {
-                        kernel = probe(problems);
-                        probed = true;
-                    }
-                    Acquirers acquirers = PolicyRules.check(d, read.origins(), p, options, kernel);
-                    if (!d.name().isEmpty()) {
-                        String first = nameToFile.putIfAbsent(d.name(), display);
-                        if (first != null) {
-                            p.error(read.origins().of("$.name"), "$.name", ProblemCode.DUPLICATE_NAME,
-                                    "policy name `" + d.name() + "` is already used by " + first, null);
-                        }
-                    }
-                    if (!p.hasErrors()) {
-                        policies.add(PolicyCompiler.compile(d, acquirers, display));
-                    }
-                }
+                dropIns.computeIfAbsent(policy, k -> new ArrayList<>()).add(new PolicyComposer.Source(display, root));
             }
+            dropInDirs.putIfAbsent(policy, Path.of(display).getParent() + "");
             problems.addAll(p.all());
         }
 
+        private JsonTree.@Nullable Node parse(byte[] bytes, Problems p) {
+            if (bytes.length > MAX_FILE_BYTES) {
+                p.error(Location.FILE, "$", ProblemCode.TOO_LARGE, "the file has more than " + MAX_FILE_BYTES
+                        + " bytes (1 MiB), the most a policy file may have", null);
+                return null;
+            }
+            return JsonTreeReader.read(bytes, p);
+        }
+
         LoadResult finish(String origin) {
-            boolean failed = problems.stream().anyMatch(PolicyProblem::isError);
-            return new LoadResult(failed ? Optional.empty() : Optional.of(new PolicySet(policies, origin)), problems);
+            // The first file with a name owns it (a second is DUPLICATE_NAME, below).
+            Map<String, PolicyComposer.Source> byName = new LinkedHashMap<>();
+            Map<String, Problems> problemsByName = new HashMap<>();
+            for (Entry e : entries) {
+                String name = nameOf(e.root());
+                if (name != null && e.root() != null && !byName.containsKey(name)) {
+                    byName.put(name, new PolicyComposer.Source(e.display(), e.root()));
+                    problemsByName.put(name, e.problems());
+                }
+            }
+            PolicyComposer composer = new PolicyComposer(byName, dropIns, problemsByName);
+            List<CompiledPolicy> policies = new ArrayList<>();
+            Map<String, EffectivePolicy> effective = new LinkedHashMap<>();
+            Map<String, String> nameToFile = new HashMap<>();
+            KernelProbe kernel = null;
+            boolean probed = false;
+            for (Entry e : entries) {
+                Problems p = e.problems();
+                JsonTree.Node root = e.root();
+                if (root != null) {
+                    String name = nameOf(root);
+                    PolicyComposer.Source owner = name == null ? null : byName.get(name);
+                    PolicyComposer.Composed composed = name != null && owner != null && owner.file().equals(e.display())
+                            ? composer.compose(name) : new PolicyComposer.Composed(root, List.of(e.display()));
+                    if (composed != null) {
+                        PolicyReader.Read read = PolicyReader.read(composed.root(), p);
+                        PolicyDefinition d = read.definition();
+                        if (d != null) {
+                            if (!probed) {
+                                kernel = probe(problems);
+                                probed = true;
+                            }
+                            Acquirers acquirers = PolicyRules.check(d, read.origins(), p, options, kernel);
+                            if (!d.name().isEmpty()) {
+                                String first = nameToFile.putIfAbsent(d.name(), e.display());
+                                if (first != null) {
+                                    p.error(read.origins().of("$.name"), "$.name", ProblemCode.DUPLICATE_NAME,
+                                            "policy name `" + d.name() + "` is already used by " + first, null);
+                                }
+                            }
+                            if (!p.hasErrors()) {
+                                policies.add(PolicyCompiler.compile(d, acquirers, e.display()));
+                                effective.put(d.name(), EffectiveWriter.write(d.name(), composed, e.display()));
+                            }
+                        }
+                    }
+                }
+                problems.addAll(p.all());
+            }
+            for (String orphan : new java.util.TreeSet<>(composer.orphans())) {
+                problems.add(new PolicyProblem(dropInDirs.getOrDefault(orphan, orphan + ".d"), 0, 0, "$", Severity.WARNING,
+                        ProblemCode.ORPHAN_DROP_IN, "drop-ins for `" + orphan + "`, but there is no policy `" + orphan
+                        + "` in this set: they apply to nothing", null));
+            }
+            // A problem inherited from a base is found again in each policy composed from it.
+            List<PolicyProblem> unique = List.copyOf(new java.util.LinkedHashSet<>(problems));
+            boolean failed = unique.stream().anyMatch(PolicyProblem::isError);
+            return new LoadResult(failed ? Optional.empty() : Optional.of(new PolicySet(policies, origin, effective)), unique);
+        }
+
+        /** The {@code name} a parsed policy gives itself, if it is a string. */
+        private static @Nullable String nameOf(JsonTree.@Nullable Node root) {
+            if (root instanceof JsonTree.Obj o && o.members().get("name") instanceof JsonTree.Member m
+                    && m.value() instanceof JsonTree.Str s) {
+                return s.value();
+            }
+            return null;
         }
     }
 }

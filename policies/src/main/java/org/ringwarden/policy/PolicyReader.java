@@ -36,9 +36,11 @@ final class PolicyReader {
     static final Pattern NAME = Pattern.compile("[a-z0-9][a-z0-9._-]{0,62}");
     static final Pattern ACCOUNT = Pattern.compile("[A-Za-z0-9_][A-Za-z0-9_.-]{0,31}\\$?");
 
-    static final List<String> TOP = List.of("name", "description", "subjects", "ring", "sqe", "register", "files",
+    /** {@code extends} is taken out by {@link PolicyComposer} before a document is read; listed for suggestions. */
+    static final List<String> TOP = List.of("name", "extends", "description", "subjects", "ring", "sqe", "register", "files",
             "clientFds", "buffers", "limits", "transparent");
-    static final List<String> SUBJECTS = List.of("users", "groups", "uids", "gids", "everyone");
+    static final List<String> SUBJECTS = List.of("users", "groups", "uids", "gids", "everyone", "containers");
+    static final List<String> CONTAINER = List.of("id", "podNamespace", "podName");
     static final List<String> RING = List.of("sqEntries", "cqEntries", "setupFlags", "enabler", "clamp");
     static final List<String> SQE = List.of("ops", "flagsAllowed", "flagsRequired");
     static final List<String> REGISTER = List.of("ops", "acknowledge");
@@ -169,7 +171,44 @@ final class PolicyReader {
         List<Integer> uids = ids(o.members().get("uids"));
         List<Integer> gids = ids(o.members().get("gids"));
         boolean everyone = o.members().containsKey("everyone") && bool(o.members().get("everyone").value(), false);
-        return new PolicyDefinition.Subjects(users, groups, uids, gids, everyone);
+        List<ContainerMatch> containers = list(o.members().get("containers"), this::container);
+        return new PolicyDefinition.Subjects(users, groups, uids, gids, everyone, containers);
+    }
+
+    /** One entry of {@code subjects.containers}: {@code {"id": ..., "podNamespace": ..., "podName": ...}}. */
+    private @Nullable ContainerMatch container(Node n) {
+        if (!(object(n) instanceof Obj o)) {
+            return null;
+        }
+        fields(o, CONTAINER, "a container match");
+        String[] v = new String[CONTAINER.size()];
+        boolean bad = false;
+        for (int i = 0; i < v.length; i++) {
+            Member m = o.members().get(CONTAINER.get(i));
+            if (m == null) {
+                continue;
+            }
+            String s = string(m.value());
+            if (s == null) {
+                bad = true;
+            } else if (!ContainerMatch.VALUE.matcher(s).matches()) {
+                problems.error(m.value().at(), m.value().path(), ProblemCode.BAD_VALUE, "`" + printable(s)
+                        + "` is not a container id or Kubernetes name: 1 to 253 letters, digits, `.`, `_`, `-`,"
+                        + " starting with a letter or digit, optionally ending with `*` (a prefix)", null);
+                bad = true;
+            } else {
+                v[i] = s;
+            }
+        }
+        if (bad) {
+            return null;
+        }
+        if (v[0] == null && v[1] == null && v[2] == null) {
+            problems.error(o.at(), o.path(), ProblemCode.BAD_VALUE,
+                    "a container match names at least one of `id`, `podNamespace`, `podName`", null);
+            return null;
+        }
+        return new ContainerMatch(v[0], v[1], v[2]);
     }
 
     private PolicyDefinition.Ring ring(@Nullable Member m) {
@@ -544,6 +583,10 @@ final class PolicyReader {
             if (s == null) {
                 continue;
             }
+            if (s.startsWith("@")) {
+                group(n, s, type, out, where);
+                continue;
+            }
             E e = KernelConstant.byName(type, s);
             if (e == null && (Class<?>) type == RegisterOp.class) {
                 e = type.cast(RegisterOp.byShortName(s));
@@ -552,12 +595,35 @@ final class PolicyReader {
                 problems.unknown(n.at(), n.path(), unknown, "`" + printable(s) + "` is not " + what,
                         problems.saturated() ? null : Names.suggest(s, valid));
             } else if (!out.add(e)) {
-                problems.error(n.at(), n.path(), ProblemCode.DUPLICATE_NAME, "`" + s + "` is listed twice", null);
+                if (!(where.get(e) instanceof JsonTree.Str g && g.value().startsWith("@"))) {
+                    problems.error(n.at(), n.path(), ProblemCode.DUPLICATE_NAME, "`" + s + "` is listed twice", null);
+                }
             } else {
                 where.put(e, n);
             }
         }
         return out;
+    }
+
+    /**
+     * Adds the members of group {@code s} ({@link OpcodeGroups}); each keeps the group's place for
+     * later messages. A member also listed by name, or by another group, is not a duplicate:
+     * {@code ["@read", "READ_FIXED"]} is a natural way to write a list.
+     */
+    private <E extends Enum<E>> void group(Node n, String s, Class<E> type, Set<E> out, Map<E, Node> where) {
+        Set<E> members = OpcodeGroups.members(type, s);
+        if (members == null) {
+            List<String> groups = OpcodeGroups.names(type);
+            problems.unknown(n.at(), n.path(), ProblemCode.UNKNOWN_OP_GROUP, groups.isEmpty()
+                            ? "`" + printable(s) + "`: this list takes no groups"
+                            : "`" + printable(s) + "` is not a group of this list (groups: " + String.join(", ", groups) + ")",
+                    problems.saturated() || groups.isEmpty() ? null : Names.suggest(s, groups));
+            return;
+        }
+        for (E e : members) {
+            out.add(e);
+            where.putIfAbsent(e, n);
+        }
     }
 
     /** A size: an integer of bytes, or a string such as {@code "1 MiB"}; {@code dflt} after an error. */

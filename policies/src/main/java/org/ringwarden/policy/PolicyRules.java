@@ -62,7 +62,7 @@ final class PolicyRules {
             SetupFlag.ATTACH_WQ, "the program's wq_fd means nothing in the daemon",
             SetupFlag.NO_MMAP, "the ring memory would be the daemon's, which the program cannot map",
             SetupFlag.REGISTERED_FD_ONLY, "it needs NO_MMAP");
-    // R_DISABLED, SINGLE_ISSUER and DEFER_TASKRUN may be honoured (issue 7): a program that asks for
+    // R_DISABLED, SINGLE_ISSUER and DEFER_TASKRUN may be honoured: a program that asks for
     // R_DISABLED gets the ring disabled, restrictions registered, and becomes its issuer when it
     // enables it; without R_DISABLED the daemon drops SINGLE_ISSUER/DEFER_TASKRUN (TransparentPlan).
 
@@ -461,9 +461,15 @@ final class PolicyRules {
     }
 
     private void grantsSomething(PolicyDefinition d) {
+        if (!d.subjects().containers().isEmpty() && !d.transparent().enabled()) {
+            // A container's listener is served only transparently (docs/containers.md).
+            problems.error(origins.of("$.subjects.containers"), "$.subjects.containers", ProblemCode.CONTAINERS_NEED_TRANSPARENT,
+                    "`subjects.containers` names containers, but the policy is not for transparent use: add"
+                            + " `\"transparent\": {\"enabled\": true, ...}`", null);
+        }
         if (d.subjects().isNobody()) {
             problems.warning(origins.of("$.subjects"), "$.subjects", ProblemCode.GRANTS_NOTHING,
-                    "nobody may acquire this policy: `subjects` names no user, group, uid or gid", null);
+                    "nobody may acquire this policy: `subjects` names no user, group, uid, gid or container", null);
         }
         if (d.sqeOps().isEmpty()) {
             problems.warning(origins.of("$.sqe.ops"), "$.sqe.ops", ProblemCode.GRANTS_NOTHING,
@@ -494,7 +500,7 @@ final class PolicyRules {
                         + e.getKey() + "` is not a group of this system", Names.suggest(e.getKey(), resolver.groupNames()));
             }
         }
-        return new Acquirers(s.everyone(), uids, gids);
+        return new Acquirers(s.everyone(), uids, gids, s.containers());
     }
 
     private static String kernelRelease() {

@@ -16,13 +16,24 @@ import java.util.Optional;
 public final class PolicySet {
     private final Map<String, CompiledPolicy> byName;
     private final String origin;
+    private final Map<String, EffectivePolicy> effective;
 
     /**
      * @param policies the policies (names must be unique)
      * @param origin   where the set came from, for people: a directory, or {@code bundled}
      */
     public PolicySet(Collection<CompiledPolicy> policies, String origin) {
+        this(policies, origin, Map.of());
+    }
+
+    /**
+     * @param policies  the policies (names must be unique)
+     * @param origin    where the set came from, for people: a directory, or {@code bundled}
+     * @param effective how each policy was composed, by name (see {@link #effective})
+     */
+    public PolicySet(Collection<CompiledPolicy> policies, String origin, Map<String, EffectivePolicy> effective) {
         this.origin = requireNonNull(origin, "origin");
+        this.effective = Map.copyOf(effective);
         Map<String, CompiledPolicy> m = new LinkedHashMap<>();
         policies.stream().sorted(java.util.Comparator.comparing(CompiledPolicy::name)).forEach(p -> {
             if (m.putIfAbsent(p.name(), p) != null) {
@@ -49,6 +60,15 @@ public final class PolicySet {
     /** The policy named {@code name}, whoever may use it. For administrators only. */
     public Optional<CompiledPolicy> get(String name) {
         return Optional.ofNullable(byName.get(requireNonNull(name, "name")));
+    }
+
+    /**
+     * Policy {@code name} as the loader composed it from its file, bases and drop-ins, with the
+     * origin of each value; empty for an unknown name or a set made without that information.
+     * For administrators only.
+     */
+    public Optional<EffectivePolicy> effective(String name) {
+        return Optional.ofNullable(effective.get(requireNonNull(name, "name")));
     }
 
     /** The policies {@code subject} may acquire, by name. */

@@ -45,7 +45,21 @@ public enum ProblemCode {
     UNKNOWN_REGISTER_OP,
     UNKNOWN_SETUP_FLAG,
     UNKNOWN_OPEN_FLAG,
+    /** An {@code @group} name that does not exist for the list it is in. */
+    UNKNOWN_OP_GROUP,
     UNKNOWN_ACCESS_MODE,
+
+    // --- composition (extends and drop-ins) ---
+    /** {@code extends} names a policy that is not in the set; the nearest name is suggested. */
+    UNKNOWN_BASE,
+    /** {@code extends} leads back to the policy itself. */
+    EXTENDS_CYCLE,
+    /** A base policy has errors of its own, so nothing can be composed from it. */
+    BROKEN_BASE,
+    /** A drop-in sets {@code name} or {@code extends}, which only the policy itself may. */
+    DROP_IN_FIELD,
+    /** A {@code NAME.d} directory of drop-ins with no policy {@code NAME} in the set. */
+    ORPHAN_DROP_IN,
 
     // --- the security rules ---
     /** {@code SQPOLL} (and {@code SQ_AFF}): the poll thread runs SQEs with the daemon's credentials. */
@@ -78,6 +92,8 @@ public enum ProblemCode {
     LIMIT_CONFLICT,
     /** An SQE opcode the running kernel does not support. */
     KERNEL_UNSUPPORTED,
+    /** {@code subjects.containers} on a policy that is not for transparent use (docs/containers.md). */
+    CONTAINERS_NEED_TRANSPARENT,
 
     // --- warnings ---
     /** An opcode that takes a path or no file, allowed without {@code FIXED_FILE} required. */

@@ -43,7 +43,8 @@ final class Problems {
             errors = true;
         }
         if (list.size() < MAX_REPORTED) {
-            list.add(new PolicyProblem(file, at.line(), at.column(), path, s, code, message, suggestion));
+            list.add(new PolicyProblem(at.file() == null ? file : at.file(), at.line(), at.column(), path, s, code, message,
+                    suggestion));
         } else {
             // A file with thousands of problems is not a policy with typos; the first ones say enough.
             suppressed++;

@@ -109,7 +109,7 @@ class BrokenPolicyCorpusTest {
         assertThat(last.code()).isEqualTo(ProblemCode.TOO_MANY_PROBLEMS);
         assertThat(last.message()).isEqualTo("800 more problem(s) not shown");
         assertThat(last.isError()).isTrue();
-        assertThat(r.problems().get(199).message()).isEqualTo("unknown field `unknown199` in a policy (fields: name, "
+        assertThat(r.problems().get(199).message()).isEqualTo("unknown field `unknown199` in a policy (fields: name, extends, "
                 + "description, subjects, ring, sqe, register, files, clientFds, buffers, limits, transparent)");
     }
 

@@ -24,6 +24,7 @@ import org.ringwarden.linux.uring.SqeFlag;
 
 /** What compiled policies do on the running kernel: restrictions accepted, and enforced. */
 @Timeout(value = 60, unit = TimeUnit.SECONDS)
+@RequiresRings
 class CompiledPolicyKernelTest {
     static final PolicyLoader LOADER = new PolicyLoader(new PolicyLoader.Options(false, true, false, BrokenPolicyCorpusTest.ACCOUNTS));
 

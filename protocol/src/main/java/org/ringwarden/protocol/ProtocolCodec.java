@@ -58,27 +58,31 @@ public final class ProtocolCodec {
 
     private static final ObjectMapper MAPPER = newMapper();
 
-    private static final Map<String, ObjectReader> REQUESTS = readers(Map.of(
-            "attach", Request.Attach.class,
-            "acquire", Request.Acquire.class,
-            "policies", Request.ListPolicies.class,
-            "release", Request.Release.class,
-            "status", Request.Status.class,
-            "leases", Request.Leases.class,
-            "reload", Request.Reload.class,
-            "transparent-setup", Request.TransparentSetup.class));
+    private static final Map<String, ObjectReader> REQUESTS = readers(Map.ofEntries(
+            Map.entry("attach", Request.Attach.class),
+            Map.entry("acquire", Request.Acquire.class),
+            Map.entry("policies", Request.ListPolicies.class),
+            Map.entry("release", Request.Release.class),
+            Map.entry("status", Request.Status.class),
+            Map.entry("leases", Request.Leases.class),
+            Map.entry("reload", Request.Reload.class),
+            Map.entry("report-refusals", Request.ReportRefusals.class),
+            Map.entry("revoke", Request.Revoke.class),
+            Map.entry("transparent-setup", Request.TransparentSetup.class)));
 
-    private static final Map<String, ObjectReader> RESPONSES = readers(Map.of(
-            "send-fds", Response.SendFds.class,
-            "attached", Response.Attached.class,
-            "grant", Response.Grant.class,
-            "policies", Response.Policies.class,
-            "released", Response.Released.class,
-            "error", Response.Error.class,
-            "status", Response.StatusReport.class,
-            "leases", Response.LeaseList.class,
-            "reloaded", Response.Reloaded.class,
-            "transparent-ring", Response.TransparentRing.class));
+    private static final Map<String, ObjectReader> RESPONSES = readers(Map.ofEntries(
+            Map.entry("send-fds", Response.SendFds.class),
+            Map.entry("attached", Response.Attached.class),
+            Map.entry("grant", Response.Grant.class),
+            Map.entry("policies", Response.Policies.class),
+            Map.entry("released", Response.Released.class),
+            Map.entry("error", Response.Error.class),
+            Map.entry("status", Response.StatusReport.class),
+            Map.entry("leases", Response.LeaseList.class),
+            Map.entry("reloaded", Response.Reloaded.class),
+            Map.entry("refusals-recorded", Response.RefusalsRecorded.class),
+            Map.entry("revoked", Response.Revoked.class),
+            Map.entry("transparent-ring", Response.TransparentRing.class)));
 
     /**
      * A request on the wire: {@code v} and {@code op} first, then the record's own fields in

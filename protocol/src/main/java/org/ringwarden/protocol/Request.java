@@ -2,6 +2,8 @@ package org.ringwarden.protocol;
 
 import static java.util.Objects.requireNonNull;
 
+import java.util.List;
+
 import org.jspecify.annotations.Nullable;
 
 /**
@@ -25,7 +27,7 @@ public sealed interface Request {
         return 0;
     }
 
-    /** True for {@code status}, {@code leases} and {@code reload}: admin socket and admin peers only. */
+    /** True for {@code status}, {@code leases}, {@code reload} and {@code revoke}: admin socket and admin peers only. */
     default boolean administrative() {
         return false;
     }
@@ -149,7 +151,93 @@ public sealed interface Request {
     }
 
     /**
-     * {@code transparent-setup} (issue 7, docs/protocol.md, "Transparent setup"): on a connection attached
+     * {@code revoke} (administrative; added compatibly after version 1's first requests, see
+     * docs/protocol.md, "Revoking leases"): the daemon lets go of one lease, or of every lease of
+     * one uid, as if its connection had released it. A ticket not yet collected can no longer be
+     * collected; a ring already in a process stays there (the kernel cannot take it back) and the
+     * lease stays counted until that process closes it. Exactly one of the fields is present.
+     *
+     * @param lease the lease id; null (absent on the wire) when {@code uid} is given
+     * @param uid   every lease held by this uid; null (absent on the wire) when {@code lease} is given
+     */
+    record Revoke(@Nullable String lease, @Nullable Integer uid) implements Request {
+        public Revoke {
+            if ((lease == null) == (uid == null)) {
+                throw new IllegalArgumentException("revoke: give exactly one of lease and uid");
+            }
+            if (lease != null && lease.isEmpty()) {
+                throw new IllegalArgumentException("revoke: lease must not be empty");
+            }
+            if (uid != null && uid < 0) {
+                throw new IllegalArgumentException("revoke: uid must not be negative, not " + uid);
+            }
+        }
+
+        @Override
+        public String op() {
+            return "revoke";
+        }
+
+        @Override
+        public boolean administrative() {
+            return true;
+        }
+    }
+
+    /**
+     * {@code report-refusals} (administrative, root only): requests the kernel refused with
+     * {@code EACCES} because of a ring's restrictions, as {@code ringwarden watch-refusals} saw
+     * them in the {@code io_uring_req_failed} tracepoint. The daemon audits each against the
+     * policy of the ring's holder (docs/protocol.md, "Refusal reports").
+     *
+     * @param refusals at most {@value #MAX_REFUSALS} of them
+     */
+    record ReportRefusals(List<RefusedSqe> refusals) implements Request {
+        /** The most refusals one request may carry. */
+        public static final int MAX_REFUSALS = 1024;
+
+        public ReportRefusals {
+            refusals = List.copyOf(requireNonNull(refusals, "report-refusals needs refusals"));
+            if (refusals.size() > MAX_REFUSALS) {
+                throw new IllegalArgumentException("report-refusals: at most " + MAX_REFUSALS + " refusals, not " + refusals.size());
+            }
+        }
+
+        @Override
+        public String op() {
+            return "report-refusals";
+        }
+
+        @Override
+        public boolean administrative() {
+            return true;
+        }
+    }
+
+    /**
+     * One refused request.
+     *
+     * @param tid      the thread that submitted it
+     * @param op       its opcode, by the kernel's name ({@code FSYNC})
+     * @param sqeFlags its {@code IOSQE_*} flags
+     */
+    record RefusedSqe(int tid, String op, int sqeFlags) {
+        public RefusedSqe {
+            requireNonNull(op, "op");
+            if (tid <= 0) {
+                throw new IllegalArgumentException("refusal: tid must be positive, not " + tid);
+            }
+            if (op.isEmpty() || op.length() > 32 || !op.chars().allMatch(c -> (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_')) {
+                throw new IllegalArgumentException("refusal: op must be an opcode name such as FSYNC");
+            }
+            if (sqeFlags < 0 || sqeFlags > 0xff) {
+                throw new IllegalArgumentException("refusal: sqeFlags must be 0..255, not " + sqeFlags);
+            }
+        }
+    }
+
+    /**
+     * {@code transparent-setup} (docs/protocol.md, "Transparent setup"): on a connection attached
      * with a transparent policy, the supervisor that received a trapped {@code io_uring_setup}
      * asks for a ring made under that policy for it. The daemon installs the ring into the
      * caller with {@code SECCOMP_IOCTL_NOTIF_ADDFD} but does not answer the call: the supervisor

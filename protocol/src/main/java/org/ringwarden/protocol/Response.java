@@ -243,6 +243,14 @@ public sealed interface Response {
         }
     }
 
+    /** Answer to {@code report-refusals}: how many were audited (the others were on rings the daemon did not make, or their process is gone). */
+    record RefusalsRecorded(int recorded) implements Response {
+        @Override
+        public String type() {
+            return "refusals-recorded";
+        }
+    }
+
     /**
      * {@code reloaded} (administrative): {@code ok} if the new set is in force; otherwise the
      * running set stays and {@code problems} says why.
@@ -259,7 +267,22 @@ public sealed interface Response {
     }
 
     /**
-     * {@code transparent-ring} (issue 7, docs/protocol.md, "Transparent setup"): the answer to
+     * {@code revoked} (administrative): the answer to {@code revoke}, every lease the daemon let
+     * go of (none when no live lease matched).
+     */
+    record Revoked(List<LeaseEntry> leases) implements Response {
+        public Revoked {
+            leases = List.copyOf(requireNonNull(leases, "leases"));
+        }
+
+        @Override
+        public String type() {
+            return "revoked";
+        }
+    }
+
+    /**
+     * {@code transparent-ring} (docs/protocol.md, "Transparent setup"): the answer to
      * {@code transparent-setup}. With {@code errno} 0 the ring is installed in the caller as
      * descriptor {@code fd} and {@code ring} is what to write back into its
      * {@code io_uring_params}; then the supervisor answers the trapped call with {@code fd}.

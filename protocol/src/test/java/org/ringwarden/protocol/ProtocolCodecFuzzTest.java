@@ -168,6 +168,8 @@ class ProtocolCodecFuzzTest {
                         .as(Request.Acquire::new),
                 nonEmptyText().map(Request.Release::new),
                 Arbitraries.of(new Request.ListPolicies(), new Request.Status(), new Request.Leases(), new Request.Reload()),
+                nonEmptyText().map(l -> new Request.Revoke(l, null)),
+                Arbitraries.integers().between(0, Integer.MAX_VALUE).map(u -> new Request.Revoke(null, u)),
                 Combinators.combine(anyLong(), Arbitraries.integers().between(1, Integer.MAX_VALUE), u32(), u32(), u32(),
                         optionalText()).as(Request.TransparentSetup::new));
     }
@@ -189,6 +191,8 @@ class ProtocolCodecFuzzTest {
                         .as(Response.LeaseEntry::new).list().ofMaxSize(3).map(Response.LeaseList::new),
                 Combinators.combine(Arbitraries.of(true, false), anyInt(), text().list().ofMaxSize(3))
                         .as(Response.Reloaded::new),
+                Combinators.combine(text(), text(), anyInt(), anyInt(), text(), text(), anyLong(), Arbitraries.of(true, false))
+                        .as(Response.LeaseEntry::new).list().ofMaxSize(3).map(Response.Revoked::new),
                 Combinators.combine(Arbitraries.integers().between(1, 4095), text())
                         .as((errno, m) -> new Response.TransparentRing(errno, -1, null, m)),
                 Combinators.combine(rings(), Arbitraries.integers().between(0, Integer.MAX_VALUE), text())

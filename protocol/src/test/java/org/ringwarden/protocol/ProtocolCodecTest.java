@@ -27,10 +27,23 @@ class ProtocolCodecTest {
     void everyRequestSurvivesARoundTrip() throws Exception {
         List<Request> all = List.of(new Request.Attach(1, null), new Request.Attach(1, "fio"),
                 new Request.Acquire("reader", 0), new Request.Acquire("reader", 3), new Request.ListPolicies(),
-                new Request.Release("abc"), new Request.Status(), new Request.Leases(), new Request.Reload());
+                new Request.Release("abc"), new Request.Status(), new Request.Leases(), new Request.Reload(),
+                new Request.Revoke("abc", null), new Request.Revoke(null, 1000));
         for (Request r : all) {
             assertThat(ProtocolCodec.decodeRequest(ProtocolCodec.encode(r))).as("round trip of %s", r).isEqualTo(r);
         }
+    }
+
+    @Test
+    void revokeNamesExactlyOneLeaseOrOneUid() {
+        assertThat(refused("{\"v\":1,\"op\":\"revoke\"}").getMessage()).as("neither")
+                .contains("give exactly one of lease and uid");
+        assertThat(refused("{\"v\":1,\"op\":\"revoke\",\"lease\":\"a\",\"uid\":3}").getMessage()).as("both")
+                .contains("give exactly one of lease and uid");
+        assertThat(refused("{\"v\":1,\"op\":\"revoke\",\"uid\":-1}").getMessage()).as("negative uid")
+                .contains("uid must not be negative");
+        assertThat(refused("{\"v\":1,\"op\":\"revoke\",\"uid\":\"1000\"}").code()).as("a quoted uid")
+                .isEqualTo(ErrorCode.BAD_REQUEST);
     }
 
     @Test
@@ -191,6 +204,8 @@ class ProtocolCodecTest {
         wire.put(new Request.Status(), "{\"v\":1,\"op\":\"status\"}");
         wire.put(new Request.Leases(), "{\"v\":1,\"op\":\"leases\"}");
         wire.put(new Request.Reload(), "{\"v\":1,\"op\":\"reload\"}");
+        wire.put(new Request.Revoke("7f3a", null), "{\"v\":1,\"op\":\"revoke\",\"lease\":\"7f3a\"}");
+        wire.put(new Request.Revoke(null, 1000), "{\"v\":1,\"op\":\"revoke\",\"uid\":1000}");
         wire.put(new Request.TransparentSetup(-3897411237650143721L, 4242, 32, 12296, 64, "/usr/bin/fio"),
                 "{\"v\":1,\"op\":\"transparent-setup\",\"notif\":-3897411237650143721,\"pid\":4242,\"entries\":32,"
                         + "\"flags\":12296,\"cqEntries\":64,\"program\":\"/usr/bin/fio\"}");
@@ -226,6 +241,10 @@ class ProtocolCodecTest {
                         + "\"exe\":\"/bin/x\",\"since\":\"2026-01-01T00:00:00Z\",\"bufferBytes\":4096,\"collected\":false}]}");
         wire.put(new Response.Reloaded(false, 2, List.of("a.json:1:2: bad")),
                 "{\"v\":1,\"type\":\"reloaded\",\"ok\":false,\"policies\":2,\"problems\":[\"a.json:1:2: bad\"]}");
+        wire.put(new Response.Revoked(List.of(new Response.LeaseEntry("l", "reader", 10, 1000, "/bin/x",
+                        "2026-01-01T00:00:00Z", 4096, true))),
+                "{\"v\":1,\"type\":\"revoked\",\"leases\":[{\"lease\":\"l\",\"policy\":\"reader\",\"pid\":10,\"uid\":1000,"
+                        + "\"exe\":\"/bin/x\",\"since\":\"2026-01-01T00:00:00Z\",\"bufferBytes\":4096,\"collected\":true}]}");
         wire.put(new Response.TransparentRing(0, 5, RING, "ring installed as fd 5"),
                 "{\"v\":1,\"type\":\"transparent-ring\",\"errno\":0,\"fd\":5,\"ring\":" + RING_JSON
                         + ",\"message\":\"ring installed as fd 5\"}");

@@ -17,7 +17,7 @@ import org.ringwarden.linux.uring.SetupFlag;
 import org.jspecify.annotations.Nullable;
 
 /**
- * The daemon's start-up check (issue 12): before it tells anyone it is ready, it makes one small
+ * The daemon's start-up check: before it tells anyone it is ready, it makes one small
  * ring the way every grant does (created with {@code R_DISABLED}, restricted, enabled) and
  * closes it. A daemon that cannot make rings (a user that {@code kernel.io_uring_disabled} shuts
  * out, a memlock limit too small for one ring, a kernel without io_uring) would otherwise say

@@ -16,10 +16,11 @@ import com.fasterxml.jackson.core.JsonGenerator;
 import com.fasterxml.jackson.databind.ObjectMapper;
 
 import ch.qos.logback.classic.LoggerContext;
-import ch.qos.logback.classic.encoder.PatternLayoutEncoder;
 import ch.qos.logback.classic.spi.ILoggingEvent;
 import ch.qos.logback.core.ConsoleAppender;
+import ch.qos.logback.core.LayoutBase;
 import ch.qos.logback.core.OutputStreamAppender;
+import ch.qos.logback.core.encoder.LayoutWrappingEncoder;
 
 import org.jspecify.annotations.Nullable;
 
@@ -186,18 +187,32 @@ public final class AuditLog {
         audit.setAdditive(false);
         audit.setLevel(ch.qos.logback.classic.Level.INFO);
         OutputStreamAppender<ILoggingEvent> old = (OutputStreamAppender<ILoggingEvent>) audit.getAppender(APPENDER_NAME);
-        PatternLayoutEncoder encoder = new PatternLayoutEncoder();
+        // Each record is one JSON line already: written as it is, without Logback's pattern machinery.
+        LayoutBase<ILoggingEvent> line = new LayoutBase<>() {
+            @Override
+            public String doLayout(ILoggingEvent e) {
+                return e.getFormattedMessage() + "\n";
+            }
+        };
+        line.setContext(context);
+        line.start();
+        LayoutWrappingEncoder<ILoggingEvent> encoder = new LayoutWrappingEncoder<>();
         encoder.setContext(context);
-        encoder.setPattern("%msg%n");
+        encoder.setCharset(java.nio.charset.StandardCharsets.UTF_8);
+        encoder.setLayout(line);
         encoder.start();
         OutputStreamAppender<ILoggingEvent> appender;
         switch (settings.destination()) {
             case FILE -> {
                 Path file = requireNonNull(settings.file(), "a file destination has a file (AuditSettings)");
-                if (file.getParent() != null) {
-                    Files.createDirectories(file.getParent());
+                try {
+                    if (file.getParent() != null) {
+                        Files.createDirectories(file.getParent());
+                    }
+                    appender = AuditFileAppender.of(settings, context);
+                } catch (java.nio.file.FileSystemException e) {
+                    throw new IOException(cannotOpen(file, errnoOf(e), e.getFile()), e);
                 }
-                appender = AuditFileAppender.of(settings, context);
             }
             case STDOUT -> {
                 ConsoleAppender<ILoggingEvent> c = new ConsoleAppender<>();
@@ -215,14 +230,71 @@ public final class AuditLog {
         appender.setName(APPENDER_NAME);
         appender.setEncoder(encoder);
         appender.setImmediateFlush(false); // the writer flushes once per batch (flushDestination)
+        long since = System.currentTimeMillis();
         appender.start();
         if (!appender.isStarted()) {
-            throw new IOException("the audit destination " + settings + " could not be opened (see Logback's status)");
+            String why = logbackErrors(context, since);
+            throw new IOException(settings.destination() == AuditSettings.Destination.FILE
+                    ? cannotOpen(requireNonNull(settings.file(), "a file destination has a file"), why, null)
+                    : "cannot write the audit trail to " + settings.destination().name().toLowerCase(java.util.Locale.ROOT)
+                    + ": " + why);
         }
         if (old != null) {
             audit.detachAppender(old);
             old.stop();
         }
         audit.addAppender(appender);
+    }
+
+    /**
+     * Why the audit file cannot be opened, in words an administrator acts on: the file, the
+     * errno (and the path it concerns, when that is a directory on the way), and what to do.
+     */
+    static String cannotOpen(Path file, String errno, @Nullable String failedPath) {
+        String uid = org.ringwarden.linux.ThreadCredentials.realUid() + "";
+        StringBuilder b = new StringBuilder("cannot open the audit file ").append(file).append(": ").append(errno);
+        if (failedPath != null && !failedPath.equals(file.toString())) {
+            b.append(" (on ").append(failedPath).append(')');
+        }
+        b.append(". The daemon (uid ").append(uid).append(") must be able to create and write it. Either run the daemon"
+                + " as a user that may (root, or user ringwarden under its unit, whose LogsDirectory= is"
+                + " /var/log/ringwarden), or write the trail elsewhere: --audit FILE or --audit stdout, or \"audit\" in"
+                + " the --config file (docs/configuration.md).");
+        return b.toString();
+    }
+
+    /** The errno behind a failed file operation, as {@code EACCES (Permission denied)}. */
+    static String errnoOf(java.nio.file.FileSystemException e) {
+        org.ringwarden.linux.Errno errno = switch (e) {
+            case java.nio.file.AccessDeniedException a -> org.ringwarden.linux.Errno.EACCES;
+            case java.nio.file.NoSuchFileException n -> org.ringwarden.linux.Errno.ENOENT;
+            case java.nio.file.FileAlreadyExistsException x -> org.ringwarden.linux.Errno.EEXIST;
+            case java.nio.file.NotDirectoryException x -> org.ringwarden.linux.Errno.ENOTDIR;
+            default -> {
+                org.ringwarden.linux.Errno found = null;
+                for (org.ringwarden.linux.Errno c : org.ringwarden.linux.Errno.values()) {
+                    if (c.description().equals(e.getReason())) {
+                        found = c;
+                    }
+                }
+                yield found;
+            }
+        };
+        if (errno == null) {
+            return String.valueOf(e.getReason() != null ? e.getReason() : e.getClass().getSimpleName());
+        }
+        return errno.name() + " (" + errno.description() + ")";
+    }
+
+    /** Logback's error messages (and their causes) since {@code sinceMillis}: why an appender did not start. */
+    private static String logbackErrors(LoggerContext context, long sinceMillis) {
+        java.util.List<String> out = new java.util.ArrayList<>();
+        for (ch.qos.logback.core.status.Status st : context.getStatusManager().getCopyOfStatusList()) {
+            if (st.getLevel() == ch.qos.logback.core.status.Status.ERROR && st.getTimestamp() >= sinceMillis) {
+                Throwable t = st.getThrowable();
+                out.add(st.getMessage() + (t == null ? "" : ": " + t.getMessage()));
+            }
+        }
+        return out.isEmpty() ? "Logback did not start its appender and said nothing" : String.join("; ", out);
     }
 }

@@ -1,11 +1,14 @@
 package org.ringwarden.daemon.cli;
 
+import static java.util.Objects.requireNonNull;
+
 import java.io.IOException;
 import java.nio.file.Path;
 import java.util.Map;
 import java.util.concurrent.Callable;
 
 import org.ringwarden.daemon.audit.AuditLog;
+import org.ringwarden.daemon.config.AuditSettings;
 import org.ringwarden.daemon.config.ConfigException;
 import org.ringwarden.daemon.config.ConfigLoader;
 import org.ringwarden.daemon.config.DaemonConfig;
@@ -25,9 +28,15 @@ import org.jspecify.annotations.Nullable;
         description = {"Runs the ringwarden daemon in the foreground.",
                 "",
                 "With no options it serves the bundled policies on $RUNTIME_DIRECTORY/ringwarden.sock (or "
-                        + "/run/ringwarden/ringwarden.sock) and admin.sock beside it. Under systemd socket activation it "
+                        + "/run/ringwarden/ringwarden.sock) and admin.sock beside it, and audits to "
+                        + "/var/log/ringwarden/audit.jsonl. Under systemd socket activation it "
                         + "serves the inherited sockets (FileDescriptorName=client and admin). SIGHUP reloads the policies; "
-                        + "SIGTERM or SIGINT stop it. See docs/daemon.md and docs/configuration.md."})
+                        + "SIGTERM or SIGINT stop it. See docs/daemon.md and docs/configuration.md.",
+                "",
+                "With --socket PATH and no --config, everything it creates is beside PATH, named after it: "
+                        + "--socket /tmp/rw.sock puts the admin socket at /tmp/rw-admin.sock and the audit trail at "
+                        + "/tmp/rw-audit.jsonl, unless --admin-socket or --audit say otherwise. With --config the file "
+                        + "decides, and the options override it."})
 public final class DaemonCommand implements Callable<Integer> {
     @Option(names = "--config", paramLabel = "FILE", description = "The daemon's JSON configuration file.")
     @Nullable Path config;
@@ -38,24 +47,80 @@ public final class DaemonCommand implements Callable<Integer> {
     @Option(names = "--admin-socket", paramLabel = "PATH", description = "The admin socket (overrides the configuration).")
     @Nullable Path adminSocket;
 
+    @Option(names = "--agent-socket", paramLabel = "PATH", arity = "0..1", fallbackValue = "",
+            description = {"Serve the OCI seccomp agent socket, where runc and crun send containers' seccomp listeners "
+                    + "(docs/containers.md); PATH defaults to $RUNTIME_DIRECTORY/oci-agent.sock (or "
+                    + "/run/ringwarden/oci-agent.sock). Overrides the configuration's agentSocket.path."})
+    @Nullable String agentSocket;
+
     @Option(names = "--policies", paramLabel = "DIR", description = "The policy directory (overrides the configuration; default: the bundled policies).")
     @Nullable Path policies;
+
+    @Option(names = "--audit", paramLabel = "FILE|stdout|stderr",
+            description = "Where the audit trail goes: a file (absolute path), stdout or stderr (overrides the configuration; "
+                    + "default: beside --socket, else /var/log/ringwarden/audit.jsonl).")
+    @Nullable String audit;
+
+    /** {@code --audit}'s value as settings: stdout, stderr, or an absolute file with the default rotation. */
+    static AuditSettings auditSettings(String value) {
+        return switch (value) {
+            case "stdout" -> new AuditSettings(AuditSettings.Destination.STDOUT, null);
+            case "stderr" -> new AuditSettings(AuditSettings.Destination.STDERR, null);
+            default -> {
+                Path file = Path.of(value);
+                if (!file.isAbsolute()) {
+                    throw new IllegalArgumentException("--audit takes an absolute file path, stdout or stderr, not \""
+                            + value + "\"");
+                }
+                yield new AuditSettings(AuditSettings.Destination.FILE, file);
+            }
+        };
+    }
+
+    /**
+     * The configuration the options make: {@code --config} (or the defaults), then each option
+     * over it. A foreground daemon started with {@code --socket} and no {@code --config} creates
+     * nothing outside the socket's directory: its admin socket and audit trail go beside it.
+     */
+    DaemonConfig configuration(Map<String, String> env) throws ConfigException {
+        DaemonConfig c = config == null ? DaemonConfig.defaults(env) : ConfigLoader.load(config, env);
+        if (socket != null) {
+            Path s = socket.toAbsolutePath();
+            c = c.withSocketPath(s);
+            if (config == null) {
+                // Named after the socket, not a fixed name: two daemons in one directory (/tmp) stay apart.
+                String name = requireNonNull(s.getFileName(), "an absolute socket path has a name").toString();
+                String stem = name.endsWith(".sock") && name.length() > 5 ? name.substring(0, name.length() - 5) : name;
+                if (adminSocket == null) {
+                    c = c.withAdminSocketPath(s.resolveSibling(stem + "-admin.sock"));
+                }
+                if (audit == null) {
+                    c = c.withAudit(new AuditSettings(AuditSettings.Destination.FILE, s.resolveSibling(stem + "-audit.jsonl")));
+                }
+            }
+        }
+        if (adminSocket != null) {
+            c = c.withAdminSocketPath(adminSocket.toAbsolutePath());
+        }
+        if (policies != null) {
+            c = c.withPolicies(policies.toAbsolutePath());
+        }
+        if (audit != null) {
+            c = c.withAudit(auditSettings(audit));
+        }
+        if (agentSocket != null) {
+            c = c.withAgentSocketPath(agentSocket.isEmpty() ? DaemonConfig.defaultAgentSocket(env).path()
+                    : Path.of(agentSocket).toAbsolutePath());
+        }
+        return c;
+    }
 
     @Override
     public Integer call() {
         Map<String, String> env = System.getenv();
         DaemonConfig c;
         try {
-            c = config == null ? DaemonConfig.defaults(env) : ConfigLoader.load(config, env);
-            if (socket != null) {
-                c = c.withSocketPath(socket.toAbsolutePath());
-            }
-            if (adminSocket != null) {
-                c = c.withAdminSocketPath(adminSocket.toAbsolutePath());
-            }
-            if (policies != null) {
-                c = c.withPolicies(policies.toAbsolutePath());
-            }
+            c = configuration(env);
         } catch (ConfigException | IllegalArgumentException e) {
             System.err.println("ringwarden daemon: " + e.getMessage());
             return 2;
@@ -63,7 +128,7 @@ public final class DaemonCommand implements Callable<Integer> {
         try {
             AuditLog.configure(c.audit());
         } catch (IOException e) {
-            System.err.println("ringwarden daemon: cannot open the audit destination: " + e.getMessage());
+            System.err.println("ringwarden daemon: " + e.getMessage());
             return 1;
         }
         PolicyStore store;

@@ -34,7 +34,7 @@ import org.jspecify.annotations.Nullable;
  * sees a disallowed operation refused (by the library, then by the kernel), and finds it cannot
  * make rings of its own. Everything it made is removed afterwards.
  */
-@Command(name = "demo",
+@Command(name = "demo", mixinStandardHelpOptions = true,
         description = {"Shows what ringwarden does, in a few lines (run as root).",
                 "",
                 "Starts a daemon on a private socket, creates a file only root may read, and runs a client as an "
@@ -180,9 +180,19 @@ public final class DemoCommand implements Callable<Integer> {
      * or ~/.m2 under a private home).
      */
     public static String readableClasspath(Path lib) throws IOException {
+        return readableClasspath(lib, List.of(System.getProperty("java.class.path").split(java.io.File.pathSeparator)));
+    }
+
+    /**
+     * {@code entries} (jars and class directories) copied into {@code lib}, world readable, as a
+     * class path: for code run as another user, who may not reach where they are (a checkout in
+     * a home directory of mode 0700). {@code lib} and the directories above it must be
+     * traversable by that user.
+     */
+    public static String readableClasspath(Path lib, List<String> entries) throws IOException {
         List<String> out = new ArrayList<>();
         int i = 0;
-        for (String entry : System.getProperty("java.class.path").split(java.io.File.pathSeparator)) {
+        for (String entry : entries) {
             if (entry.isEmpty()) {
                 continue;
             }
@@ -217,7 +227,7 @@ public final class DemoCommand implements Callable<Integer> {
         }
     }
 
-    private static Path mkdir(Path p, String perms) throws IOException {
+    static Path mkdir(Path p, String perms) throws IOException {
         Files.createDirectory(p);
         Files.setPosixFilePermissions(p, PosixFilePermissions.fromString(perms));
         return p;
@@ -252,7 +262,7 @@ public final class DemoCommand implements Callable<Integer> {
     }
 
     /** The demo speaks for itself; the daemon's INFO lines would drown it. */
-    private static void quietLogs() {
+    static void quietLogs() {
         if (LoggerFactory.getILoggerFactory() instanceof ch.qos.logback.classic.LoggerContext ctx) {
             ctx.getLogger(org.slf4j.Logger.ROOT_LOGGER_NAME).setLevel(ch.qos.logback.classic.Level.WARN);
         }

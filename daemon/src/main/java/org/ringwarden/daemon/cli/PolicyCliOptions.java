@@ -53,11 +53,17 @@ public final class PolicyCliOptions {
         return Files.isDirectory(PolicyLoader.DEFAULT_DIRECTORY) ? PolicyLoader.DEFAULT_DIRECTORY : null;
     }
 
-    /** "policies from DIR" or "bundled policies (no /etc/ringwarden/policies.d)". */
+    /** "policies from DIR" or "bundled policies (no /etc/ringwarden/policies.d)": JSON's {@code source}, and errors. */
     String describeSource() {
         Path s = source();
         return s != null ? "policies from " + s
                 : "bundled policies (" + PolicyLoader.DEFAULT_DIRECTORY + " does not exist)";
+    }
+
+    /** Where the set comes from, after "N policies" or "the policies": "in DIR" or "bundled with ringwarden (...)". */
+    String where() {
+        Path s = source();
+        return s != null ? "in " + s : "bundled with ringwarden (" + PolicyLoader.DEFAULT_DIRECTORY + " does not exist)";
     }
 
     LoadResult load() {

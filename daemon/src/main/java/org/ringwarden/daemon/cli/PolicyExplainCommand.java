@@ -56,7 +56,7 @@ public final class PolicyExplainCommand implements Callable<Integer> {
         }
         PrintWriter out = cl.getOut();
         out.println(p.name() + ": " + p.description());
-        out.println("from " + options.describeSource());
+        out.println("from the policies " + options.where());
         out.println();
         out.println("A client of this policy can:");
         e.can().forEach(s -> out.println("  + " + s));

@@ -35,6 +35,19 @@ final class PolicyJsonView {
         if (!who.has("gids")) {
             who.putArray("gids");
         }
+        var containers = who.putArray("containers"); // subjects.containers (docs/containers.md)
+        for (var c : p.acquirers().containers()) {
+            ObjectNode m = containers.addObject();
+            if (c.id() != null) {
+                m.put("id", c.id());
+            }
+            if (c.podNamespace() != null) {
+                m.put("podNamespace", c.podNamespace());
+            }
+            if (c.podName() != null) {
+                m.put("podName", c.podName());
+            }
+        }
         ObjectNode ring = o.putObject("ring");
         ring.put("sqEntries", p.ring().sqEntries());
         ring.put("cqEntries", p.ring().cqEntries());

@@ -80,7 +80,7 @@ public final class PolicyKernelCommand implements Callable<Integer> {
         }
         var out = cl.getOut();
         out.println("kernel " + release + ": io_uring knows opcodes 0.." + probe.lastOp() + "; kernel.io_uring_disabled = " + sysctl());
-        out.println("policies: " + options.describeSource() + (r.ok() ? "" : " (not loadable: " + r.errors().size() + " error(s))"));
+        out.println("policies " + options.where() + (r.ok() ? "" : " (not loadable: " + r.errors().size() + " error(s))"));
         out.println();
         out.printf("  %3s  %-18s %-13s %s%n", "op", "name", "supported", "used by");
         for (IoUringOp op : IoUringOp.values()) {

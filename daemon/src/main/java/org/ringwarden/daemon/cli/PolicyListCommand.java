@@ -49,7 +49,7 @@ public final class PolicyListCommand implements Callable<Integer> {
             return 0;
         }
         PolicyCliOptions.printProblems(cl.getErr(), r.problems());
-        cl.getOut().println(set.size() + " " + options.describeSource() + ":");
+        cl.getOut().println(org.ringwarden.daemon.admin.Counted.of(set.size(), "policy", "policies") + " " + options.where() + ":");
         int width = set.all().stream().mapToInt(p -> p.name().length()).max().orElse(4);
         for (CompiledPolicy p : set.all()) {
             cl.getOut().printf("  %-" + width + "s  %s%s%n", p.name(), p.description(),

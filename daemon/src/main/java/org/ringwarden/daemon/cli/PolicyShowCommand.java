@@ -7,12 +7,14 @@ import java.util.concurrent.Callable;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 
 import org.ringwarden.policy.CompiledPolicy;
+import org.ringwarden.policy.EffectivePolicy;
 import org.ringwarden.policy.LoadResult;
 import org.ringwarden.policy.PolicySet;
 
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
 
 /** {@code ringwarden policy show NAME}: the compiled policy, field by field. */
@@ -25,6 +27,10 @@ public final class PolicyShowCommand implements Callable<Integer> {
     @SuppressWarnings("NullAway.Init") // picocli sets it before call() (required)
     @Parameters(paramLabel = "NAME", description = "The policy's name.")
     String name;
+
+    @Option(names = "--effective", description = "Print the policy as composed from its file, its bases (extends) and its "
+            + "drop-ins (NAME.d/*.json), with the file, line and column each value comes from.")
+    boolean effective;
 
     @SuppressWarnings("NullAway.Init") // picocli sets it before call() (injected)
     @CommandLine.Spec
@@ -41,12 +47,40 @@ public final class PolicyShowCommand implements Callable<Integer> {
         if (found.isEmpty()) {
             return 1;
         }
+        if (effective) {
+            return printEffective(cl, r.policies().orElseThrow().effective(name).orElseThrow());
+        }
         ObjectNode o = PolicyJsonView.policy(found.get());
         if (options.json) {
             o.put("source", options.describeSource());
             PolicyCliOptions.printJson(cl.getOut(), o);
         } else {
             print(cl.getOut(), found.get());
+        }
+        return 0;
+    }
+
+    /**
+     * The composed document, each value's origin at the end of its line; with {@code --json}, the
+     * document as JSON and the origins by JSON path.
+     */
+    private int printEffective(CommandLine cl, EffectivePolicy e) {
+        if (options.json) {
+            ObjectNode o = PolicyCliOptions.JSON.createObjectNode();
+            o.put("name", e.name());
+            o.putPOJO("files", e.files());
+            try {
+                o.set("policy", PolicyCliOptions.JSON.readTree(e.document()));
+            } catch (com.fasterxml.jackson.core.JsonProcessingException ex) {
+                throw new IllegalStateException("the composed document is not JSON: " + ex.getOriginalMessage(), ex);
+            }
+            o.putPOJO("origins", e.origins());
+            o.put("source", options.describeSource());
+            PolicyCliOptions.printJson(cl.getOut(), o);
+        } else {
+            cl.getOut().println("// " + e.name() + ": composed from " + String.join(", ", e.files()));
+            cl.getOut().print(e.annotated());
+            cl.getOut().flush();
         }
         return 0;
     }
@@ -73,7 +107,8 @@ public final class PolicyShowCommand implements Callable<Integer> {
     private static void print(PrintWriter out, CompiledPolicy p) {
         out.println(p.name() + ": " + p.description());
         out.println("  file:        " + p.source());
-        out.println("  acquirers:   " + (p.acquirers().everyone() ? "everyone" : "uids " + p.acquirers().uids() + ", gids " + p.acquirers().gids()));
+        out.println("  acquirers:   " + (p.acquirers().everyone() ? "everyone" : "uids " + p.acquirers().uids() + ", gids " + p.acquirers().gids())
+                + (p.acquirers().containers().isEmpty() ? "" : "; containers " + p.acquirers().containers()));
         out.println("  ring:        " + p.ring().sqEntries() + " SQ / " + p.ring().cqEntries() + " CQ entries, flags "
                 + p.ring().setupFlags() + String.format(" (0x%x; created with 0x%x)", p.ring().setupMask(), p.ring().creationFlags())
                 + ", enabled by " + p.ring().enabler().name().toLowerCase(java.util.Locale.ROOT));

@@ -1,11 +1,13 @@
 package org.ringwarden.daemon.cli;
 
 import java.nio.file.Path;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.Callable;
 
 import com.fasterxml.jackson.databind.node.ObjectNode;
 
+import org.ringwarden.daemon.admin.Counted;
 import org.ringwarden.policy.CompiledPolicy;
 import org.ringwarden.policy.LoadResult;
 
@@ -14,18 +16,24 @@ import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Parameters;
 
-/** {@code ringwarden policy validate PATH...}: exit 0 valid, 1 invalid, 2 usage error. */
+/**
+ * {@code ringwarden policy validate [PATH...]}: exit 0 valid, 1 invalid, 2 usage error. With no
+ * PATH it checks the set the other policy commands read: {@code --policies DIR}, else the
+ * configured directory, else the bundled policies.
+ */
 @Command(name = "validate", mixinStandardHelpOptions = true,
         description = {"Check policy files or directories, as the daemon would load them together.",
+                "With no PATH: the directory of --policies, else /etc/ringwarden/policies.d if it exists, else the "
+                        + "policies bundled with ringwarden.",
                 "Exit status: 0 valid (warnings allowed), 1 invalid, 2 usage error."})
 public final class PolicyValidateCommand implements Callable<Integer> {
     @SuppressWarnings("NullAway.Init") // picocli sets it before call() (a mixin)
     @Mixin
     PolicyCliOptions options;
 
-    @SuppressWarnings("NullAway.Init") // picocli sets it before call() (required)
-    @Parameters(arity = "1..*", paramLabel = "PATH", description = "Policy files (*.json) or directories.")
-    List<Path> paths;
+    @Parameters(arity = "0..*", paramLabel = "PATH",
+            description = "Policy files (*.json) or directories (default: --policies, else the configured directory).")
+    List<Path> paths = new ArrayList<>();
 
     @SuppressWarnings("NullAway.Init") // picocli sets it before call() (injected)
     @CommandLine.Spec
@@ -34,10 +42,16 @@ public final class PolicyValidateCommand implements Callable<Integer> {
     @Override
     public Integer call() {
         CommandLine cl = spec.commandLine();
-        LoadResult r = options.loader().load(paths);
+        if (!paths.isEmpty() && options.policies != null) {
+            throw new CommandLine.ParameterException(cl, "give either --policies DIR or PATHs, not both");
+        }
+        LoadResult r = paths.isEmpty() ? options.load() : options.loader().load(paths);
         List<String> names = r.policies().map(s -> s.all().stream().map(CompiledPolicy::name).toList()).orElse(List.of());
         if (options.json) {
             ObjectNode o = PolicyCliOptions.JSON.createObjectNode();
+            if (paths.isEmpty()) {
+                o.put("source", options.describeSource());
+            }
             o.put("valid", r.ok());
             o.put("errors", r.errors().size());
             o.put("warnings", r.warnings().size());
@@ -50,8 +64,9 @@ public final class PolicyValidateCommand implements Callable<Integer> {
         } else {
             PolicyCliOptions.printProblems(cl.getErr(), r.problems());
             if (r.ok()) {
-                cl.getOut().println("valid: " + names.size() + " polic" + (names.size() == 1 ? "y" : "ies")
+                cl.getOut().println("valid: " + Counted.of(names.size(), "policy", "policies")
                         + (names.isEmpty() ? "" : " (" + String.join(", ", names) + ")")
+                        + (paths.isEmpty() ? " " + options.where() : "")
                         + (r.warnings().isEmpty() ? "" : ", " + r.warnings().size() + " warning(s)"));
             } else {
                 cl.getOut().println("invalid: " + r.errors().size() + " error(s), " + r.warnings().size()

@@ -19,7 +19,7 @@ import picocli.CommandLine.Command;
                         + "compiled from an administrator's policy, registers the files and buffers the client may "
                         + "touch, enables it, and delivers it through seccomp user notification."},
         subcommands = {CommandLine.HelpCommand.class, DaemonCommand.class, StatusCommand.class, LeasesCommand.class,
-                ReloadCommand.class, DoctorCommand.class, PolicyCommand.class, DemoCommand.class})
+                ReloadCommand.class, DoctorCommand.class, PolicyCommand.class, DemoCommand.class, LearnCommand.class, WatchRefusalsCommand.class})
 public final class RingwardenCommand implements Runnable {
     @SuppressWarnings("NullAway.Init") // picocli sets it before call() (injected)
     @CommandLine.Spec
@@ -42,7 +42,8 @@ public final class RingwardenCommand implements Runnable {
     /** Builds the command line with every subcommand registered. */
     public static CommandLine commandLine() {
         CommandLine cl = new CommandLine(new RingwardenCommand());
-        cl.addSubcommand("run", new CommandLine(new RunCommand()).setStopAtPositional(true)); // issue 7
+        cl.addSubcommand("run", new CommandLine(new RunCommand()).setStopAtPositional(true)); // PROGRAM's own options are its, not ours
+        cl.addSubcommand("seccomp-profile", new SeccompProfileCommand()); // docs/containers.md
         cl.setCaseInsensitiveEnumValuesAllowed(true);
         return cl;
     }

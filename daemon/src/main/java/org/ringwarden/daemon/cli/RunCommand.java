@@ -19,7 +19,7 @@ import org.jspecify.annotations.Nullable;
  * program whose {@code io_uring_setup} calls (its children's and threads' too) get rings made
  * by the daemon under a transparent policy (docs/transparent.md).
  */
-@Command(name = "run",
+@Command(name = "run", mixinStandardHelpOptions = true,
         description = {"Runs PROGRAM as its parent (stdio, signals and exit status passed through) so that every "
                 + "io_uring_setup in its process tree gets a ring made by the daemon under a transparent policy."},
         // A usage error is env(1)'s 125: any lower code could be the program's own.

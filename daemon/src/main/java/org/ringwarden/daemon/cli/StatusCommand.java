@@ -10,6 +10,8 @@ import picocli.CommandLine.Mixin;
 
 /** {@code ringwarden status}: the daemon's health and counters, from the admin socket. */
 @Command(name = "status", mixinStandardHelpOptions = true,
+        exitCodeListHeading = "Exit codes:%n", exitCodeList = {AdminClient.EXIT_OK, AdminClient.EXIT_REFUSED,
+                AdminClient.EXIT_USAGE, AdminClient.EXIT_UNREACHABLE},
         description = "Shows the running daemon's version, uptime, policies, leases, grants, refusals and pinned memory.")
 public final class StatusCommand implements Callable<Integer> {
     @SuppressWarnings("NullAway.Init") // picocli sets it before call() (a mixin)

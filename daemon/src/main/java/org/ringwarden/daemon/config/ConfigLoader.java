@@ -1,5 +1,7 @@
 package org.ringwarden.daemon.config;
 
+import static java.util.Objects.requireNonNull;
+
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
@@ -10,8 +12,11 @@ import java.util.Map;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
+
 import com.fasterxml.jackson.core.JacksonException;
 import com.fasterxml.jackson.core.JsonLocation;
+import com.fasterxml.jackson.core.JsonParser;
+import com.fasterxml.jackson.core.JsonToken;
 import com.fasterxml.jackson.core.StreamReadFeature;
 import com.fasterxml.jackson.databind.DeserializationFeature;
 import com.fasterxml.jackson.databind.JsonMappingException;
@@ -20,10 +25,15 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.exc.UnrecognizedPropertyException;
 import com.fasterxml.jackson.databind.json.JsonMapper;
 
+import org.jspecify.annotations.Nullable;
+import org.ringwarden.policy.Names;
+
 /**
  * Reads the daemon's JSON configuration file strictly: unknown fields, duplicate fields,
- * wrong types and out-of-range values are errors that name the file, line and column. Every
- * field is optional; what is absent keeps its default ({@link DaemonConfig#defaults}).
+ * wrong types and out-of-range values are errors in the policy loader's form: the file, line and
+ * column, the field ({@code limits.connectionsTotal}), what it must hold and what it held, and
+ * for a misspelt field the nearest known one. Every field is optional; what is absent keeps its
+ * default ({@link DaemonConfig#defaults}).
  *
  * <pre>{@code
  * DaemonConfig c = ConfigLoader.load(Path.of("/etc/ringwarden/ringwarden.json"), System.getenv());
@@ -59,7 +69,7 @@ public final class ConfigLoader {
     }
 
     record ConfigFile(SocketFile socket, SocketFile adminSocket, String adminGroup, String policies, LimitsFile limits,
-                      AuditFile audit) {
+                      AuditFile audit, SocketFile agentSocket) {
     }
 
     /** Loads {@code file}, filling what it leaves out from the defaults for {@code env}. */
@@ -77,7 +87,7 @@ public final class ConfigLoader {
 
     /** Parses configuration text; {@code source} names it in error messages. */
     public static DaemonConfig parse(byte[] json, String source, Map<String, String> env) throws ConfigException {
-        checkFieldNames(json, source);
+        Map<String, JsonLocation> places = checkShape(json, source);
         ConfigFile f;
         try {
             f = MAPPER.readValue(json, ConfigFile.class);
@@ -97,53 +107,99 @@ public final class ConfigLoader {
         try {
             return build(f, env);
         } catch (IllegalArgumentException e) {
-            throw new ConfigException(source + ": " + e.getMessage(), e);
+            // The message starts with the field it is about ("limits.requestTimeout must be ..."):
+            // point at that field's value, as the type errors do.
+            String m = String.valueOf(e.getMessage());
+            JsonLocation place = places.entrySet().stream()
+                    .filter(p -> m.startsWith(p.getKey() + " ") || m.startsWith(p.getKey() + ",")
+                            || m.startsWith("socket and adminSocket") && p.getKey().equals("adminSocket.path"))
+                    .max(java.util.Comparator.comparingInt(p -> p.getKey().length()))
+                    .map(Map.Entry::getValue).orElse(null);
+            throw new ConfigException(at(source, place) + m, e);
         }
     }
 
-    /** The fields each object of the file may have, by the field that holds it ("" for the top level). */
-    private static final Map<String, java.util.Set<String>> FIELDS = Map.of(
-            "", components(ConfigFile.class),
-            "socket", components(SocketFile.class),
-            "adminSocket", components(SocketFile.class),
-            "limits", components(LimitsFile.class),
-            "audit", components(AuditFile.class));
+    /**
+     * What each field of the file must hold, by its path ({@code "limits.connectionsTotal"});
+     * objects by the path of the field that holds them ({@code ""} for the top level).
+     */
+    private static final Map<String, Class<?>> TYPES = types();
 
-    private static java.util.Set<String> components(Class<? extends Record> r) {
+    private static Map<String, Class<?>> types() {
+        Map<String, Class<?>> t = new java.util.HashMap<>();
+        t.put("", ConfigFile.class);
+        addTypes("", ConfigFile.class, t);
+        return Map.copyOf(t);
+    }
+
+    private static void addTypes(String prefix, Class<?> record, Map<String, Class<?>> t) {
+        for (var c : record.getRecordComponents()) {
+            String path = prefix.isEmpty() ? c.getName() : prefix + "." + c.getName();
+            t.put(path, c.getType());
+            if (c.getType().isRecord()) {
+                addTypes(path, c.getType(), t);
+            }
+        }
+    }
+
+    /** The fields an object (by the path of the field that holds it) may have. */
+    private static java.util.Set<String> fieldsOf(String objectPath) {
+        Class<?> type = TYPES.get(objectPath);
         java.util.Set<String> s = new java.util.TreeSet<>();
-        for (var c : r.getRecordComponents()) {
-            s.add(c.getName());
+        if (type != null && type.isRecord()) {
+            for (var c : type.getRecordComponents()) {
+                s.add(c.getName());
+            }
         }
         return s;
     }
 
     /**
-     * Refuses unknown fields at the field's own line and column. (Jackson binds records through
-     * their constructor and reports an unknown field only at the end of its object.)
+     * Checks every field's name and the JSON type of its value, where they are, before binding:
+     * an unknown field (with the nearest known one), a string where a number belongs, a null.
+     * Jackson binds records through their constructor and reports such mistakes at the end of
+     * their object, in its own words. Returns where each field's value is, for the value checks
+     * that come after binding.
      */
-    private static void checkFieldNames(byte[] json, String source) throws ConfigException {
-        try (com.fasterxml.jackson.core.JsonParser p = MAPPER.getFactory().createParser(json)) {
-            java.util.ArrayDeque<String> path = new java.util.ArrayDeque<>();
-            String pending = "";
-            com.fasterxml.jackson.core.JsonToken t;
+    private static Map<String, JsonLocation> checkShape(byte[] json, String source) throws ConfigException {
+        Map<String, JsonLocation> places = new java.util.HashMap<>();
+        try (JsonParser p = MAPPER.getFactory().createParser(json)) {
+            java.util.ArrayDeque<String> objects = new java.util.ArrayDeque<>();
+            String field = "";
+            JsonToken t = p.nextToken();
+            if (t != JsonToken.START_OBJECT) {
+                throw new ConfigException(at(source, p.currentTokenLocation())
+                        + "the configuration must be one JSON object ({ ... }), not " + describe(t, p));
+            }
+            objects.push("");
             while ((t = p.nextToken()) != null) {
-                switch (t) {
-                    case START_OBJECT -> path.push(pending);
-                    case END_OBJECT -> path.pop();
-                    case FIELD_NAME -> {
-                        String container = path.peek();
-                        java.util.Set<String> known = path.size() == 1 ? FIELDS.get("") :
-                                path.size() == 2 ? FIELDS.get(container) : null;
-                        if (known != null && !known.contains(p.currentName())) {
-                            throw new ConfigException(at(source, p.currentTokenLocation()) + "unknown field \""
-                                    + p.currentName() + "\"" + (container.isEmpty() ? "" : " in \"" + container + "\"")
-                                    + " (known: " + String.join(", ", known) + ")");
-                        }
-                        pending = p.currentName();
+                if (t == JsonToken.END_OBJECT) {
+                    objects.pop();
+                    continue;
+                }
+                String container = requireNonNull(objects.peek(), "a field is inside an object");
+                if (t == JsonToken.FIELD_NAME) {
+                    String name = p.currentName();
+                    java.util.Set<String> known = fieldsOf(container);
+                    if (!known.contains(name)) {
+                        String hint = Names.suggest(name, known);
+                        throw new ConfigException(at(source, p.currentTokenLocation()) + "unknown field \"" + name + "\""
+                                + (container.isEmpty() ? "" : " in \"" + container + "\"")
+                                + (hint == null ? "" : "; did you mean \"" + hint + "\"?")
+                                + " (known: " + String.join(", ", known) + ")");
                     }
-                    default -> {
-                        // values are checked when binding
-                    }
+                    field = container.isEmpty() ? name : container + "." + name;
+                    continue;
+                }
+                // A value: of the field just named.
+                places.put(field, p.currentTokenLocation());
+                Class<?> expected = requireNonNull(TYPES.get(field), "every known field has a type");
+                if (!fits(expected, t, p)) {
+                    throw new ConfigException(at(source, p.currentTokenLocation()) + field + ": expected "
+                            + expectation(expected) + ", not " + describe(t, p));
+                }
+                if (t == JsonToken.START_OBJECT) {
+                    objects.push(field);
                 }
             }
         } catch (JacksonException e) {
@@ -151,9 +207,54 @@ public final class ConfigLoader {
         } catch (IOException e) {
             throw new ConfigException(source + ": " + e.getMessage(), e);
         }
+        return places;
     }
 
-    private static String at(String source, JsonLocation loc) {
+    private static boolean fits(Class<?> expected, JsonToken t, JsonParser p) throws IOException {
+        if (expected.isRecord()) {
+            return t == JsonToken.START_OBJECT;
+        }
+        if (expected == String.class) {
+            return t == JsonToken.VALUE_STRING;
+        }
+        if (expected == Integer.class) {
+            return t == JsonToken.VALUE_NUMBER_INT && p.getNumberType() == JsonParser.NumberType.INT;
+        }
+        // Object: a byte count, a number or a string such as "256MiB" (checked by size()).
+        return t == JsonToken.VALUE_NUMBER_INT || t == JsonToken.VALUE_STRING;
+    }
+
+    private static String expectation(Class<?> expected) {
+        if (expected.isRecord()) {
+            return "an object { ... }";
+        }
+        if (expected == String.class) {
+            return "a string";
+        }
+        if (expected == Integer.class) {
+            return "a whole number (up to 2147483647, without quotes)";
+        }
+        return "a byte count: a whole number, or a string such as \"256MiB\"";
+    }
+
+    private static String describe(@Nullable JsonToken t, JsonParser p) throws IOException {
+        if (t == null) {
+            return "nothing";
+        }
+        return switch (t) {
+            case VALUE_STRING -> "the string \"" + p.getText() + "\"";
+            case VALUE_NUMBER_INT -> p.getNumberType() == JsonParser.NumberType.INT ? "the number " + p.getText()
+                    : "the number " + p.getText() + ", which is too large";
+            case VALUE_NUMBER_FLOAT -> "the number " + p.getText() + ", which is not whole";
+            case VALUE_TRUE, VALUE_FALSE -> p.getText();
+            case VALUE_NULL -> "null (leave the field out for its default)";
+            case START_ARRAY -> "an array [ ... ]";
+            case START_OBJECT -> "an object { ... }";
+            default -> t.toString();
+        };
+    }
+
+    private static String at(String source, @Nullable JsonLocation loc) {
         return loc == null ? source + ": " : source + ":" + loc.getLineNr() + ":" + loc.getColumnNr() + ": ";
     }
 
@@ -168,7 +269,10 @@ public final class ConfigLoader {
         Path policies = f.policies() == null ? null : absolute("policies", f.policies());
         Limits limits = limits(f.limits(), d.limits());
         AuditSettings audit = audit(f.audit());
-        return new DaemonConfig(socket, admin, f.adminGroup(), policies, limits, audit);
+        // The OCI agent socket only when the file asks for it (docs/containers.md).
+        SocketSettings agent = f.agentSocket() == null ? null
+                : socket("agentSocket", f.agentSocket(), DaemonConfig.defaultAgentSocket(env));
+        return new DaemonConfig(socket, admin, f.adminGroup(), policies, limits, audit, agent);
     }
 
     private static SocketSettings socket(String name, SocketFile s, SocketSettings def) {

@@ -17,14 +17,18 @@ import org.jspecify.annotations.Nullable;
  * @param policies    the policy directory; null for the policies bundled with ringwarden
  * @param limits      the bounds on connections, requests, leases and memory
  * @param audit       where audit records go
+ * @param agentSocket the OCI seccomp agent socket (docs/containers.md); null for none (the default
+ *                    without systemd: only {@code --agent-socket} or the file's {@code agentSocket} turn it on)
  */
 public record DaemonConfig(SocketSettings socket, SocketSettings adminSocket, @Nullable String adminGroup,
                            @Nullable Path policies,
-                           Limits limits, AuditSettings audit) {
+                           Limits limits, AuditSettings audit, @Nullable SocketSettings agentSocket) {
     /** The client socket's name inside the runtime directory. */
     public static final String SOCKET_NAME = "ringwarden.sock";
     /** The admin socket's name inside the runtime directory. */
     public static final String ADMIN_SOCKET_NAME = "admin.sock";
+    /** The OCI agent socket's name inside the runtime directory. */
+    public static final String AGENT_SOCKET_NAME = "oci-agent.sock";
     /** Where sockets go without systemd's {@code RUNTIME_DIRECTORY}. */
     public static final Path DEFAULT_RUNTIME_DIRECTORY = Path.of("/run/ringwarden");
 
@@ -36,9 +40,32 @@ public record DaemonConfig(SocketSettings socket, SocketSettings adminSocket, @N
         if (socket.path().equals(adminSocket.path())) {
             throw new IllegalArgumentException("socket and adminSocket must be different paths: " + socket.path());
         }
+        if (agentSocket != null && (agentSocket.path().equals(socket.path()) || agentSocket.path().equals(adminSocket.path()))) {
+            throw new IllegalArgumentException("agentSocket must be a path of its own: " + agentSocket.path());
+        }
         if (adminGroup != null && adminGroup.isBlank()) {
             throw new IllegalArgumentException("adminGroup, when present, must not be blank");
         }
+    }
+
+    /** Without an agent socket. */
+    public DaemonConfig(SocketSettings socket, SocketSettings adminSocket, @Nullable String adminGroup,
+                        @Nullable Path policies, Limits limits, AuditSettings audit) {
+        this(socket, adminSocket, adminGroup, policies, limits, audit, null);
+    }
+
+    /**
+     * The agent socket's settings when it is asked for without a path: {@code oci-agent.sock}
+     * in the runtime directory, 0600 (runtimes run as root).
+     */
+    public static SocketSettings defaultAgentSocket(Map<String, String> env) {
+        return new SocketSettings(runtimeDirectory(env).resolve(AGENT_SOCKET_NAME), 0600, null);
+    }
+
+    /** The same configuration with the OCI agent socket at {@code path} (mode 0600 unless configured). */
+    public DaemonConfig withAgentSocketPath(Path path) {
+        SocketSettings s = agentSocket == null ? new SocketSettings(path, 0600, null) : agentSocket.withPath(path);
+        return new DaemonConfig(socket, adminSocket, adminGroup, policies, limits, audit, s);
     }
 
     /**
@@ -67,26 +94,26 @@ public record DaemonConfig(SocketSettings socket, SocketSettings adminSocket, @N
     }
 
     public DaemonConfig withSocketPath(Path path) {
-        return new DaemonConfig(socket.withPath(path), adminSocket, adminGroup, policies, limits, audit);
+        return new DaemonConfig(socket.withPath(path), adminSocket, adminGroup, policies, limits, audit, agentSocket);
     }
 
     public DaemonConfig withAdminSocketPath(Path path) {
-        return new DaemonConfig(socket, adminSocket.withPath(path), adminGroup, policies, limits, audit);
+        return new DaemonConfig(socket, adminSocket.withPath(path), adminGroup, policies, limits, audit, agentSocket);
     }
 
     public DaemonConfig withPolicies(Path dir) {
-        return new DaemonConfig(socket, adminSocket, adminGroup, dir, limits, audit);
+        return new DaemonConfig(socket, adminSocket, adminGroup, dir, limits, audit, agentSocket);
     }
 
     public DaemonConfig withLimits(Limits other) {
-        return new DaemonConfig(socket, adminSocket, adminGroup, policies, other, audit);
+        return new DaemonConfig(socket, adminSocket, adminGroup, policies, other, audit, agentSocket);
     }
 
     public DaemonConfig withAudit(AuditSettings other) {
-        return new DaemonConfig(socket, adminSocket, adminGroup, policies, limits, other);
+        return new DaemonConfig(socket, adminSocket, adminGroup, policies, limits, other, agentSocket);
     }
 
     public DaemonConfig withAdminGroup(String group) {
-        return new DaemonConfig(socket, adminSocket, group, policies, limits, audit);
+        return new DaemonConfig(socket, adminSocket, group, policies, limits, audit, agentSocket);
     }
 }

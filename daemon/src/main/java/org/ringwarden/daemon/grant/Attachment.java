@@ -21,19 +21,48 @@ final class Attachment {
     private final SeccompListener listener;
     private final int pidfd;
     private final @Nullable CompiledPolicy transparent;
+    /** The container whose runtime sent the listener to the OCI agent socket; null for a client's own. */
+    private final @Nullable ContainerRef container;
     /** Transparent notification ids answered with a ring while they may still be pending. */
     private final java.util.Set<Long> served = new java.util.HashSet<>();
     private boolean closed;
 
     /**
      * @param transparent the policy for un-ticketed {@code io_uring_setup} calls; null for ticketed use only
-     *                    (issue 7: not served yet; such calls are refused)
+     *                    (docs/transparent.md)
      */
     Attachment(Peer peer, SeccompListener listener, int pidfd, @Nullable CompiledPolicy transparent) {
+        this(peer, listener, pidfd, transparent, null);
+    }
+
+    /**
+     * @param container the container whose listener this is (the daemon itself then receives
+     *                  its calls and does the memory work, docs/containers.md); it comes with a
+     *                  transparent policy
+     */
+    Attachment(Peer peer, SeccompListener listener, int pidfd, @Nullable CompiledPolicy transparent,
+               @Nullable ContainerRef container) {
         this.peer = requireNonNull(peer, "peer");
         this.listener = requireNonNull(listener, "listener");
         this.pidfd = pidfd;
+        if (container != null && transparent == null) {
+            throw new IllegalArgumentException("a container's attachment is served under a transparent policy");
+        }
         this.transparent = transparent;
+        this.container = container;
+    }
+
+    /** The container, for an attachment the OCI agent socket made; null otherwise. */
+    @Nullable ContainerRef container() {
+        return container;
+    }
+
+    /**
+     * Whether the daemon's poller receives this listener's notifications: a client's ticketed
+     * listener and a container's; not a {@code ringwarden run} listener, whose supervisor receives.
+     */
+    boolean daemonReceives() {
+        return transparent == null || container != null;
     }
 
     Peer peer() {
@@ -92,6 +121,7 @@ final class Attachment {
     @Override
     public String toString() {
         return "attachment[" + peer + ", listener fd " + listener.fd()
-                + (transparent == null ? "" : ", transparent " + transparent.name()) + "]";
+                + (transparent == null ? "" : ", transparent " + transparent.name())
+                + (container == null ? "" : ", " + container.describe()) + "]";
     }
 }

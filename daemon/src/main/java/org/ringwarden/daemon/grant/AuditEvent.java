@@ -46,6 +46,8 @@ public record AuditEvent(Kind kind, Instant at, Peer peer, @Nullable String poli
         /** A trapped io_uring_setup (or other call) was answered EPERM. */
         DELIVERY_REFUSED,
         /** An attachment ended (connection closed, or no process left under the filter). */
-        DETACH
+        DETACH,
+        /** The kernel refused a request on a ring of ours because of its restrictions (a refusal report). */
+        SQE_REFUSED
     }
 }

@@ -113,7 +113,7 @@ public final class GrantService implements AutoCloseable {
         long period = Math.clamp(expiryNanos / 10, TimeUnit.MILLISECONDS.toNanos(10), TimeUnit.SECONDS.toNanos(1));
         expiryTimer.scheduleWithFixedDelay(() -> expireDue(expiryNanos), period, period, TimeUnit.NANOSECONDS);
         this.poller = new ListenerPoller(new RingDelivery(registry, this::audit, counters, clock,
-                this::letGo, this::hungUp));
+                this::letGo, this::hungUp, this::containerCall));
     }
 
     // ------------------------------------------------------------------ attach
@@ -123,8 +123,8 @@ public final class GrantService implements AutoCloseable {
      * on the {@code io_uring_setup} calls trapped there are answered by this service. Takes
      * ownership of {@code listenerFd}, also when it refuses.
      *
-     * @param transparentOrNull a policy for un-ticketed {@code io_uring_setup} calls (issue 7;
-     *                          such calls are refused {@code EPERM} until it is implemented); null for ticketed use only
+     * @param transparentOrNull a policy for un-ticketed {@code io_uring_setup} calls
+     *                          (docs/transparent.md); null for ticketed use only
      * @throws RefusedException {@code BAD_REQUEST} if the fd is not a seccomp listener or the
      *                        connection is attached already; {@code NOT_PERMITTED} if the policy
      *                        is not for transparent use or the peer is gone;
@@ -198,8 +198,17 @@ public final class GrantService implements AutoCloseable {
 
     private void hungUp(Attachment a) {
         if (forget(a)) {
+            ContainerRef c = a.container();
+            Runnable hook = containerDetached.remove(a.peer().connectionId());
+            if (hook != null) {
+                try {
+                    hook.run();
+                } catch (RuntimeException e) {
+                    LOG.warn("after {} ended: {}", a, e.toString());
+                }
+            }
             audit(new AuditEvent(AuditEvent.Kind.DETACH, clock.instant(), a.peer(), null, null, null,
-                    "no process is left under the seccomp filter"));
+                    (c == null ? "" : c.describe() + ": ") + "no process is left under the seccomp filter"));
         }
     }
 
@@ -209,7 +218,9 @@ public final class GrantService implements AutoCloseable {
             if (!attachments.remove(a.peer().connectionId(), a)) {
                 return false;
             }
-            attachmentsPerUid.computeIfPresent(a.peer().uid(), (k, v) -> v <= 1 ? null : v - 1);
+            if (a.container() == null) { // containers count against the total only (attachContainer)
+                attachmentsPerUid.computeIfPresent(a.peer().uid(), (k, v) -> v <= 1 ? null : v - 1);
+            }
             return true;
         }
     }
@@ -412,7 +423,7 @@ public final class GrantService implements AutoCloseable {
         return gone.size();
     }
 
-    // ------------------------------------------------------------------ transparent (issue 7)
+    // ------------------------------------------------------------------ transparent
 
     /**
      * Makes a ring for a trapped {@code io_uring_setup} of a transparent attachment and installs
@@ -509,6 +520,354 @@ public final class GrantService implements AutoCloseable {
         }
     }
 
+    // ------------------------------------------------------------------ refusal reports
+
+    /**
+     * Audits requests the kernel refused with {@code EACCES} because of a ring's restrictions,
+     * as {@code ringwarden watch-refusals} saw them in the {@code io_uring_req_failed}
+     * tracepoint: each names the program (its executable, pid and uid, read now from
+     * {@code /proc}), the policy of the ring's holder and the refused opcode and flags. A
+     * thread's process holds a ticketed lease, or is in the process tree of a transparent
+     * attachment; a refusal on any other ring (one the program made itself where that is
+     * allowed) is not ours to report. Returns how many were audited.
+     */
+    public int refused(List<org.ringwarden.protocol.Request.RefusedSqe> refusals) {
+        requireNonNull(refusals, "refusals");
+        List<LeaseInfo> leases = registry.infos();
+        List<Attachment> attached;
+        synchronized (attachments) {
+            attached = List.copyOf(attachments.values());
+        }
+        int recorded = 0;
+        for (org.ringwarden.protocol.Request.RefusedSqe r : refusals) {
+            int pid = ProcessTree.field(r.tid(), "Tgid:");
+            if (pid <= 0) {
+                continue; // gone: nobody left to name
+            }
+            String policy = null;
+            long connection = -1;
+            CompiledPolicy known = null;
+            for (LeaseInfo l : leases) {
+                if (l.pid() == pid) {
+                    policy = l.policy();
+                    connection = l.connectionId();
+                    break;
+                }
+            }
+            if (policy == null) {
+                for (Attachment a : attached) {
+                    CompiledPolicy t = a.transparent();
+                    if (t != null && ProcessTree.contains(a.peer().pid(), a.pidfd(), r.tid())) {
+                        policy = t.name();
+                        known = t;
+                        connection = a.peer().connectionId();
+                        break;
+                    }
+                }
+            }
+            if (policy == null) {
+                continue;
+            }
+            String exe;
+            try {
+                exe = java.nio.file.Files.readSymbolicLink(java.nio.file.Path.of("/proc", Integer.toString(pid), "exe")).toString();
+            } catch (java.io.IOException | RuntimeException e) {
+                exe = "?";
+            }
+            Peer program = new Peer(Math.max(connection, 0), pid, ProcessTree.firstOf(pid, "Uid:"),
+                    ProcessTree.firstOf(pid, "Gid:"), new int[0], -1, exe);
+            String flags = sqeFlagNames(r.sqeFlags());
+            String why = known == null ? "the policy's restrictions" : known.allowed().sqeOps().stream()
+                    .anyMatch(op -> op.kernelName().equals(r.op()))
+                    ? "the policy allows " + r.op() + " but not these SQE flags (allowed " + known.allowed().sqeFlagsAllowedNames()
+                            + ", required " + known.allowed().sqeFlagsRequiredNames() + ")"
+                    : "the policy does not allow " + r.op();
+            audit(new AuditEvent(AuditEvent.Kind.SQE_REFUSED, clock.instant(), program, policy, null, ErrorCode.NOT_PERMITTED,
+                    "the kernel refused " + r.op() + " (SQE flags " + flags + ") from tid " + r.tid() + " with EACCES: "
+                            + why));
+            recorded++;
+        }
+        return recorded;
+    }
+
+    private static String sqeFlagNames(int flags) {
+        java.util.StringJoiner j = new java.util.StringJoiner("|");
+        for (org.ringwarden.linux.uring.SqeFlag f : org.ringwarden.linux.uring.SqeFlag.values()) {
+            if ((flags & f.abi()) != 0) {
+                j.add(f.kernelName());
+            }
+        }
+        return j.length() == 0 ? "none" : j.toString();
+    }
+
+    // ------------------------------------------------------------------ containers
+
+    /** Ids for container attachments: negative, so they never meet a server connection's. */
+    private final java.util.concurrent.atomic.AtomicLong containerAttachments = new java.util.concurrent.atomic.AtomicLong();
+
+    /**
+     * Attaches a container's seccomp listener, which its OCI runtime sent to the agent socket
+     * (docs/containers.md): from now on every {@code io_uring_setup} in the container is answered
+     * by the daemon itself with a ring made under {@code policy}, as {@code ringwarden run}'s are,
+     * the daemon doing the memory work its supervisor does (with the caller's ids as file-system
+     * ids, {@link org.ringwarden.linux.ProcessMemoryFile}). Takes ownership of {@code listenerFd},
+     * also when it refuses. The caller has checked that the container may use the policy.
+     *
+     * @param pid the container's process as the runtime named it (in the daemon's pid namespace)
+     * @throws RefusedException {@code BAD_REQUEST} if the fd is not a seccomp listener;
+     *                          {@code NOT_PERMITTED} if the policy is not for transparent use or the
+     *                          process is gone; {@code QUOTA_EXCEEDED} past the attachment limit;
+     *                          {@code BUSY} when closed
+     */
+    public void attachContainer(ContainerRef container, int pid, int listenerFd, CompiledPolicy policy)
+            throws RefusedException {
+        attachContainer(container, pid, listenerFd, policy, () -> { });
+    }
+
+    /** Hooks run once when a container's attachment hangs up, by its peer's connection id. */
+    private final Map<Long, Runnable> containerDetached = new java.util.concurrent.ConcurrentHashMap<>();
+
+    /**
+     * {@link #attachContainer(ContainerRef, int, int, CompiledPolicy)}, with {@code detached}
+     * run once no process is left under the container's filter (not when the daemon stops:
+     * the listener may then live on in systemd's file descriptor store).
+     */
+    public void attachContainer(ContainerRef container, int pid, int listenerFd, CompiledPolicy policy, Runnable detached)
+            throws RefusedException {
+        requireNonNull(detached, "detached");
+        requireNonNull(container, "container");
+        requireNonNull(policy, "policy");
+        int pidfd = -1;
+        try {
+            if (closed) {
+                throw new RefusedException(ErrorCode.BUSY, "the daemon is shutting down");
+            }
+            if (!policy.transparent().enabled()) {
+                throw new RefusedException(ErrorCode.NOT_PERMITTED, "policy " + policy.name() + " is not for transparent use");
+            }
+            if (!SeccompListener.isListener(listenerFd)) {
+                throw new RefusedException(ErrorCode.BAD_REQUEST, "the descriptor the runtime sent is not a seccomp"
+                        + " user-notification listener");
+            }
+            try {
+                pidfd = (int) Syscall.checked("pidfd_open(" + pid + ")", Syscall.SYS_PIDFD_OPEN, pid, 0);
+            } catch (KernelException e) {
+                throw new RefusedException(ErrorCode.NOT_PERMITTED, "the container's process " + pid + " is gone: "
+                        + e.getMessage(), e);
+            }
+            // Who the container's process is now (runc's init, often still root): for the audit
+            // trail only; each trapped call is served under its caller's own uid.
+            int uid = 0;
+            int gid = 0;
+            String exe = "?";
+            try {
+                uid = org.ringwarden.linux.ProcessInfo.uids(pid)[0];
+                gid = org.ringwarden.linux.ProcessInfo.gids(pid)[0];
+                exe = org.ringwarden.linux.ProcessInfo.exe(pid).toString();
+            } catch (RuntimeException e) {
+                // Unreadable exe (no ptrace access) or a process gone: the pidfd decides the latter.
+            }
+            Peer peer = new Peer(-containerAttachments.incrementAndGet(), pid, uid, gid, new int[0], -1, exe);
+            Attachment a = new Attachment(peer, SeccompListener.adopt(listenerFd), pidfd, policy, container);
+            listenerFd = -1;
+            pidfd = -1;
+            synchronized (attachments) {
+                // Containers count against the total only: their runtimes all connect as root.
+                if (attachments.size() >= limits.maxAttachmentsTotal()) {
+                    a.close();
+                    throw new RefusedException(ErrorCode.QUOTA_EXCEEDED,
+                            "would exceed the daemon's " + limits.maxAttachmentsTotal() + " attachments in all");
+                }
+                attachments.put(peer.connectionId(), a);
+                containerDetached.put(peer.connectionId(), detached);
+            }
+            try {
+                poller.add(a).get();
+            } catch (ExecutionException | InterruptedException e) {
+                if (e instanceof InterruptedException) {
+                    Thread.currentThread().interrupt();
+                }
+                forget(a);
+                throw new RefusedException(ErrorCode.BUSY, "the daemon is shutting down");
+            }
+        } catch (RefusedException e) {
+            Descriptors.closeQuietly(listenerFd);
+            Descriptors.closeQuietly(pidfd);
+            counters.refused.increment();
+            throw e;
+        }
+    }
+
+    /**
+     * A container's call was trapped (on the poller thread, which must not block): serve it on
+     * the builder lane of the caller's uid. Never leaves the caller trapped.
+     */
+    private void containerCall(Attachment a, org.ringwarden.linux.seccomp.SeccompNotification n) {
+        if (!n.isX86_64(Syscall.SYS_IO_URING_SETUP) || (n.arg(2) & 0xFFFF_FFFFL) == org.ringwarden.protocol.Tickets.MAGIC) {
+            // The profile traps io_uring_setup alone; a ticketed call needs a client's own attachment.
+            counters.deliveryRefused.increment();
+            audit(new AuditEvent(AuditEvent.Kind.DELIVERY_REFUSED, clock.instant(), a.peer(), null, null,
+                    ErrorCode.NOT_PERMITTED, requireNonNull(a.container()).describe() + ": tid " + n.pid()
+                            + ": trapped call " + n.nr() + " is not an un-ticketed x86_64 io_uring_setup: EPERM"));
+            a.listener().fail(n.id(), org.ringwarden.linux.Errno.EPERM);
+            return;
+        }
+        if (n.pid() <= 0) {
+            // The kernel reports 0 for a caller outside the daemon's pid namespace (a daemon
+            // in a container without the host's pids): nothing of it can be reached.
+            refuseContainerCall(a, n, "the caller is not in the daemon's pid namespace (run the daemon with the"
+                    + " host's pids)", org.ringwarden.linux.Errno.EPERM);
+            return;
+        }
+        int uid;
+        int gid;
+        try {
+            int[] u = org.ringwarden.linux.ProcessInfo.uids(n.pid());
+            int[] g = org.ringwarden.linux.ProcessInfo.gids(n.pid());
+            // The kernel's own rule for a tracer of another uid: real, effective and saved ids all
+            // equal (ptrace(2), PTRACE_MODE_*CREDS); a caller in the middle of a setuid change is refused.
+            if (u[0] != u[1] || u[0] != u[2] || g[0] != g[1] || g[0] != g[2]) {
+                refuseContainerCall(a, n, "its real, effective and saved ids differ (uids " + u[0] + "/" + u[1] + "/"
+                        + u[2] + ", gids " + g[0] + "/" + g[1] + "/" + g[2] + ")", org.ringwarden.linux.Errno.EPERM);
+                return;
+            }
+            uid = u[0];
+            gid = g[0];
+        } catch (RuntimeException e) {
+            a.listener().fail(n.id(), org.ringwarden.linux.Errno.ENOENT); // gone: nobody reads the answer
+            return;
+        }
+        try {
+            ringBuilders.execute(uid, () -> {
+                try {
+                    serveContainerCall(a, n, uid, gid);
+                } catch (RuntimeException | Error e) {
+                    a.listener().fail(n.id(), org.ringwarden.linux.Errno.EPERM); // never leave a thread trapped
+                    LOG.error("serving a trapped io_uring_setup of {} failed", a, e);
+                }
+            });
+        } catch (java.util.concurrent.RejectedExecutionException e) {
+            a.listener().fail(n.id(), org.ringwarden.linux.Errno.ENOSYS); // shutting down: as if no agent
+        }
+    }
+
+    private void refuseContainerCall(Attachment a, org.ringwarden.linux.seccomp.SeccompNotification n, String why,
+                                     org.ringwarden.linux.Errno errno) {
+        counters.deliveryRefused.increment();
+        CompiledPolicy policy = requireNonNull(a.transparent(), "a container's attachment has its policy");
+        audit(new AuditEvent(AuditEvent.Kind.DELIVERY_REFUSED, clock.instant(), a.peer(), policy.name(), null,
+                ErrorCode.NOT_PERMITTED, requireNonNull(a.container()).describe() + ": tid " + n.pid() + ": " + why
+                        + ": " + errno.name()));
+        a.listener().fail(n.id(), errno);
+    }
+
+    /**
+     * The memory work of {@code TransparentSupervisor} and the daemon's half of
+     * {@link #transparentSetup}, for one trapped call of a container: open the caller's memory
+     * under its own ids, check the call is still pending, read its {@code io_uring_params}, make
+     * and install the ring ({@link TransparentRingMaker}: same plan, restrictions, audit), write
+     * the params back, answer. On a builder thread of the caller's uid.
+     */
+    private void serveContainerCall(Attachment a, org.ringwarden.linux.seccomp.SeccompNotification n, int uid, int gid) {
+        ContainerRef c = requireNonNull(a.container(), "a container's attachment");
+        CompiledPolicy policy = requireNonNull(a.transparent(), "a container's attachment has its policy");
+        long address = n.arg(1);
+        long entries = n.arg(0) & 0xFFFF_FFFFL;
+        org.ringwarden.linux.ProcessMemoryFile memory;
+        try {
+            memory = org.ringwarden.linux.ProcessMemoryFile.open(n.pid(), uid, gid);
+        } catch (KernelException e) {
+            if (!a.listener().isValid(n.id())) {
+                return; // the caller is gone
+            }
+            // Not dumpable (PR_SET_DUMPABLE 0), or the daemon lacks CAP_SETUID/CAP_SETGID.
+            refuseContainerCall(a, n, "its memory cannot be opened: " + e.getMessage(),
+                    e.errno() == org.ringwarden.linux.Errno.ENOENT.number() ? org.ringwarden.linux.Errno.ENOENT
+                            : org.ringwarden.linux.Errno.EPERM);
+            return;
+        }
+        try (memory; java.lang.foreign.Arena arena = java.lang.foreign.Arena.ofConfined()) {
+            // The tid could have been reused between RECV and the open: the open file is the
+            // caller's only if the call is still pending (seccomp_unotify(2)).
+            if (!a.listener().isValid(n.id())) {
+                return;
+            }
+            java.lang.foreign.MemorySegment params = arena.allocate(org.ringwarden.linux.uring.IoUringLayout.PARAMS);
+            long size = params.byteSize();
+            try {
+                if (memory.read(address, params) != size) {
+                    a.listener().fail(n.id(), org.ringwarden.linux.Errno.EFAULT);
+                    return;
+                }
+            } catch (KernelException e) {
+                a.listener().fail(n.id(), org.ringwarden.linux.Errno.EFAULT); // as the kernel would say
+                return;
+            }
+            long flags = Integer.toUnsignedLong(params.get(java.lang.foreign.ValueLayout.JAVA_INT,
+                    org.ringwarden.linux.uring.IoUringLayout.PARAMS_FLAGS));
+            long cq = Integer.toUnsignedLong(params.get(java.lang.foreign.ValueLayout.JAVA_INT,
+                    org.ringwarden.linux.uring.IoUringLayout.PARAMS_CQ_ENTRIES));
+            String exe = null;
+            try {
+                exe = org.ringwarden.linux.ProcessMemoryFile.exe(n.pid(), uid, gid);
+            } catch (KernelException e) {
+                // For the audit only.
+            }
+            org.ringwarden.protocol.Request.TransparentSetup setup = new org.ringwarden.protocol.Request.TransparentSetup(
+                    n.id(), n.pid(), entries, flags, cq, exe);
+            Peer caller = new Peer(a.peer().connectionId(), n.pid(), uid, gid, new int[0], -1, exe == null ? "?" : exe);
+            // The same maker as transparentSetup's, whose audit lines are prefixed with the container.
+            TransparentRingMaker maker = new TransparentRingMaker(e -> audit(new AuditEvent(e.kind(), e.at(), e.peer(),
+                    e.policy(), e.lease(), e.code(), c.describe() + "; " + e.detail())), clock, charge, watch);
+            Lease lease;
+            try {
+                lease = reserve(caller, policy, 0, true);
+            } catch (RefusedException e) {
+                counters.refused.increment();
+                org.ringwarden.protocol.Response.TransparentRing r = maker.refuse(caller, policy, setup,
+                        org.ringwarden.linux.Errno.ENOMEM.number(), e.code(), e.getMessage());
+                a.listener().fail(n.id(), r.errno());
+                return;
+            }
+            try {
+                synchronized (a) { // Attachment.close() takes this lock: the listener stays open meanwhile
+                    if (a.isClosed()) {
+                        return; // the listener is gone: the caller gets ENOSYS from the kernel
+                    }
+                    org.ringwarden.protocol.Response.TransparentRing ring = maker.make(caller, a.listener(), policy, setup,
+                            lease.key);
+                    if (ring.errno() != 0) {
+                        if (ring.errno() != org.ringwarden.linux.Errno.ENOENT.number()) {
+                            a.listener().fail(n.id(), ring.errno());
+                        }
+                        counters.deliveryRefused.increment();
+                        return;
+                    }
+                    // What the kernel filled in for the daemon, over the caller's own struct
+                    // (sq_thread_cpu, sq_thread_idle, wq_fd and the reserved words stay as written).
+                    requireNonNull(ring.ring(), "errno 0 comes with a ring").params().writeTo(params);
+                    try {
+                        if (memory.write(address, params) != size) {
+                            a.listener().fail(n.id(), org.ringwarden.linux.Errno.EFAULT);
+                            return;
+                        }
+                    } catch (KernelException e) {
+                        a.listener().fail(n.id(), org.ringwarden.linux.Errno.EFAULT);
+                        return;
+                    }
+                    if (a.listener().respond(n.id(), ring.fd())) {
+                        counters.delivered.increment();
+                        counters.transparent.increment(); // status counts it as a grant, as the audit log's deliver
+                    }
+                }
+            } finally {
+                // Held from now on: ended by the sweep as soon as no process has the ring.
+                registry.letGo(lease);
+                sweep();
+            }
+        }
+    }
+
     // ------------------------------------------------------------------ release
 
     /**
@@ -527,6 +886,30 @@ public final class GrantService implements AutoCloseable {
         closeLease(lease);
         counters.released.increment();
         sweep();
+    }
+
+    /**
+     * An administrator revokes lease {@code leaseId}, or every lease of {@code uid}: as a
+     * {@link #release} by its connection, the daemon closes its copies of the ring, buffers and
+     * memfds and the ticket can no longer be collected. A ring already in a process stays there
+     * and keeps working (the kernel cannot take it back); the lease stays counted, as held, until
+     * that process has closed it. Returns the leases revoked, as they were; none when nothing
+     * live matched. Exactly one of the two is given.
+     */
+    public List<LeaseInfo> revoke(@Nullable String leaseId, @Nullable Integer uid) {
+        if ((leaseId == null) == (uid == null)) {
+            throw new IllegalArgumentException("revoke one lease or one uid's leases");
+        }
+        List<Lease> letGo = new ArrayList<>();
+        List<LeaseInfo> revoked = registry.revoke(leaseId, uid, letGo);
+        for (Lease lease : letGo) {
+            closeLease(lease);
+            counters.released.increment();
+        }
+        if (!letGo.isEmpty()) {
+            sweep();
+        }
+        return revoked;
     }
 
     /**

@@ -289,6 +289,26 @@ final class LeaseRegistry {
         return held.size();
     }
 
+    /**
+     * An administrator revokes: lets go of lease {@code id}, or of every lease of {@code uid}
+     * (see {@link #letGo(Lease)}), and returns what each was before; leases held or ended
+     * already are left as they are. Transparent leases too: their program keeps its rings.
+     */
+    synchronized List<LeaseInfo> revoke(@Nullable String id, @Nullable Integer uid, List<Lease> letGo) {
+        List<LeaseInfo> revoked = new ArrayList<>();
+        for (Lease l : List.copyOf(byId.values())) {
+            boolean match = id != null ? l.id.equals(id) : uid != null && l.peer.uid() == uid;
+            if (match && l.state != Lease.State.HELD && l.state != Lease.State.ENDED) {
+                LeaseInfo before = l.info();
+                if (letGo(l)) {
+                    revoked.add(before);
+                    letGo.add(l);
+                }
+            }
+        }
+        return revoked;
+    }
+
     /** Lets go of every lease (shutdown) and returns those that were not held already. */
     synchronized List<Lease> letGoAll() {
         List<Lease> released = new ArrayList<>();

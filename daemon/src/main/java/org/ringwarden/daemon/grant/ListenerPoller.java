@@ -206,9 +206,10 @@ final class ListenerPoller implements AutoCloseable {
         set(0, wakeFd, Poll.POLLIN);
         for (int i = 0; i < watched.size(); i++) {
             Attachment a = watched.get(i);
-            // A transparent attachment's notifications are received by the program's supervisor
-            // (docs/transparent.md): watch only for the hang-up, which poll reports unasked.
-            set(i + 1, a.listener().fd(), a.transparent() == null ? Poll.POLLIN : 0);
+            // A `ringwarden run` attachment's notifications are received by the program's
+            // supervisor (docs/transparent.md): watch only for the hang-up, which poll reports
+            // unasked. A container's are the daemon's own (docs/containers.md).
+            set(i + 1, a.listener().fd(), a.daemonReceives() ? Poll.POLLIN : 0);
         }
         return n;
     }

@@ -101,4 +101,20 @@ final class ProcessTree {
             return -1;
         }
     }
+
+    /** The first number of a {@code /proc/PID/status} line such as {@code Uid:} (the real id); -1 if unreadable. */
+    static int firstOf(int pid, String key) {
+        try {
+            String status = Files.readString(Path.of("/proc", Integer.toString(pid), "status"), StandardCharsets.US_ASCII);
+            int at = status.indexOf("\n" + key);
+            if (at < 0) {
+                return -1;
+            }
+            String[] values = status.substring(at + 1 + key.length(), Math.max(at + 1 + key.length(),
+                    status.indexOf('\n', at + 1))).trim().split("\\s+");
+            return Integer.parseInt(values[0]);
+        } catch (IOException | RuntimeException e) {
+            return -1;
+        }
+    }
 }

@@ -37,6 +37,8 @@ final class RingDelivery implements ListenerPoller.Handler {
     private final Clock clock;
     private final Consumer<Lease> endUndelivered;
     private final Consumer<Attachment> detached;
+    /** Serves a container's trapped call (docs/containers.md); quick: it hands the work on. */
+    private final java.util.function.BiConsumer<Attachment, SeccompNotification> containerCalls;
 
     /**
      * @param endUndelivered lets go of a lease whose claimed ring could not be delivered
@@ -45,6 +47,16 @@ final class RingDelivery implements ListenerPoller.Handler {
      */
     RingDelivery(LeaseRegistry registry, Consumer<AuditEvent> audit, GrantCounters counters, Clock clock,
                  Consumer<Lease> endUndelivered, Consumer<Attachment> detached) {
+        this(registry, audit, counters, clock, endUndelivered, detached, (a, n) -> {
+            throw new IllegalStateException("this service serves no container");
+        });
+    }
+
+    /** @param containerCalls serves the trapped calls of a container's attachment (quick: it hands them on) */
+    RingDelivery(LeaseRegistry registry, Consumer<AuditEvent> audit, GrantCounters counters, Clock clock,
+                 Consumer<Lease> endUndelivered, Consumer<Attachment> detached,
+                 java.util.function.BiConsumer<Attachment, SeccompNotification> containerCalls) {
+        this.containerCalls = requireNonNull(containerCalls, "containerCalls");
         this.registry = requireNonNull(registry, "registry");
         this.audit = requireNonNull(audit, "audit");
         this.counters = requireNonNull(counters, "counters");
@@ -73,6 +85,10 @@ final class RingDelivery implements ListenerPoller.Handler {
     }
 
     private void answer(Attachment a, SeccompNotification n) {
+        if (a.container() != null) {
+            containerCalls.accept(a, n);
+            return;
+        }
         if (!n.isX86_64(Syscall.SYS_IO_URING_SETUP)) {
             refuse(a, n, null, "trapped call " + n.nr() + " (arch 0x" + Integer.toHexString(n.arch())
                     + ") is not an x86_64 io_uring_setup");

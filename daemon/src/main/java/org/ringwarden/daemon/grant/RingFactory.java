@@ -19,7 +19,7 @@ import org.ringwarden.protocol.RefusedException;
 import org.jspecify.annotations.Nullable;
 
 /**
- * Builds one disabled, restricted ring from a {@link RingRecipe} (issue 4, steps 1 to 5):
+ * Builds one disabled, restricted ring from a {@link RingRecipe} (steps 1 to 5):
  * <ol>
  *   <li>{@code io_uring_setup(entries, R_DISABLED | recipe flags)};</li>
  *   <li>open the recipe's files with {@code openat2} (its mode and resolve flags, {@code O_CLOEXEC}, and

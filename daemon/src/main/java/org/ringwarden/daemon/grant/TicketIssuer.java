@@ -9,7 +9,7 @@ import java.security.SecureRandom;
  * {@link SecureRandom}: every integer in that range is exact as an IEEE 754 double, so a ticket
  * survives a JSON parser that keeps numbers as doubles (cJSON, JavaScript, I-JSON, RFC 7493)
  * and reads back as the same 64-bit register value a C client passes to its trapped
- * {@code io_uring_setup}. (Until issue 12 tickets used 63 bits, and a cJSON client sent back a
+ * {@code io_uring_setup}. (Tickets once used 63 bits, and a cJSON client sent back a
  * rounded ticket.) 53 random bits are plenty for a single-use ticket that expires within
  * seconds and is honoured only for the process tree of the connection that holds it.
  * Single use and uniqueness among live leases are the {@link LeaseRegistry}'s job.

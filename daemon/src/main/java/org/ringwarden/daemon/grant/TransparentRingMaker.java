@@ -57,6 +57,16 @@ final class TransparentRingMaker {
      * @param key the ring's lease key on the watch
      * @return the ring's fd in the caller and its params, or the errno the call is to fail with
      */
+    public Response.TransparentRing make(Peer peer, SeccompListener listener, CompiledPolicy policy,
+                                         Request.TransparentSetup setup, long key) {
+        return make(peer, peer, listener, policy, setup, key);
+    }
+
+    /**
+     * As {@link #make(Peer, SeccompListener, CompiledPolicy, Request.TransparentSetup, long)},
+     * audited as {@code subject} (the program that trapped) rather than the connection's
+     * {@code peer}.
+     */
     public Response.TransparentRing make(Peer peer, Peer subject, SeccompListener listener, CompiledPolicy policy,
                                          Request.TransparentSetup setup, long key) {
         requireNonNull(peer, "peer");
@@ -118,6 +128,12 @@ final class TransparentRingMaker {
                 : errno == Errno.ENOMEM.number() ? ErrorCode.BUSY : ErrorCode.BAD_REQUEST, why);
     }
 
+    /** Refuses {@code setup} without making a ring: audited as {@code peer}, answered with {@code errno}. */
+    public Response.TransparentRing refuse(Peer peer, CompiledPolicy policy, Request.TransparentSetup setup, int errno,
+                                           ErrorCode code, String why) {
+        return refuse(peer, peer, policy, setup, errno, code, why);
+    }
+
     /**
      * Refuses {@code setup} without making a ring: audited as {@code subject} (the program, or
      * the connection's {@code peer} where the program is not known), answered with {@code errno}.
@@ -139,10 +155,13 @@ final class TransparentRingMaker {
      * supervisor reported it), the trapped thread, and the supervisor it came through.
      */
     private static String who(Peer subject, Peer peer, Request.TransparentSetup setup) {
-        String program = subject != peer ? subject.exe() : setup.program() == null ? "?" : printable(setup.program());
-        return "transparent: program " + program + " pid " + subject.pid() + " tid " + setup.pid() + " uid "
-                + subject.uid() + " via pid " + peer.pid() + (subject != peer ? "" : " (the tid is not in its tree)")
-                + " asked entries " + setup.entries() + " flags " + TransparentPlan.names(setup.flags());
+        String asked = " asked entries " + setup.entries() + " flags " + TransparentPlan.names(setup.flags());
+        if (subject == peer) { // the program is not known apart from the peer
+            return "transparent: program " + (setup.program() == null ? "?" : printable(setup.program())) + " tid "
+                    + setup.pid() + " uid " + peer.uid() + asked;
+        }
+        return "transparent: program " + subject.exe() + " pid " + subject.pid() + " tid " + setup.pid() + " uid "
+                + subject.uid() + " via pid " + peer.pid() + asked;
     }
 
     private static String printable(String s) {

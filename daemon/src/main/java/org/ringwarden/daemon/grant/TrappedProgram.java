@@ -11,7 +11,7 @@ import org.jspecify.annotations.Nullable;
 
 /**
  * The program behind a trapped {@code io_uring_setup} of a transparent attachment, as the audit
- * log and {@code ringwarden leases} name it (issue 16): not the supervisor's connection (a JVM,
+ * log and {@code ringwarden leases} name it: not the supervisor's connection (a JVM,
  * for {@code ringwarden run}) but the process that made the call.
  *
  * <p>The supervisor names the caller (its tid, and the executable it read); the daemon believes

@@ -5,7 +5,7 @@ import org.ringwarden.protocol.ErrorCode;
 import org.ringwarden.protocol.Request;
 
 /**
- * The admin socket's connections: {@code status}, {@code leases} and {@code reload}, for uid 0
+ * The admin socket's connections: {@code status}, {@code leases}, {@code reload} and {@code revoke}, for uid 0
  * and members of the admin group only (docs/daemon.md, "Administration"). Everything else is
  * refused {@code NOT_PERMITTED} ({@link FramedConnection}).
  */
@@ -45,6 +45,12 @@ final class AdminHandler extends FramedConnection {
             case Request.Status s -> answer(sc.admin().status());
             case Request.Leases l -> answer(sc.admin().leases());
             case Request.Reload r -> submit(() -> sc.admin().reload(peer()), NO_FDS, this::answer, f -> internal(request, f));
+            case Request.ReportRefusals r when peer().uid() != 0 ->
+                    // A report becomes an audit record about another user's program: root's word only.
+                    refuse(request, null, ErrorCode.NOT_PERMITTED, "only root reports refusals (ringwarden watch-refusals)");
+            case Request.ReportRefusals r -> submit(() -> sc.admin().reportRefusals(r.refusals()), NO_FDS, this::answer,
+                    f -> internal(request, f));
+            case Request.Revoke r -> submit(() -> sc.admin().revoke(peer(), r), NO_FDS, this::answer, f -> internal(request, f));
             default -> throw new IllegalStateException("not an administrative request: " + request.op());
         }
     }

@@ -5,10 +5,12 @@ import static java.util.Objects.requireNonNull;
 import java.time.Instant;
 import java.util.List;
 
+import org.ringwarden.daemon.admin.Counted;
 import org.ringwarden.daemon.admin.SystemFacts;
 import org.ringwarden.daemon.audit.AuditLog;
 import org.ringwarden.daemon.audit.AuditRecord;
 import org.ringwarden.daemon.grant.Peer;
+import org.ringwarden.protocol.Request;
 import org.ringwarden.protocol.Response;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -62,6 +64,34 @@ public final class AdminService {
         return new Response.LeaseList(broker.leases());
     }
 
+    /** {@code report-refusals}: reads /proc, called from the request executor. */
+    public Response.RefusalsRecorded reportRefusals(List<org.ringwarden.protocol.Request.RefusedSqe> refusals) {
+        return new Response.RefusalsRecorded(broker.reportRefusals(refusals));
+    }
+
+    /**
+     * {@code revoke}: called from the request executor; {@code by} is the administrator who
+     * asked. Each lease revoked is one audit record naming the administrator as the actor and
+     * the holder in its detail; a revoke that matched nothing is recorded as refused.
+     */
+    public Response.Revoked revoke(Peer by, Request.Revoke request) {
+        List<Response.LeaseEntry> revoked = broker.revoke(request.lease(), request.uid());
+        String what = request.lease() != null ? "lease " + request.lease() : "the leases of uid " + request.uid();
+        for (Response.LeaseEntry l : revoked) {
+            LOG.info("revoked lease {} (policy {}, uid {}, pid {}) by uid {}", l.lease(), l.policy(), l.uid(), l.pid(),
+                    by.uid());
+            audit.record(new AuditRecord(Instant.now(), "revoke", by.pid(), by.uid(), by.gid(), by.exe(), l.policy(),
+                    l.lease(), "ok", null, "revoked by an administrator; held by uid " + l.uid() + " pid " + l.pid()
+                    + " (" + l.exe() + ")" + (l.collected() ? ", which keeps the ring it collected until it closes it"
+                    : ", before it collected the ring")));
+        }
+        if (revoked.isEmpty()) {
+            audit.record(new AuditRecord(Instant.now(), "revoke", by.pid(), by.uid(), by.gid(), by.exe(), null,
+                    request.lease(), "refused", null, "no live lease matched: " + what));
+        }
+        return new Response.Revoked(revoked);
+    }
+
     /** {@code reload}: blocking, called from the request executor; {@code by} is the administrator who asked. */
     public Response.Reloaded reload(Peer by) {
         return reload(by, "admin socket");
@@ -82,13 +112,14 @@ public final class AdminService {
             r = new Response.Reloaded(false, broker.policyCount(), List.of("the reload failed: " + e));
         }
         if (r.ok()) {
-            LOG.info("reloaded ({}): {} policies in force", trigger, r.policies());
+            LOG.info("reloaded ({}): {} in force", trigger, Counted.of(r.policies(), "policy", "policies"));
         } else {
-            LOG.warn("reload ({}) refused; the running {} policies stay in force: {}", trigger, r.policies(), r.problems());
+            LOG.warn("reload ({}) refused; the running {} stay in force: {}", trigger, Counted.of(r.policies(), "policy", "policies"),
+                    r.problems());
         }
         audit.record(new AuditRecord(Instant.now(), "reload", by == null ? 0 : by.pid(), by == null ? -1 : by.uid(),
                 by == null ? -1 : by.gid(), by == null ? null : by.exe(), null, null, r.ok() ? "ok" : "refused", null,
-                r.ok() ? r.policies() + " policies in force (" + trigger + ")"
+                r.ok() ? Counted.of(r.policies(), "policy", "policies") + " in force (" + trigger + ")"
                         : trigger + ": " + String.join("; ", r.problems())));
         listener.reloaded(r);
         return r;

@@ -9,10 +9,12 @@ import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
 
+import org.ringwarden.daemon.admin.Counted;
 import org.ringwarden.daemon.admin.RingPreflight;
 import org.ringwarden.daemon.admin.SystemFacts;
 import org.ringwarden.daemon.audit.AuditLog;
 import org.ringwarden.daemon.config.DaemonConfig;
+import org.ringwarden.daemon.oci.OciAgentServer;
 import org.ringwarden.daemon.systemd.SdNotify;
 import org.ringwarden.daemon.systemd.SocketActivation;
 import org.ringwarden.protocol.Response;
@@ -41,6 +43,8 @@ public final class Daemon implements AutoCloseable {
     private final AdminService admin;
     private final SdNotify notify;
     private final ServerStats stats;
+    /** Null without an OCI agent socket. */
+    private @Nullable OciAgentServer agent;
     /** Null when nothing sends status updates (not under systemd). */
     private final @Nullable ScheduledExecutorService statusUpdates;
     private final CountDownLatch stop = new CountDownLatch(1);
@@ -62,7 +66,7 @@ public final class Daemon implements AutoCloseable {
      * it is closed if the start fails.
      *
      * @throws RingPreflight.CannotMakeRings before any socket is bound or anything is announced,
-     *         if this process cannot make, restrict and enable a ring (issue 12): a daemon that
+     *         if this process cannot make, restrict and enable a ring: a daemon that
      *         would refuse every acquire must not say it is ready
      */
     public static Daemon start(DaemonConfig config, RingBroker broker, Map<String, String> env) throws IOException {
@@ -89,8 +93,15 @@ public final class Daemon implements AutoCloseable {
                     notify.ready(statusLine(broker, stats));
                 }
             });
-            DaemonServer server = DaemonServer.start(config, broker, admin, stats, audit, adminGid,
-                    SocketActivation.fromEnvironment(env, ProcessHandle.current().pid()));
+            SocketActivation.Inherited inherited = SocketActivation.fromEnvironment(env, ProcessHandle.current().pid());
+            DaemonServer server = DaemonServer.start(config, broker, admin, stats, audit, adminGid, inherited);
+            OciAgentServer agent;
+            try {
+                agent = startAgent(config, inherited, broker, audit, notify);
+            } catch (IOException | RuntimeException e) {
+                server.close();
+                throw e;
+            }
             @Nullable ScheduledExecutorService updates = null;
             if (notify.enabled()) {
                 updates = Executors.newSingleThreadScheduledExecutor(r -> {
@@ -108,6 +119,7 @@ public final class Daemon implements AutoCloseable {
                 }, 5, 5, TimeUnit.SECONDS);
             }
             Daemon d = new Daemon(broker, server, admin, notify, stats, updates);
+            d.agent = agent;
             notify.ready(statusLine(broker, stats));
             LOG.info("ringwarden daemon ready: {}", statusLine(broker, stats));
             return d;
@@ -117,9 +129,54 @@ public final class Daemon implements AutoCloseable {
         }
     }
 
+    /**
+     * The OCI agent socket (docs/containers.md): systemd's {@code oci-agent} socket, else the
+     * configured path bound here; null when neither is there.
+     */
+    private static @Nullable OciAgentServer startAgent(DaemonConfig config,
+            SocketActivation.Inherited inherited, RingBroker broker, AuditLog audit, SdNotify notify) throws IOException {
+        org.ringwarden.daemon.oci.ContainerFdStore store = new org.ringwarden.daemon.oci.ContainerFdStore(notify,
+                inherited.stored());
+        OciAgentServer agent = startAgentSocket(config, inherited, broker, audit, store);
+        if (agent != null) {
+            agent.reattach(inherited.stored());
+        } else {
+            for (var e : inherited.stored().entrySet()) {
+                // Stored by an earlier start that served containers; this one does not.
+                org.ringwarden.linux.Descriptors.closeQuietly(e.getValue());
+                notify.send("FDSTOREREMOVE=1\nFDNAME=" + e.getKey());
+            }
+        }
+        return agent;
+    }
+
+    private static @Nullable OciAgentServer startAgentSocket(DaemonConfig config, SocketActivation.Inherited inherited,
+            RingBroker broker, AuditLog audit, org.ringwarden.daemon.oci.ContainerFdStore store) throws IOException {
+        if (inherited.agentFd() >= 0) {
+            LOG.info("serving OCI agent socket fd {} from systemd", inherited.agentFd());
+            return OciAgentServer.start(inherited.agentFd(), null, broker::attachContainer, audit, store);
+        }
+        var s = config.agentSocket();
+        if (s == null) {
+            return null;
+        }
+        SocketFiles.prepare(s.path());
+        int fd = org.ringwarden.linux.UnixSockets.listen(s.path().toString(), 128);
+        try {
+            SocketFiles.applyOwnership(s);
+        } catch (IOException | RuntimeException e) {
+            org.ringwarden.linux.Descriptors.closeQuietly(fd);
+            java.nio.file.Files.deleteIfExists(s.path());
+            throw e;
+        }
+        LOG.info("serving OCI agent socket {} (mode 0{})", s.path(), Integer.toOctalString(s.mode()));
+        return OciAgentServer.start(fd, s.path(), broker::attachContainer, audit, store);
+    }
+
     private static String statusLine(RingBroker broker, ServerStats stats) {
-        return "serving: " + broker.policyCount() + " policies, " + broker.leaseCount() + " leases, "
-                + stats.connections() + " connections";
+        return "serving: " + Counted.of(broker.policyCount(), "policy", "policies") + ", "
+                + Counted.of(broker.leaseCount(), "lease", "leases") + ", "
+                + Counted.of(stats.connections(), "connection", "connections");
     }
 
     /** SIGHUP reloads the policies; SIGTERM and SIGINT end {@link #awaitStop}. */
@@ -166,6 +223,9 @@ public final class Daemon implements AutoCloseable {
             statusUpdates.shutdownNow();
         }
         try {
+            if (agent != null) {
+                agent.close();
+            }
             server.close();
         } finally {
             try {

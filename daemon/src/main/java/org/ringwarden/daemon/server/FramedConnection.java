@@ -252,7 +252,7 @@ abstract class FramedConnection extends ChannelInboundHandlerAdapter {
         }
         if (request.administrative() != administrative()) {
             refuse(request, null, ErrorCode.NOT_PERMITTED, administrative()
-                    ? "the admin socket answers status, leases and reload only"
+                    ? "the admin socket answers status, leases, reload and revoke only"
                     : "administrative requests are answered on the admin socket only");
             return;
         }

@@ -24,6 +24,7 @@ import org.ringwarden.protocol.RefusedException;
 import org.ringwarden.linux.Descriptors;
 import org.ringwarden.policy.CompiledPolicy;
 import org.ringwarden.policy.PolicyStore;
+import org.ringwarden.protocol.Request;
 import org.ringwarden.protocol.Response;
 
 import org.jspecify.annotations.Nullable;
@@ -75,6 +76,7 @@ public final class GrantBroker implements RingBroker {
                 case DELIVERY_REFUSED -> "deliver-refused";
                 case EXPIRE -> "expire";
                 case DETACH -> "detach";
+                case SQE_REFUSED -> "sqe-refused";
                 case END -> "end";
                 case RELEASE -> "release";
             };
@@ -140,7 +142,25 @@ public final class GrantBroker implements RingBroker {
     @Override
     public Response.TransparentRing transparentSetup(Peer peer,
             org.ringwarden.protocol.Request.TransparentSetup setup) throws RefusedException {
-        return grants.transparentSetup(peer, setup); // issue 7: docs/transparent.md
+        return grants.transparentSetup(peer, setup); // docs/transparent.md
+    }
+
+    @Override
+    public int reportRefusals(List<Request.RefusedSqe> refusals) {
+        return grants.refused(refusals);
+    }
+
+    @Override
+    public void attachContainer(org.ringwarden.daemon.grant.ContainerRef container, String policy, int pid,
+                                int listenerFd, Runnable detached) throws RefusedException {
+        CompiledPolicy p;
+        try {
+            p = gate.forContainer(container.subject(), policy);
+        } catch (RefusedException e) {
+            Descriptors.closeQuietly(listenerFd);
+            throw e;
+        }
+        grants.attachContainer(container, pid, listenerFd, p, detached); // docs/containers.md
     }
 
     @Override
@@ -156,8 +176,12 @@ public final class GrantBroker implements RingBroker {
 
     @Override
     public List<Response.LeaseEntry> leases() {
+        return entries(grants.leases());
+    }
+
+    private List<Response.LeaseEntry> entries(List<LeaseInfo> leases) {
         List<Response.LeaseEntry> out = new ArrayList<>();
-        for (LeaseInfo l : grants.leases()) {
+        for (LeaseInfo l : leases) {
             String exe = l.exe(); // a transparent ring's program; else the connection's peer
             out.add(new Response.LeaseEntry(l.leaseId(), l.policy(), l.pid(), l.uid(),
                     exe != null ? exe : exes.getOrDefault(l.connectionId(), "?"), l.created().toString(), l.bufferBytes(),
@@ -174,6 +198,11 @@ public final class GrantBroker implements RingBroker {
     @Override
     public java.util.Map<String, Long> deliveryRefusals() {
         return grants.stats().deliveryRefusals();
+    }
+
+    @Override
+    public List<Response.LeaseEntry> revoke(@Nullable String lease, @Nullable Integer uid) {
+        return entries(grants.revoke(lease, uid));
     }
 
     @Override

@@ -55,6 +55,25 @@ public final class PolicyGate {
         return p;
     }
 
+    /**
+     * The policy {@code name} if container {@code c} may attach its listener under it
+     * ({@code subjects.containers}, transparent use). The runtime that asks is root: the words
+     * say which of the two failed.
+     */
+    public CompiledPolicy forContainer(org.ringwarden.policy.ContainerSubject c, String name) throws RefusedException {
+        CompiledPolicy p = store.current().get(name).orElseThrow(() -> new RefusedException(ErrorCode.NOT_PERMITTED,
+                "no policy named \"" + printable(name) + "\""));
+        if (!p.transparent().enabled()) {
+            throw new RefusedException(ErrorCode.NOT_PERMITTED, "policy \"" + name + "\" is not for transparent use");
+        }
+        if (!p.mayAttachContainer(c)) {
+            throw new RefusedException(ErrorCode.NOT_PERMITTED, "policy \"" + name + "\" does not admit this container"
+                    + " (its subjects.containers match no id " + c.id() + (c.podNamespace() == null ? ""
+                    : ", pod " + c.podNamespace() + "/" + c.podName()) + ")");
+        }
+        return p;
+    }
+
     private static RefusedException notAvailable(Peer peer, String name) {
         // Same words whether the policy is missing or forbidden: never reveal other policies.
         return new RefusedException(ErrorCode.NOT_PERMITTED,

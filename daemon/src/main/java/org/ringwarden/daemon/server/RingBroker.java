@@ -53,14 +53,35 @@ public interface RingBroker extends AutoCloseable {
 
     /**
      * Makes a ring under the connection's transparent policy for the trapped
-     * {@code io_uring_setup} {@code setup} names, and installs it into the caller (issue 7,
-     * docs/protocol.md, "Transparent setup"). A refusal the caller is to see as an errno is an answer
+     * {@code io_uring_setup} {@code setup} names, and installs it into the caller
+     * (docs/protocol.md, "Transparent setup"). A refusal the caller is to see as an errno is an answer
      * ({@link Response.TransparentRing} with {@code errno}), not an exception.
      */
     default Response.TransparentRing transparentSetup(Peer peer, org.ringwarden.protocol.Request.TransparentSetup setup)
             throws RefusedException {
         throw new RefusedException(org.ringwarden.protocol.ErrorCode.NOT_PERMITTED,
                 "this daemon does not serve transparent use");
+    }
+
+    /**
+     * Audits requests the kernel refused on rings of ours ({@code report-refusals}, from
+     * {@code ringwarden watch-refusals}); returns how many were on rings this broker made.
+     * Reads {@code /proc}: call it off the event loop.
+     */
+    default int reportRefusals(List<org.ringwarden.protocol.Request.RefusedSqe> refusals) {
+        return 0;
+    }
+
+    /**
+     * Attaches a container's seccomp listener that its OCI runtime sent to the agent socket
+     * (docs/containers.md), under {@code policy} if it admits the container. Owns
+     * {@code listenerFd} from the call on; {@code detached} runs once no process is left in the
+     * container. This default serves no container.
+     */
+    default void attachContainer(org.ringwarden.daemon.grant.ContainerRef container, String policy, int pid,
+                                 int listenerFd, Runnable detached) throws RefusedException {
+        org.ringwarden.linux.Descriptors.closeQuietly(listenerFd);
+        throw new RefusedException(org.ringwarden.protocol.ErrorCode.NOT_PERMITTED, "this daemon serves no container");
     }
 
     /**
@@ -71,6 +92,15 @@ public interface RingBroker extends AutoCloseable {
 
     /** Ends every lease and the attachment of the connection; idempotent. */
     void connectionClosed(Peer peer);
+
+    /**
+     * An administrator revokes lease {@code lease}, or every lease of {@code uid} (exactly one
+     * is given): the daemon lets go of them as if their connections had released them. Returns
+     * the leases revoked, as they were. A broker without leases of its own revokes nothing.
+     */
+    default List<Response.LeaseEntry> revoke(@Nullable String lease, @Nullable Integer uid) {
+        return List.of();
+    }
 
     /** Every live lease, for the admin socket. */
     List<Response.LeaseEntry> leases();

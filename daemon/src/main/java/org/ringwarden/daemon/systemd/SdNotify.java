@@ -12,6 +12,7 @@ import java.util.Map;
 import org.ringwarden.linux.Descriptors;
 import org.ringwarden.linux.KernelException;
 import org.ringwarden.linux.Syscall;
+import org.ringwarden.linux.UnixRights;
 import org.ringwarden.linux.UnixSockets;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -31,6 +32,7 @@ import org.jspecify.annotations.Nullable;
 public final class SdNotify {
     private static final Logger LOG = LoggerFactory.getLogger(SdNotify.class);
     private static final long SYS_SENDTO = 44;
+    private static final long SYS_CONNECT = 42;
     private static final long SYS_CLOCK_GETTIME = 228;
     private static final int CLOCK_MONOTONIC = 1;
     private static final int SUN_PATH_MAX = 108;
@@ -78,15 +80,29 @@ public final class SdNotify {
      * must not take the daemon down.
      */
     public void send(String state) {
+        send(state, new int[0]);
+    }
+
+    /**
+     * Sends one datagram with {@code fds} as {@code SCM_RIGHTS} ({@code sd_pid_notify_with_fds}):
+     * {@code FDSTORE=1} with {@code FDNAME=} puts them in the service's file descriptor store,
+     * from which the next start of the service gets them back in {@code LISTEN_FDS}. The fds
+     * stay the caller's. A failure is logged and returned as false, never thrown.
+     */
+    public boolean sendWithFds(String state, int... fds) {
+        return send(state, fds);
+    }
+
+    private boolean send(String state, int[] fds) {
         if (socket == null) {
-            return;
+            return false;
         }
         byte[] msg = state.getBytes(StandardCharsets.UTF_8);
         byte[] path = socket.getBytes(StandardCharsets.UTF_8);
         boolean abstractName = path.length > 0 && path[0] == '@';
         if (path.length >= SUN_PATH_MAX) {
             LOG.warn("NOTIFY_SOCKET is too long for sun_path: {}", socket);
-            return;
+            return false;
         }
         int fd = -1;
         try (Arena arena = Arena.ofConfined()) {
@@ -99,12 +115,20 @@ public final class SdNotify {
                 addr.set(JAVA_BYTE, 2, (byte) 0); // "@name" is "\0name", without a trailing NUL
             }
             long addrLen = 2 + path.length + (abstractName ? 0 : 1);
+            if (fds.length > 0) {
+                // connect, then sendmsg without an address: UnixRights sends to the connected peer.
+                Syscall.checked("connect(NOTIFY_SOCKET)", SYS_CONNECT, fd, addr.address(), addrLen);
+                UnixRights.sendFds(fd, msg, fds);
+                return true;
+            }
             MemorySegment buf = arena.allocate(Math.max(1, msg.length));
             MemorySegment.copy(msg, 0, buf, JAVA_BYTE, 0, msg.length);
             Syscall.checked("sendto(NOTIFY_SOCKET)", SYS_SENDTO, fd, buf.address(), msg.length, 0x4000 /* MSG_NOSIGNAL */,
                     addr.address(), addrLen);
+            return true;
         } catch (KernelException e) {
             LOG.warn("sd_notify to {} failed: {}", socket, e.getMessage());
+            return false;
         } finally {
             Descriptors.closeQuietly(fd);
         }

@@ -26,6 +26,32 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 @Timeout(10)
 class AuditLogTest {
     @Test
+    void anAuditFileThatCannotBeOpenedIsNamedWithItsErrnoAndWhatToDo(@TempDir Path dir) throws Exception {
+        // Root passes every permission check; this thread drops its capabilities (only its own
+        // effective set), so it meets the directory's mode as any user would.
+        Path locked = Files.createDirectory(dir.resolve("locked"));
+        Files.setPosixFilePermissions(locked, java.nio.file.attribute.PosixFilePermissions.fromString("rwxr-xr-x"));
+        Files.setOwner(locked, locked.getFileSystem().getUserPrincipalLookupService().lookupPrincipalByName("nobody"));
+        Path file = locked.resolve("audit.jsonl");
+        java.util.concurrent.CompletableFuture<Throwable> failure = new java.util.concurrent.CompletableFuture<>();
+        Thread.ofPlatform().start(() -> {
+            try {
+                org.ringwarden.linux.ThreadCredentials.setEffectiveCapabilities(0);
+                AuditLog.configure(new AuditSettings(AuditSettings.Destination.FILE, file));
+                failure.complete(null);
+            } catch (Throwable t) {
+                failure.complete(t);
+            }
+        }).join();
+        Throwable t = failure.get();
+        assertThat(t).as("configure fails").isInstanceOf(java.io.IOException.class);
+        assertThat(t.getMessage()).as("the file, the errno, and what to do")
+                .startsWith("cannot open the audit file " + file + ": EACCES (Permission denied)")
+                .contains("--audit FILE or --audit stdout").contains("user ringwarden")
+                .doesNotContain("AuditSettings[").doesNotContain("Logback's status");
+    }
+
+    @Test
     void aRecordIsOneJsonLineInItsOwnFile(@TempDir Path dir) throws Exception {
         Path file = dir.resolve("sub/audit.jsonl");
         AuditLog.configure(new AuditSettings(AuditSettings.Destination.FILE, file));

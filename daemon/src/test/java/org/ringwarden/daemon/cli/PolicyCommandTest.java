@@ -80,9 +80,36 @@ class PolicyCommandTest {
     }
 
     @Test
-    void validateExitsTwoOnUsageError() {
-        assertThat(run("policy", "validate").exit()).as("no PATH").isEqualTo(2);
+    void validateExitsTwoOnUsageError(@TempDir Path tmp) throws IOException {
         assertThat(run("policy", "validate", "--bogus", "x").exit()).as("unknown option").isEqualTo(2);
+        Path d = dir(tmp, "good.json", GOOD);
+        assertThat(run("policy", "validate", "--policies", d.toString(), d.toString()).exit())
+                .as("--policies and PATHs together").isEqualTo(2);
+    }
+
+    @Test
+    void validateReadsThePoliciesOptionsDirectory(@TempDir Path tmp) throws IOException {
+        Path d = dir(tmp, "good.json", GOOD, "typo.json", TYPO);
+        Run r = run("policy", "validate", "--policies", d.toString());
+        assertThat(r.exit()).as("exit status, stderr: %s", r.err()).isEqualTo(1);
+        assertThat(r.err()).as("the directory's problems").contains(d.resolve("typo.json") + ":2:20: error:");
+        Files.delete(d.resolve("typo.json"));
+        Run ok = run("policy", "validate", "--policies", d.toString());
+        assertThat(ok.exit()).as("exit status, stderr: %s", ok.err()).isZero();
+        assertThat(ok.out()).isEqualTo("valid: 1 policy (good) in " + d + ", 1 warning(s)\n");
+    }
+
+    @Test
+    void validateWithoutPathChecksTheConfiguredSet() throws IOException {
+        Run r = run("policy", "validate", "--json", "--no-file-check");
+        JsonNode j = JSON.readTree(r.out());
+        if (Files.isDirectory(Path.of("/etc/ringwarden/policies.d"))) {
+            assertThat(j.get("source").asText()).isEqualTo("policies from /etc/ringwarden/policies.d");
+        } else {
+            assertThat(j.get("source").asText()).as("no configured directory: the bundled set").startsWith("bundled policies");
+            assertThat(r.exit()).as("the bundled set is valid; %s", r.out()).isZero();
+            assertThat(j.get("policies")).hasSize(6);
+        }
     }
 
     @Test
@@ -105,7 +132,7 @@ class PolicyCommandTest {
         Path d = dir(tmp, "good.json", GOOD);
         Run r = run("policy", "list", "--policies", d.toString());
         assertThat(r.exit()).isZero();
-        assertThat(r.out()).isEqualTo("1 policies from " + d + ":\n  good  reads its fixed file\n");
+        assertThat(r.out()).isEqualTo("1 policy in " + d + ":\n  good  reads its fixed file\n");
         Run bundled = run("policy", "list", "--json", "--no-file-check");
         assertThat(bundled.exit()).isZero();
         JsonNode j = JSON.readTree(bundled.out());
@@ -126,6 +153,27 @@ class PolicyCommandTest {
         assertThat(j.at("/files/0/openFlags").asText()).isEqualTo("O_RDONLY|O_CLOEXEC");
         assertThat(j.get("restrictions")).hasSize(5);
         assertThat(j.at("/ring/setupFlags").toString()).isEqualTo("[\"SUBMIT_ALL\"]");
+    }
+
+    @Test
+    void showEffectivePrintsTheComposedPolicyWithTheOriginOfEachValue(@TempDir Path tmp) throws IOException {
+        Path d = dir(tmp, "good.json", GOOD, "wide.json", """
+                { "name": "wide", "extends": ["good"],
+                  "sqe": { "ops": ["@sync"] } }
+                """);
+        Run r = run("policy", "show", "wide", "--effective", "--policies", d.toString());
+        assertThat(r.exit()).as("stderr: %s", r.err()).isZero();
+        assertThat(r.out().replace(d + "/", "")).startsWith("// wide: composed from good.json, wide.json\n{\n")
+                .contains("\"description\": \"reads its fixed file\",")
+                .containsPattern("\"READ\",? +// good.json:3:27\n")
+                .containsPattern("\"@sync\" +// wide.json:2:20\n");
+
+        Run j = run("policy", "show", "wide", "--effective", "--json", "--policies", d.toString());
+        assertThat(j.exit()).as("stderr: %s", j.err()).isZero();
+        JsonNode o = JSON.readTree(j.out());
+        assertThat(o.at("/policy/sqe/ops").toString()).isEqualTo("[\"NOP\",\"READ\",\"@sync\"]");
+        assertThat(o.at("/origins").get("$.sqe.ops[2]").asText()).isEqualTo(d.resolve("wide.json") + ":2:20");
+        assertThat(o.at("/files").toString()).contains("good.json").contains("wide.json");
     }
 
     @Test
@@ -168,5 +216,35 @@ class PolicyCommandTest {
         assertThat(j.get("ops").get(9).get("usedBy")).as("SENDMSG unused").isEmpty();
         Run text = run("policy", "kernel", "--policies", d.toString());
         assertThat(text.out()).contains(" 22  READ               yes           * good");
+    }
+
+    @Test
+    void showJsonListsTheContainersAPolicyAdmits(@TempDir Path tmp) throws IOException {
+        Path d = dir(tmp, "pg.json", """
+                { "name": "pg", "description": "pods", "subjects": { "containers": [ { "podNamespace": "db", "podName": "pg-*" } ] },
+                  "sqe": { "ops": ["NOP", "READV"] }, "transparent": { "enabled": true } }
+                """);
+        Run r = run("policy", "show", "pg", "--json", "--policies", d.toString(), "--no-kernel-check");
+        assertThat(r.exit()).as("stderr: %s", r.err()).isZero();
+        assertThat(JSON.readTree(r.out()).at("/acquirers/containers").toString())
+                .isEqualTo("[{\"podNamespace\":\"db\",\"podName\":\"pg-*\"}]");
+    }
+
+    @Test
+    void seccompProfilePrintsTheProfileAndRefusesBadInput(@TempDir Path tmp) throws IOException {
+        Run r = run("seccomp-profile", "--policy", "pg", "--agent-socket", "/run/x/agent.sock");
+        assertThat(r.exit()).as("stderr: %s", r.err()).isZero();
+        JsonNode p = JSON.readTree(r.out());
+        assertThat(p.get("listenerPath").asText()).isEqualTo("/run/x/agent.sock");
+        assertThat(p.get("listenerMetadata").asText()).isEqualTo("policy=pg");
+        assertThat(run("seccomp-profile", "--policy", "pg", "--agent-socket", "relative.sock").exit())
+                .as("a relative socket path is a usage error").isEqualTo(2);
+        assertThat(run("seccomp-profile", "--policy", "Not A Name").exit()).isEqualTo(2);
+        Path base = Files.writeString(tmp.resolve("base.json"), "{ \"syscalls\": [] }");
+        Run bad = run("seccomp-profile", "--policy", "pg", "--base", base.toString());
+        assertThat(bad.exit()).isEqualTo(1);
+        assertThat(bad.err()).contains("defaultAction");
+        assertThat(run("seccomp-profile", "--policy", "pg", "--base", tmp.resolve("missing.json").toString()).exit())
+                .isEqualTo(1);
     }
 }

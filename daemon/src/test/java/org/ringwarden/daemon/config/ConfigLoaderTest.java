@@ -57,10 +57,45 @@ class ConfigLoaderTest {
     }
 
     @Test
+    void agentSocketIsOffUnlessTheFileAsksAndThenDefaultsToTheRuntimeDirectory() throws Exception {
+        assertThat(parse("{}").agentSocket()).as("no agent socket by default").isNull();
+        assertThat(parse("{\"agentSocket\": {}}").agentSocket())
+                .isEqualTo(new SocketSettings(DaemonConfig.runtimeDirectory(ENV).resolve("oci-agent.sock"), 0600, null));
+        assertThat(parse("{\"agentSocket\": {\"path\": \"/run/x/agent.sock\", \"mode\": \"0660\"}}").agentSocket())
+                .isEqualTo(new SocketSettings(java.nio.file.Path.of("/run/x/agent.sock"), 0660, null));
+        assertThatThrownBy(() -> parse("{\"agentSocket\": {\"pth\": \"/x\"}}"))
+                .hasMessageContaining("daemon.json:1:").hasMessageContaining("pth");
+    }
+
+    @Test
     void unknownFieldIsAnErrorWithLineAndColumn() {
         assertThatThrownBy(() -> parse("{\n  \"limits\": {\n    \"connectionz\": 3\n  }\n}"))
                 .as("misspelt field").isInstanceOf(ConfigException.class)
                 .hasMessageContaining("daemon.json:3:").hasMessageContaining("connectionz");
+    }
+
+    @Test
+    void errorsSayWhereWhichFieldWhatItMustHoldAndWhatItHeld() {
+        assertThatThrownBy(() -> parse("{\"limits\": {\"connectionsTotal\": \"10\"}}")).as("a quoted number")
+                .isInstanceOf(ConfigException.class)
+                .hasMessage("daemon.json:1:33: limits.connectionsTotal: expected a whole number (up to 2147483647, "
+                        + "without quotes), not the string \"10\"");
+        assertThatThrownBy(() -> parse("{\n  \"limits\": {\n    \"connectionsTotl\": 3\n  }\n}")).as("misspelt field")
+                .isInstanceOf(ConfigException.class)
+                .hasMessageStartingWith("daemon.json:3:5: unknown field \"connectionsTotl\" in \"limits\"; "
+                        + "did you mean \"connectionsTotal\"? (known: ");
+        assertThatThrownBy(() -> parse("{\"polices\": \"/etc/rw\"}")).as("misspelt top-level field")
+                .isInstanceOf(ConfigException.class).hasMessageContaining("did you mean \"policies\"?");
+        assertThatThrownBy(() -> parse("{\"socket\": \"/run/rw.sock\"}")).as("a string where an object belongs")
+                .isInstanceOf(ConfigException.class)
+                .hasMessage("daemon.json:1:12: socket: expected an object { ... }, not the string \"/run/rw.sock\"");
+        assertThatThrownBy(() -> parse("{\"adminGroup\": null}")).as("null")
+                .isInstanceOf(ConfigException.class).hasMessageContaining("adminGroup: expected a string, not null");
+        assertThatThrownBy(() -> parse("{\n\"limits\": {\"requestTimeout\": \"5 years\"}}")).as("a bad value, after binding")
+                .isInstanceOf(ConfigException.class)
+                .hasMessageStartingWith("daemon.json:2:30: limits.requestTimeout must be a duration");
+        assertThatThrownBy(() -> parse("{\"limits\": {\"connectionsTotal\": 1.5}}")).as("a fraction")
+                .isInstanceOf(ConfigException.class).hasMessageContaining("not the number 1.5, which is not whole");
     }
 
     @Test

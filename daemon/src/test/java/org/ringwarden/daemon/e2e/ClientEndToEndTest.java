@@ -19,6 +19,7 @@ import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.TestInstance;
 import org.junit.jupiter.api.Timeout;
+import org.ringwarden.daemon.IoUringSysctl;
 
 /**
  * The client library end to end: the real daemon as a separate root process, each client a
@@ -28,6 +29,7 @@ import org.junit.jupiter.api.Timeout;
  */
 @TestInstance(TestInstance.Lifecycle.PER_CLASS)
 @Timeout(value = 180, unit = TimeUnit.SECONDS)
+@IoUringSysctl.RequiresRings
 class ClientEndToEndTest {
     private E2eEnvironment env;
     private String sampleSha;

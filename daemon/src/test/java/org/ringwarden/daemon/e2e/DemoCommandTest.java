@@ -15,9 +15,11 @@ import java.util.stream.Stream;
 
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
+import org.ringwarden.daemon.IoUringSysctl;
 
 /** {@code ringwarden demo} as a person runs it: a separate process, root, then not root. */
 @Timeout(value = 180, unit = TimeUnit.SECONDS)
+@IoUringSysctl.RequiresRings
 class DemoCommandTest {
 
     private static Set<String> demoDirs() throws IOException {

@@ -23,9 +23,11 @@ import org.ringwarden.policy.LoadResult;
 import org.ringwarden.policy.PolicyLoader;
 import org.ringwarden.policy.SubjectResolver;
 import org.ringwarden.protocol.RefusedException;
+import org.ringwarden.daemon.IoUringSysctl;
 
 /** Rings built from policies written in the policy language and compiled by the policies module. */
 @Timeout(value = 60, unit = TimeUnit.SECONDS)
+@IoUringSysctl.RequiresRings
 class CompiledPolicyRingTest {
     @TempDir
     Path dir;

@@ -38,12 +38,14 @@ import org.ringwarden.policy.Limits;
 import org.ringwarden.protocol.ErrorCode;
 import org.ringwarden.protocol.RefusedException;
 import org.ringwarden.protocol.Tickets;
+import org.ringwarden.daemon.IoUringSysctl;
 
 /**
  * The whole delivery path in one JVM: a throwaway thread traps its own io_uring_setup (filter
  * on that thread only), its listener is attached, and the ticketed call returns the ring.
  */
 @Timeout(value = 60, unit = TimeUnit.SECONDS)
+@IoUringSysctl.RequiresRings
 class DeliveryTest {
     private static final long EPERM = -Errno.EPERM.number();
 
@@ -214,7 +216,7 @@ class DeliveryTest {
 
     @Test
     void transparentAttachmentLeavesTrappedCallsToItsSupervisorAndInstallsRingsOnRequest() throws Exception {
-        // Issue 7 (docs/transparent.md): the daemon does not receive on a transparent listener;
+        // docs/transparent.md: the daemon does not receive on a transparent listener;
         // the supervisor (here: this test, on its own copy) receives and asks transparentSetup.
         TrappedThread app = f.closeLater(new TrappedThread("rw-test-app"));
         int appTid = app.tid();

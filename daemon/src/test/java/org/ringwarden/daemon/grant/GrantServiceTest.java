@@ -20,9 +20,11 @@ import org.ringwarden.policy.Enabler;
 import org.ringwarden.policy.Limits;
 import org.ringwarden.protocol.ErrorCode;
 import org.ringwarden.protocol.RefusedException;
+import org.ringwarden.daemon.IoUringSysctl;
 
 /** Acquire, quotas, release and rollback through the service (delivery: {@link DeliveryTest}). */
 @Timeout(value = 60, unit = TimeUnit.SECONDS)
+@IoUringSysctl.RequiresRings
 class GrantServiceTest {
     @TempDir
     Path dir;

@@ -36,9 +36,10 @@ import org.ringwarden.protocol.ErrorCode;
 import org.ringwarden.protocol.RefusedException;
 import org.ringwarden.protocol.Request;
 import org.ringwarden.protocol.Response;
+import org.ringwarden.daemon.IoUringSysctl;
 
 /**
- * One user cannot make another user's acquire fail (issue 12), on the real kernel: a hostile
+ * One user cannot make another user's acquire fail, on the real kernel: a hostile
  * peer (uid 61001 and up) and a victim (the next uid), each with its own trapped thread and attachment.
  * The daemon's RLIMIT_MEMLOCK is lowered to 2 MiB for each test, so that "one user pins it all"
  * is cheap to try. Each test has uids of its own: the kernel frees a closed ring's memory, and
@@ -46,6 +47,7 @@ import org.ringwarden.protocol.Response;
  * could start with part of its budget still in use.
  */
 @Timeout(value = 60, unit = TimeUnit.SECONDS)
+@IoUringSysctl.RequiresRings
 class IsolationTest {
     private static final AtomicInteger NEXT_UID = new AtomicInteger(61_001);
     private final int hostileUid = NEXT_UID.getAndAdd(2);
@@ -107,7 +109,7 @@ class IsolationTest {
     void buffersAClientRegistersBeforeEnablingItsRingAreChargedToThatClientAlone() throws Exception {
         int ring = acquireAndCollect(hostile, hostileThread, policy("client-enabled", 4096, Enabler.CLIENT, 8));
         try (Arena a = Arena.ofConfined()) {
-            // The attack of issue 12: the ring is not enabled yet, so no register restriction
+            // The attack (docs/security.md, "Who pays for pinned memory"): the ring is not enabled yet, so no register restriction
             // applies: swap the daemon's buffer for 4 MiB of the client's own memory.
             IoUringCalls.register(ring, RegisterOp.UNREGISTER_BUFFERS, MemorySegment.NULL, 0);
             MemorySegment big = Memory.map(4L << 20, Memory.PROT_READ | Memory.PROT_WRITE,

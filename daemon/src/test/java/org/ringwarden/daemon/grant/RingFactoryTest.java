@@ -29,8 +29,10 @@ import org.ringwarden.linux.uring.SetupFlag;
 import org.ringwarden.linux.uring.SqeFlag;
 import org.ringwarden.protocol.ErrorCode;
 import org.ringwarden.protocol.RefusedException;
+import org.ringwarden.daemon.IoUringSysctl;
 
 @Timeout(value = 60, unit = TimeUnit.SECONDS)
+@IoUringSysctl.RequiresRings
 class RingFactoryTest {
     private static final long NO_LINKS = Descriptors.RESOLVE_NO_SYMLINKS | Descriptors.RESOLVE_NO_MAGICLINKS;
     private static final List<Restriction> READER = List.of(

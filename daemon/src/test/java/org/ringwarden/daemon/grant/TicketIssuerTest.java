@@ -7,7 +7,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import org.junit.jupiter.api.Test;
 
 /**
- * Tickets are drawn uniformly from {@code 1 .. 2^53-1} (issue 12): exact as doubles, so a client
+ * Tickets are drawn uniformly from {@code 1 .. 2^53-1}: exact as doubles, so a client
  * whose JSON parser keeps numbers as doubles sends back the ticket it was given. The bounds
  * below are many standard deviations wide: a correct issuer fails them with a probability far
  * below one in a billion.

@@ -32,6 +32,8 @@ class InstallLayoutTest {
                 "/usr/lib/systemd/system/ringwarden.service",
                 "/usr/lib/systemd/system/ringwarden.socket",
                 "/usr/lib/systemd/system/ringwarden-admin.socket",
+                "/usr/lib/systemd/system/ringwarden-oci-agent.socket",
+                "/usr/lib/systemd/system/ringwarden-refusals.service",
                 "/usr/lib/sysusers.d/ringwarden.conf",
                 "/usr/lib/tmpfiles.d/ringwarden.conf",
                 "/usr/share/man/man1/ringwarden.1",
@@ -57,6 +59,61 @@ class InstallLayoutTest {
         ExternalCommand.Result un = StagedInstall.make("uninstall", destdir, "/usr");
         assertThat(un.exitCode()).as("make uninstall:\n%s", un.describe()).isZero();
         assertThat(staged.files()).as("files left after uninstall").isEmpty();
+    }
+
+    @Test
+    void uninstallRemovesExactlyWhatInstallPutAndNothingAnAdministratorAdded() throws Exception {
+        Path mine = destdir.resolve("usr/share/doc/ringwarden/examples/policies/mine.json");
+        Path myPage = destdir.resolve("usr/share/man/man1/ringwarden-local.1");
+        Path theirs = destdir.resolve("usr/share/man/man1/other.1");
+        StagedInstall staged = StagedInstall.install(destdir, "/usr");
+        List<String> installed = staged.files();
+        Path manifest = destdir.resolve("usr/lib/ringwarden/installed-files");
+        assertThat(manifest).as("install writes a manifest").exists();
+        assertThat(Files.readAllLines(manifest).stream().filter(l -> l.startsWith("f ")).map(l -> l.substring(2)).sorted()
+                .toList()).as("the manifest lists every file install put, and only those").isEqualTo(installed);
+        Files.writeString(mine, "{}");
+        Files.writeString(myPage, ".TH LOCAL 1");
+        Files.writeString(theirs, ".TH OTHER 1");
+
+        StagedInstall.install(destdir, "/usr"); // an upgrade in between
+        ExternalCommand.Result un = StagedInstall.make("uninstall", destdir, "/usr");
+
+        assertThat(un.exitCode()).as("make uninstall:\n%s", un.describe()).isZero();
+        assertThat(staged.files()).as("only what the administrator added is left")
+                .containsExactlyInAnyOrder("/usr/share/doc/ringwarden/examples/policies/mine.json",
+                        "/usr/share/man/man1/ringwarden-local.1", "/usr/share/man/man1/other.1");
+        assertThat(destdir.resolve("usr/lib/ringwarden")).as("a directory install created and left empty").doesNotExist();
+    }
+
+    @Test
+    void theInstalledDocsReferOnlyToDocsThatAreInstalled() throws Exception {
+        StagedInstall staged = StagedInstall.install(destdir, "/usr");
+        Path docdir = destdir.resolve("usr/share/doc/ringwarden");
+        java.util.regex.Pattern link = java.util.regex.Pattern.compile("\\]\\(([^)#:]+)(#[^)]*)?\\)");
+        java.util.regex.Pattern mention = java.util.regex.Pattern.compile("(?:docs/)?\\b([a-z][a-z-]*\\.md)\\b");
+        List<Path> docs;
+        try (var s = Files.list(docdir)) {
+            docs = s.filter(p -> p.toString().endsWith(".md")).toList();
+        }
+        assertThat(docs).as("the installed pages").extracting(p -> p.getFileName().toString())
+                .contains("install.md", "configuration.md", "daemon.md", "security.md", "policies.md", "protocol.md");
+        for (Path doc : docs) {
+            String text = Files.readString(doc);
+            var m = link.matcher(text);
+            while (m.find()) {
+                assertThat(doc.resolveSibling(m.group(1)).normalize()).as("%s links %s", doc.getFileName(), m.group(1))
+                        .exists().startsWith(docdir);
+            }
+            var n = mention.matcher(text);
+            while (n.find()) {
+                if (!n.group(1).equals("README.md") || n.group(0).startsWith("docs/")) {
+                    assertThat(docdir.resolve(n.group(1))).as("%s mentions %s", doc.getFileName(), n.group(0)).exists();
+                }
+            }
+        }
+        assertThat(staged.files()).as("install.md's files table names the installed docs")
+                .contains("/usr/share/doc/ringwarden/configuration.md");
     }
 
     @Test

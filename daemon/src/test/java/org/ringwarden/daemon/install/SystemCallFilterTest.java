@@ -27,6 +27,7 @@ import org.junit.jupiter.api.io.TempDir;
 import org.ringwarden.daemon.cli.RingwardenCommand;
 
 import picocli.CommandLine;
+import org.ringwarden.daemon.IoUringSysctl;
 
 /**
  * The service's SystemCallFilter= against what the daemon's JVM really calls. PID 1 is not
@@ -35,16 +36,19 @@ import picocli.CommandLine;
  * filter as systemd would expand it.
  */
 @Timeout(value = 5, unit = TimeUnit.MINUTES)
+@IoUringSysctl.RequiresRings
 class SystemCallFilterTest {
     /** What delivery needs: rings, seccomp listener ioctls, pidfds, buffers, safe opens, fd passing, transparent mode. */
     private static final List<String> DELIVERY = List.of("io_uring_setup", "io_uring_enter", "io_uring_register", "ioctl",
             "pidfd_open", "memfd_create", "fcntl", "mmap", "munmap", "openat2", "sendmsg", "recvmsg", "getsockopt",
             "accept4", "epoll_wait", "process_vm_readv", "process_vm_writev",
             // per-user charging: a builder thread's real uid around io_uring_setup; the ring watch
-            "setresuid", "capget", "getresuid", "epoll_create1", "epoll_ctl");
+            "setresuid", "capget", "getresuid", "epoll_create1", "epoll_ctl",
+            // containers (docs/containers.md): the caller's ids as file-system ids for one openat of /proc/TID/mem
+            "setfsuid", "setfsgid");
     /** What the daemon must not be able to do, even if subverted. */
     private static final List<String> FORBIDDEN = List.of("seccomp", "ptrace", "pidfd_getfd", "setuid", "setgroups",
-            "setreuid", "setfsuid", "capset", "mount", "bpf", "init_module", "kexec_load", "reboot", "setrlimit", "perf_event_open");
+            "setreuid", "capset", "mount", "bpf", "init_module", "kexec_load", "reboot", "setrlimit", "perf_event_open");
 
     @TempDir
     Path scratch;

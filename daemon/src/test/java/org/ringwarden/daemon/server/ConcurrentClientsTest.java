@@ -15,12 +15,14 @@ import org.ringwarden.linux.Descriptors;
 import org.ringwarden.linux.UnixSockets;
 import org.ringwarden.protocol.Request;
 import org.ringwarden.protocol.Response;
+import org.ringwarden.daemon.IoUringSysctl;
 
 /**
  * Many clients at once, some vanishing in the middle of a request: every lease ends, every
  * descriptor is closed, and the well-behaved clients get every answer.
  */
 @Timeout(120)
+@IoUringSysctl.RequiresRings
 class ConcurrentClientsTest {
     @Test
     void concurrentAcquireReleaseAndAbruptClosesLeaveNothingBehind() throws Exception {

@@ -12,9 +12,11 @@ import org.ringwarden.linux.Descriptors;
 import org.ringwarden.protocol.ErrorCode;
 import org.ringwarden.protocol.Request;
 import org.ringwarden.protocol.Response;
+import org.ringwarden.daemon.IoUringSysctl;
 
 /** Bounds on connections and on silent ones. */
 @Timeout(60)
+@IoUringSysctl.RequiresRings
 class ConnectionLimitsTest {
 
     private static Limits with(Limits l, int total, int perUid, Duration idle) {

@@ -23,12 +23,14 @@ import net.jqwik.api.constraints.NotEmpty;
 import net.jqwik.api.constraints.Size;
 import net.jqwik.api.lifecycle.AfterContainer;
 import net.jqwik.api.lifecycle.BeforeContainer;
+import org.ringwarden.daemon.IoUringSysctl;
 
 /**
  * Arbitrary bytes and arbitrary JSON against a running daemon: it never crashes, never keeps a
  * connection past its bound without answering or closing, never disturbs another client, and
  * leaks no descriptor.
  */
+@IoUringSysctl.RequiresRings
 class FrameFuzzTest {
     private static final Duration BOUND = Duration.ofMillis(300);
     private static TestDaemon d;

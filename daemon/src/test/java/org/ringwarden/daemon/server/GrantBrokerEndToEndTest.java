@@ -33,6 +33,7 @@ import org.ringwarden.protocol.ProtocolCodec;
 import org.ringwarden.protocol.Request;
 import org.ringwarden.protocol.Response;
 import org.ringwarden.protocol.Tickets;
+import org.ringwarden.daemon.IoUringSysctl;
 
 /**
  * The daemon with the real grant side ({@link GrantBroker} over GrantService): a real seccomp
@@ -42,6 +43,7 @@ import org.ringwarden.protocol.Tickets;
  * a ticket that went through a double-based JSON parser.)
  */
 @Timeout(60)
+@IoUringSysctl.RequiresRings
 class GrantBrokerEndToEndTest {
     private TestDaemon d;
     private int fdsBefore;
@@ -158,7 +160,7 @@ class GrantBrokerEndToEndTest {
     }
 
     /**
-     * Issue 12: a client whose JSON parser keeps numbers as doubles (cJSON, JavaScript) reads
+     * A client whose JSON parser keeps numbers as doubles (cJSON, JavaScript) reads
      * the ticket of a real grant exactly, and collects its ring with it; a rounded ticket, or any
      * other 64-bit value, is merely unknown to the daemon: {@code EPERM}, and the real one still works.
      */

@@ -15,6 +15,7 @@ import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
+import org.ringwarden.daemon.IoUringSysctl;
 
 /**
  * Peers that are not root, as a separate process running as uid 65534 (nobody) through
@@ -22,6 +23,7 @@ import org.junit.jupiter.api.Timeout;
  * and prints the answer. The daemon must judge the peer by SO_PEERCRED, not by anything sent.
  */
 @Timeout(120)
+@IoUringSysctl.RequiresRings
 class NonRootPeerTest {
     private static final String PROBE = """
             import java.io.*;

@@ -20,9 +20,11 @@ import org.ringwarden.protocol.Frames;
 import org.ringwarden.protocol.ProtocolCodec;
 import org.ringwarden.protocol.Request;
 import org.ringwarden.protocol.Response;
+import org.ringwarden.daemon.IoUringSysctl;
 
 /** The daemon's protocol over a real socket, against a real kernel, one daemon per test. */
 @Timeout(60)
+@IoUringSysctl.RequiresRings
 class ProtocolServingTest {
     private static final Duration SETTLE = Duration.ofSeconds(5);
     private TestDaemon d;

@@ -19,7 +19,7 @@ import org.junit.jupiter.api.Timeout;
 import org.ringwarden.daemon.cli.DemoCommand;
 
 /**
- * Issue 12: a daemon that cannot make rings exits non-zero, saying why, and never says it is
+ * A daemon that cannot make rings exits non-zero, saying why, and never says it is
  * ready. The daemon runs as its own JVM ({@code ringwarden daemon}) as uid 65534 with
  * {@code NOTIFY_SOCKET}, once shut out by {@code kernel.io_uring_disabled=1} (set only from
  * just before it starts until it exits, then restored: other tests on this machine may make

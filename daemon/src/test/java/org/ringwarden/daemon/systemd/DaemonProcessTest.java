@@ -19,12 +19,14 @@ import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
+import org.ringwarden.daemon.IoUringSysctl;
 
 /**
  * The daemon as systemd runs it: a separate JVM ({@code ringwarden daemon}) with
  * {@code NOTIFY_SOCKET}, signals, and socket activation through {@code systemd-socket-activate}.
  */
 @Timeout(120)
+@IoUringSysctl.RequiresRings
 class DaemonProcessTest {
     private Path dir;
     private Process process;

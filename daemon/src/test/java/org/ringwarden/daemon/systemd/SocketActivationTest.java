@@ -42,4 +42,16 @@ class SocketActivationTest {
                 "LISTEN_FDS", "1", "LISTEN_FDNAMES", "client"), ME)).as("fd 3 is not a listening socket")
                 .isInstanceOf(RuntimeException.class);
     }
+
+    @Test
+    void storedContainerDescriptorsAreTakenByNameWithoutTheSocketCheck() throws Exception {
+        // Two descriptors at 3 and 4 are what the JVM has open there; stored ones need not be sockets.
+        org.junit.jupiter.api.Assumptions.assumeTrue(Descriptors.isOpen(3) && Descriptors.isOpen(4), "fds 3 and 4 are open");
+        SocketActivation.Inherited in = SocketActivation.fromEnvironment(Map.of("LISTEN_PID", Long.toString(ME),
+                "LISTEN_FDS", "2", "LISTEN_FDNAMES", "oci-7:ocimeta-7"), ME);
+        assertThat(in.stored()).isEqualTo(Map.of("oci-7", 3, "ocimeta-7", 4));
+        assertThat(in.clientFd()).isEqualTo(-1);
+        assertThatThrownBy(() -> SocketActivation.fromEnvironment(Map.of("LISTEN_PID", Long.toString(ME),
+                "LISTEN_FDS", "2", "LISTEN_FDNAMES", "oci-7:oci-7"), ME)).hasMessageContaining("two stored");
+    }
 }

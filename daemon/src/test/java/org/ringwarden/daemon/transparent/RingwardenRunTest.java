@@ -13,12 +13,14 @@ import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 import org.ringwarden.daemon.grant.AuditEvent;
+import org.ringwarden.daemon.IoUringSysctl;
 
 /**
  * {@code ringwarden run} end to end: a real daemon, the real command in its own JVM as uid
  * 65534, and an unmodified C program (raw {@code io_uring_setup} and liburing).
  */
 @Timeout(300)
+@IoUringSysctl.RequiresRings
 class RingwardenRunTest {
     private static RunHarness h;
 

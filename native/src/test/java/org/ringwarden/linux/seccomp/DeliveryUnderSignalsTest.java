@@ -11,6 +11,7 @@ import org.ringwarden.linux.Descriptors;
 import org.ringwarden.linux.Syscall;
 import org.ringwarden.linux.Tasks;
 import org.ringwarden.linux.uring.IoUringCalls;
+import org.ringwarden.linux.uring.RequiresRings;
 
 /**
  * security.md's measurement in small: ADDFD then SEND with WAIT_KILLABLE_RECV, while the
@@ -18,6 +19,7 @@ import org.ringwarden.linux.uring.IoUringCalls;
  * exactly the fd the supervisor installed, never 0, and no fd may be left behind.
  */
 @Timeout(120)
+@RequiresRings
 class DeliveryUnderSignalsTest {
     private static final int CALLS = 2_000;
 

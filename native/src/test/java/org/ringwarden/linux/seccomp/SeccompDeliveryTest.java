@@ -28,6 +28,7 @@ import org.ringwarden.linux.uring.IoUringParams;
 import org.ringwarden.linux.uring.RegisterOp;
 import org.ringwarden.linux.uring.Restriction;
 import org.ringwarden.linux.uring.SetupFlag;
+import org.ringwarden.linux.uring.RequiresRings;
 
 /**
  * Ring delivery through seccomp user notification on the real kernel, the way protocol.md
@@ -35,6 +36,7 @@ import org.ringwarden.linux.uring.SetupFlag;
  * for why never TSYNC in a test JVM) and the test thread as the supervisor.
  */
 @Timeout(60)
+@RequiresRings
 class SeccompDeliveryTest {
     /** "RING": protocol.md's magic in the third argument register. */
     private static final long MAGIC = 0x52494E47L;

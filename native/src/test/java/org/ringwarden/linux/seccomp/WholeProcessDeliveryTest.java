@@ -16,6 +16,7 @@ import org.ringwarden.linux.Errno;
 import org.ringwarden.linux.Pidfd;
 import org.ringwarden.linux.ProcessInfo;
 import org.ringwarden.linux.uring.IoUringCalls;
+import org.ringwarden.linux.uring.RequiresRings;
 
 /**
  * The client side as protocol.md has it, in a separate JVM ({@link SeccompClientMain}): the
@@ -25,6 +26,7 @@ import org.ringwarden.linux.uring.IoUringCalls;
  * {@code SCM_RIGHTS}, which keeps the child free of socket plumbing.
  */
 @Timeout(120)
+@RequiresRings
 class WholeProcessDeliveryTest {
     @Test
     void everyThreadAndTheExecdProgramAreTrappedAndTheLastExitHangsUp() throws Exception {

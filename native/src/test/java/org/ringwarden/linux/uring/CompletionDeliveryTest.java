@@ -22,6 +22,7 @@ import org.ringwarden.linux.Syscall;
  * the way {@link Ring}'s documentation says.
  */
 @Timeout(value = 60, unit = TimeUnit.SECONDS)
+@RequiresRings
 class CompletionDeliveryTest {
     private static final int POLLIN = 0x1;
 

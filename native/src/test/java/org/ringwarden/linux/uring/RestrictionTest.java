@@ -27,6 +27,7 @@ import org.ringwarden.linux.KernelException;
  * (security.md, "The mechanism").
  */
 @Timeout(value = 60, unit = TimeUnit.SECONDS)
+@RequiresRings
 class RestrictionTest {
     private static final int EACCES = -Errno.EACCES.number();
     private static final long R_DISABLED = SetupFlag.R_DISABLED.abi();

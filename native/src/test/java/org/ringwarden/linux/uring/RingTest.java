@@ -26,6 +26,7 @@ import org.ringwarden.linux.Errno;
 import org.ringwarden.linux.Syscall;
 
 @Timeout(value = 60, unit = TimeUnit.SECONDS)
+@RequiresRings
 class RingTest {
     private static final long SYS_MINCORE = 27;
 

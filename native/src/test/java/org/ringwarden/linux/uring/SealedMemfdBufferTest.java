@@ -26,6 +26,7 @@ import org.ringwarden.linux.Memory;
  * client's), and the seals stop anyone resizing it.
  */
 @Timeout(value = 60, unit = TimeUnit.SECONDS)
+@RequiresRings
 class SealedMemfdBufferTest {
     private static final int SIZE = 64 * 1024;
 

@@ -22,6 +22,7 @@ import org.ringwarden.linux.Errno;
  * client enables the ring itself. Java threads are kernel tasks, so two threads show it.
  */
 @Timeout(value = 60, unit = TimeUnit.SECONDS)
+@RequiresRings
 class SingleIssuerTest {
     private int openBefore;
 

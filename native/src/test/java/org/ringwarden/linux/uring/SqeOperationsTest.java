@@ -22,6 +22,7 @@ import org.ringwarden.linux.Syscall;
 
 /** Operations prepared with {@link Sqe} do on the kernel what they say, through a {@link Ring}. */
 @Timeout(value = 60, unit = TimeUnit.SECONDS)
+@RequiresRings
 class SqeOperationsTest {
     private static final int POLLIN = 0x1;
 
