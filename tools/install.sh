@@ -65,7 +65,7 @@ ringwarden_gid() {
 # only costs start-up time.
 aot_cache() {
   if [ -n "$DESTDIR" ]; then
-    echo "install.sh: note: no start-up cache under DESTDIR; on the target system run: $root/tools/aot-cache JAVA_HOME '$LIBDIR/*' $LIBDIR/ringwarden.aot \"<jvm_opts of $BINDIR/ringwarden>\"" >&2
+    echo "install.sh: note: no start-up cache under DESTDIR (the JVM checks its class path); docs/install.md, \"The start-up cache\", says how a package makes $LIBDIR/ringwarden.aot" >&2
     return 0
   fi
   local java_home opts
