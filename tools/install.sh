@@ -59,6 +59,24 @@ ringwarden_gid() {
   return 0
 }
 
+# The JVM's start-up cache for the installed jars (tools/aot-cache). The JVM checks the class
+# path it was made with, so it is made only where the jars are at their final path (no
+# DESTDIR); a packager makes it on the target system (docs/install.md). Failing to make it
+# only costs start-up time.
+aot_cache() {
+  if [ -n "$DESTDIR" ]; then
+    echo "install.sh: note: no start-up cache under DESTDIR (the JVM checks its class path); docs/install.md, \"The start-up cache\", says how a package makes $LIBDIR/ringwarden.aot" >&2
+    return 0
+  fi
+  local java_home opts
+  java_home=$("$root/tools/find-jdk" 2>/dev/null) || { echo "install.sh: note: no JDK 25+: no start-up cache" >&2; return 0; }
+  opts=$(sed -n 's/^jvm_opts="\(.*\)"$/\1/p' "$root/systemd/ringwarden.in")
+  "$root/tools/aot-cache" "$java_home" "$LIBDIR/*" "$LIBDIR/ringwarden.aot" "$opts" || true
+  # Listed in the manifest when it was made: uninstall removes it with the jars.
+  [ -s "$LIBDIR/ringwarden.aot" ] && echo "f $LIBDIR/ringwarden.aot" >> "$manifest_tmp"
+  return 0
+}
+
 # The manifest: every file and directory install created, one final path (without DESTDIR) a
 # line, directories marked "d ". uninstall removes exactly these, and install first removes
 # what the previous install's manifest lists (an upgrade leaves none of the old files behind).
@@ -133,6 +151,7 @@ do_install() {
   for jar in "$(daemon_jar)" "$target"/lib/*.jar; do
     put 0644 "$jar" "$LIBDIR/$(basename "$jar")"
   done
+  aot_cache
 
   sed "s|@LIBDIR@|$LIBDIR|g" "$root/systemd/ringwarden.in" | put_text 0755 "$BINDIR/ringwarden"
 

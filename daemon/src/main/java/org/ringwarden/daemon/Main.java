@@ -1,5 +1,7 @@
 package org.ringwarden.daemon;
 
+import java.util.OptionalInt;
+
 import org.ringwarden.daemon.cli.RingwardenCommand;
 
 /** Entry point of the {@code ringwarden} launcher. */
@@ -8,6 +10,7 @@ public final class Main {
     }
 
     public static void main(String[] args) {
-        System.exit(RingwardenCommand.commandLine().execute(args));
+        OptionalInt fast = RingwardenCommand.fastPath(args);
+        System.exit(fast.isPresent() ? fast.getAsInt() : RingwardenCommand.commandLine().execute(args));
     }
 }

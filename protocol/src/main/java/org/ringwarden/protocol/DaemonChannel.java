@@ -101,6 +101,15 @@ public final class DaemonChannel implements AutoCloseable {
         return FileDescriptorCast.using(socket.getFileDescriptor()).as(Integer.class);
     }
 
+    /**
+     * Bounds each read of an answer to {@code millis} (0: no bound, the default); a read that
+     * waits longer fails with {@link java.net.SocketTimeoutException}, after which the
+     * connection is out of step and must be closed.
+     */
+    public void setReadTimeout(int millis) throws IOException {
+        socket.setSoTimeout(millis);
+    }
+
     /** Sends {@code request} and reads the answer. */
     public Response call(Request request) throws IOException {
         send(request);

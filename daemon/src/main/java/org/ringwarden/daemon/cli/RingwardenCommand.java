@@ -31,6 +31,14 @@ public final class RingwardenCommand implements Runnable {
         spec.commandLine().usage(System.out);
     }
 
+    /**
+     * Runs the commands that must start quickly without building the picocli model
+     * ({@code ringwarden run}, RunFastPath); empty if {@code args} are for {@link #commandLine}.
+     */
+    public static java.util.OptionalInt fastPath(String[] args) {
+        return args.length > 0 && args[0].equals("run") ? RunFastPath.tryRun(args) : java.util.OptionalInt.empty();
+    }
+
     /** Builds the command line with every subcommand registered. */
     public static CommandLine commandLine() {
         CommandLine cl = new CommandLine(new RingwardenCommand());

@@ -448,10 +448,14 @@ public final class GrantService implements AutoCloseable {
             throw new RefusedException(ErrorCode.NOT_PERMITTED, "this connection attached without a transparent policy");
         }
         CompiledPolicy policy = a.transparent();
+        // Audited and listed as the program that trapped (its pid, uid, executable), not as the
+        // supervisor's connection; a tid outside the supervisor's own tree is not believed.
+        TrappedProgram program = TrappedProgram.of(a, setup.pid(), setup.program());
+        Peer subject = program == null ? peer : program.asPeer(peer);
         // At most one answer per trapped call, whatever the supervisor asks.
         if (!a.serveOnce(setup.notif())) {
             counters.refused.increment();
-            return transparentRings.refuse(peer, policy, setup, org.ringwarden.linux.Errno.EBUSY.number(),
+            return transparentRings.refuse(subject, peer, policy, setup, org.ringwarden.linux.Errno.EBUSY.number(),
                     ErrorCode.BAD_REQUEST, "notification " + setup.notif() + " was answered already");
         }
         // Counted like an acquired ring, for as long as the program keeps it (not the supervisor's
@@ -461,15 +465,21 @@ public final class GrantService implements AutoCloseable {
             lease = reserve(peer, policy, 0, true);
         } catch (RefusedException e) {
             counters.refused.increment();
-            return transparentRings.refuse(peer, policy, setup, org.ringwarden.linux.Errno.ENOMEM.number(),
+            return transparentRings.refuse(subject, peer, policy, setup, org.ringwarden.linux.Errno.ENOMEM.number(),
                     e.code(), e.getMessage());
         }
+        lease.program = program;
         java.util.concurrent.Callable<org.ringwarden.protocol.Response.TransparentRing> make = () -> {
             synchronized (a) { // Attachment.close() takes this lock: the listener stays open meanwhile
                 if (a.isClosed()) {
                     throw new RefusedException(ErrorCode.NOT_ATTACHED, "the attachment ended");
                 }
-                return transparentRings.make(a.peer(), a.listener(), policy, setup, lease.key);
+                org.ringwarden.protocol.Response.TransparentRing r =
+                        transparentRings.make(a.peer(), subject, a.listener(), policy, setup, lease.key);
+                if (r.errno() == 0) {
+                    counters.transparent.increment();
+                }
+                return r;
             }
         };
         try {
@@ -847,6 +857,7 @@ public final class GrantService implements AutoCloseable {
                     }
                     if (a.listener().respond(n.id(), ring.fd())) {
                         counters.delivered.increment();
+                        counters.transparent.increment(); // status counts it as a grant, as the audit log's deliver
                     }
                 }
             } finally {
@@ -959,6 +970,10 @@ public final class GrantService implements AutoCloseable {
     }
 
     private void audit(AuditEvent e) {
+        ErrorCode code = e.code();
+        if (e.kind() == AuditEvent.Kind.DELIVERY_REFUSED && code != null) {
+            requireNonNull(counters.deliveryRefusedByCode.get(code), "every code has a counter").increment();
+        }
         try {
             audit.accept(e);
         } catch (RuntimeException ex) {
@@ -981,7 +996,8 @@ public final class GrantService implements AutoCloseable {
         }
         return new GrantStats(registry.size(), registry.pendingTickets(), registry.bufferBytes(), att, vmPinBytes(),
                 counters.granted.sum(), counters.refused.sum(), counters.delivered.sum(),
-                counters.deliveryRefused.sum(), counters.expired.sum(), counters.released.sum());
+                counters.deliveryRefused.sum(), counters.expired.sum(), counters.released.sum(),
+                counters.transparent.sum(), counters.deliveryRefusals());
     }
 
     /** {@code VmPin} of {@code /proc/self/status} in bytes, or -1. */

@@ -16,8 +16,14 @@ package org.ringwarden.daemon.grant;
  * @param deliveryRefused trapped calls answered {@code EPERM} since start
  * @param expired         tickets that expired uncollected since start
  * @param released        leases ended by release, connection close or shutdown since start
+ * @param transparent     transparent rings installed into a trapped caller since start (audited {@code deliver})
+ * @param deliveryRefusals refused deliveries (ticketed and transparent) by error code since start, as audited
+ *                        ({@code deliver-refused})
  */
 public record GrantStats(int leases, int pendingTickets, long bufferBytes, int attachments, long vmPinBytes,
                          long granted, long refused, long delivered, long deliveryRefused, long expired,
-                         long released) {
+                         long released, long transparent, java.util.Map<String, Long> deliveryRefusals) {
+    public GrantStats {
+        deliveryRefusals = java.util.Map.copyOf(deliveryRefusals);
+    }
 }

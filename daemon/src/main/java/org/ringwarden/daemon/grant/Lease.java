@@ -46,6 +46,8 @@ final class Lease {
     @Nullable Instant delivered;
     /** {@link System#nanoTime()} when the ticket became collectable (PENDING). */
     long pendingSinceNanos;
+    /** For a transparent ring: the program that asked for it (what {@code leases} shows); null otherwise. */
+    volatile @Nullable TrappedProgram program;
 
     Lease(String id, long key, Peer peer, String policy, long ticket, long bufferBytes, Instant created) {
         this.id = requireNonNull(id, "id");
@@ -74,7 +76,11 @@ final class Lease {
     }
 
     LeaseInfo info() {
-        return new LeaseInfo(id, policy, peer.connectionId(), peer.pid(), peer.uid(), state.name(), bufferBytes,
-                created, delivered);
+        TrappedProgram p = program;
+        return p == null
+                ? new LeaseInfo(id, policy, peer.connectionId(), peer.pid(), peer.uid(), state.name(), bufferBytes,
+                        created, delivered, null)
+                : new LeaseInfo(id, policy, peer.connectionId(), p.pid(), p.uid(), state.name(), bufferBytes,
+                        created, delivered, p.exe());
     }
 }

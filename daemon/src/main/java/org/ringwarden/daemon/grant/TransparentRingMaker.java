@@ -33,7 +33,8 @@ import org.ringwarden.protocol.Response;
  * it may write the caller's memory) and then answer {@code NOTIF_SEND} with the fd; a call
  * answered before its params are written would let liburing map the ring with garbage offsets.
  *
- * <p>Every decision is audited: program, pid, uid, policy, flags asked and flags given.
+ * <p>Every decision is audited as the program that trapped ({@link TrappedProgram}: its pid,
+ * uid and executable), with the supervisor's pid, the policy, the flags asked and given.
  */
 final class TransparentRingMaker {
     private final Consumer<AuditEvent> audit;
@@ -58,20 +59,31 @@ final class TransparentRingMaker {
      */
     public Response.TransparentRing make(Peer peer, SeccompListener listener, CompiledPolicy policy,
                                          Request.TransparentSetup setup, long key) {
+        return make(peer, peer, listener, policy, setup, key);
+    }
+
+    /**
+     * As {@link #make(Peer, SeccompListener, CompiledPolicy, Request.TransparentSetup, long)},
+     * audited as {@code subject} (the program that trapped) rather than the connection's
+     * {@code peer}.
+     */
+    public Response.TransparentRing make(Peer peer, Peer subject, SeccompListener listener, CompiledPolicy policy,
+                                         Request.TransparentSetup setup, long key) {
         requireNonNull(peer, "peer");
+        requireNonNull(subject, "subject");
         requireNonNull(listener, "listener");
         requireNonNull(policy, "policy");
         requireNonNull(setup, "setup");
-        String who = who(peer, setup);
+        String who = who(subject, peer, setup);
         TransparentPlan plan = TransparentPlan.decide(policy.transparent(), policy.name(), setup.entries(),
                 setup.flags(), setup.cqEntries());
         if (!plan.granted()) {
-            return refuse(peer, policy, who, plan.errno(), plan.reason());
+            return refuse(subject, policy, who, plan.errno(), plan.reason());
         }
         // The notification must still be pending on this listener: the supervisor cannot make
         // the daemon install a ring anywhere else than into a caller under this filter.
         if (!listener.isValid(setup.notif())) {
-            return refuse(peer, policy, who, Errno.ENOENT.number(), "notification " + setup.notif()
+            return refuse(subject, policy, who, Errno.ENOENT.number(), "notification " + setup.notif()
                     + " is not pending on this attachment's listener (the caller is gone, or it never was)");
         }
         IoUringCalls.CreatedRing ring;
@@ -80,7 +92,7 @@ final class TransparentRingMaker {
                     () -> IoUringCalls.create(plan.sqEntries(), plan.cqEntries(), plan.creationFlags())));
         } catch (KernelException e) {
             // The program would have seen the same from its own call (EINVAL for a bad size...).
-            return refuse(peer, policy, who, e.errno(), "io_uring_setup in the daemon failed: " + e.getMessage());
+            return refuse(subject, policy, who, e.errno(), "io_uring_setup in the daemon failed: " + e.getMessage());
         }
         try {
             IoUringCalls.registerRestrictions(ring.fd(), policy.restrictions());
@@ -94,7 +106,7 @@ final class TransparentRingMaker {
             // The program is told the flags it has, not the daemon's R_DISABLED (unless it asked for it).
             IoUringParams given = new IoUringParams(p.sqEntries(), p.cqEntries(), (int) plan.givenFlags(),
                     p.features(), p.sqOff(), p.cqOff());
-            audit.accept(new AuditEvent(AuditEvent.Kind.DELIVER, clock.instant(), peer, policy.name(), null, null,
+            audit.accept(new AuditEvent(AuditEvent.Kind.DELIVER, clock.instant(), subject, policy.name(), null, null,
                     who + "; given entries " + p.sqEntries() + "/" + p.cqEntries() + " flags "
                             + TransparentPlan.names(plan.givenFlags())
                             + (plan.programEnables() ? " (disabled: the program enables)" : "")
@@ -104,7 +116,7 @@ final class TransparentRingMaker {
             return new Response.TransparentRing(0, remote, Response.Ring.of(given, !plan.programEnables()),
                     "ring installed as fd " + remote);
         } catch (KernelException e) {
-            return refuse(peer, policy, who, e.errno(), "preparing or installing the ring failed: " + e.getMessage());
+            return refuse(subject, policy, who, e.errno(), "preparing or installing the ring failed: " + e.getMessage());
         } finally {
             // The caller holds it now (or nobody does, and it is destroyed here).
             Descriptors.closeQuietly(ring.fd());
@@ -116,10 +128,19 @@ final class TransparentRingMaker {
                 : errno == Errno.ENOMEM.number() ? ErrorCode.BUSY : ErrorCode.BAD_REQUEST, why);
     }
 
-    /** Refuses {@code setup} without making a ring: audited, and answered with {@code errno}. */
+    /** Refuses {@code setup} without making a ring: audited as {@code peer}, answered with {@code errno}. */
     public Response.TransparentRing refuse(Peer peer, CompiledPolicy policy, Request.TransparentSetup setup, int errno,
                                            ErrorCode code, String why) {
-        return refuse(peer, policy, who(peer, setup), errno, code, why);
+        return refuse(peer, peer, policy, setup, errno, code, why);
+    }
+
+    /**
+     * Refuses {@code setup} without making a ring: audited as {@code subject} (the program, or
+     * the connection's {@code peer} where the program is not known), answered with {@code errno}.
+     */
+    public Response.TransparentRing refuse(Peer subject, Peer peer, CompiledPolicy policy,
+                                           Request.TransparentSetup setup, int errno, ErrorCode code, String why) {
+        return refuse(subject, policy, who(subject, peer, setup), errno, code, why);
     }
 
     private Response.TransparentRing refuse(Peer peer, CompiledPolicy policy, String who, int errno, ErrorCode code,
@@ -129,10 +150,18 @@ final class TransparentRingMaker {
         return new Response.TransparentRing(errno, -1, null, why + ": " + Errno.nameOf(errno));
     }
 
-    private static String who(Peer peer, Request.TransparentSetup setup) {
-        return "transparent: program " + (setup.program() == null ? "?" : printable(setup.program()))
-                + " tid " + setup.pid() + " uid " + peer.uid() + " asked entries " + setup.entries() + " flags "
-                + TransparentPlan.names(setup.flags());
+    /**
+     * The detail's opening: the program (as the daemon knows it: {@code subject}; else as the
+     * supervisor reported it), the trapped thread, and the supervisor it came through.
+     */
+    private static String who(Peer subject, Peer peer, Request.TransparentSetup setup) {
+        String asked = " asked entries " + setup.entries() + " flags " + TransparentPlan.names(setup.flags());
+        if (subject == peer) { // the program is not known apart from the peer
+            return "transparent: program " + (setup.program() == null ? "?" : printable(setup.program())) + " tid "
+                    + setup.pid() + " uid " + peer.uid() + asked;
+        }
+        return "transparent: program " + subject.exe() + " pid " + subject.pid() + " tid " + setup.pid() + " uid "
+                + subject.uid() + " via pid " + peer.pid() + asked;
     }
 
     private static String printable(String s) {

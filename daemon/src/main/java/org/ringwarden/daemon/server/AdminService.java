@@ -44,11 +44,19 @@ public final class AdminService {
         this.listener = requireNonNull(listener, "listener");
     }
 
-    /** {@code status}: cheap, called on the event loop. */
+    /**
+     * {@code status}: cheap, called on the event loop. Its counters are the audit log's: grants
+     * are the acquires granted ({@code grant}) and the transparent rings made ({@code deliver}
+     * of a transparent attachment); refusals, by code, every record with outcome
+     * {@code refused}: the server's answers and the grant side's refused deliveries
+     * ({@code deliver-refused}).
+     */
     public Response.StatusReport status() {
+        java.util.Map<String, Long> refusals = new java.util.TreeMap<>(stats.refusals());
+        broker.deliveryRefusals().forEach((code, n) -> refusals.merge(code, n, Long::sum));
         return new Response.StatusReport(SystemFacts.ringwardenVersion(), stats.uptimeSeconds(), kernel,
-                broker.policyCount(), stats.connections(), broker.leaseCount(), stats.grants(), stats.refusals(),
-                SystemFacts.pinnedBytes());
+                broker.policyCount(), stats.connections(), broker.leaseCount(), stats.grants() + broker.transparentGrants(),
+                refusals, SystemFacts.pinnedBytes());
     }
 
     /** {@code leases}: cheap, called on the event loop. */

@@ -182,11 +182,22 @@ public final class GrantBroker implements RingBroker {
     private List<Response.LeaseEntry> entries(List<LeaseInfo> leases) {
         List<Response.LeaseEntry> out = new ArrayList<>();
         for (LeaseInfo l : leases) {
+            String exe = l.exe(); // a transparent ring's program; else the connection's peer
             out.add(new Response.LeaseEntry(l.leaseId(), l.policy(), l.pid(), l.uid(),
-                    exes.getOrDefault(l.connectionId(), "?"), l.created().toString(), l.bufferBytes(),
+                    exe != null ? exe : exes.getOrDefault(l.connectionId(), "?"), l.created().toString(), l.bufferBytes(),
                     l.delivered() != null)); // DELIVERED, or HELD after delivery (released but kept)
         }
         return out;
+    }
+
+    @Override
+    public long transparentGrants() {
+        return grants.stats().transparent();
+    }
+
+    @Override
+    public java.util.Map<String, Long> deliveryRefusals() {
+        return grants.stats().deliveryRefusals();
     }
 
     @Override

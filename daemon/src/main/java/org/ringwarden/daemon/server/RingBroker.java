@@ -111,6 +111,16 @@ public interface RingBroker extends AutoCloseable {
     /** The number of policies in force. */
     int policyCount();
 
+    /** Transparent rings made since start ({@code status} counts them as grants, as the audit log does). */
+    default long transparentGrants() {
+        return 0;
+    }
+
+    /** Refused deliveries since start by error code name (audited as {@code deliver-refused}). */
+    default java.util.Map<String, Long> deliveryRefusals() {
+        return java.util.Map.of();
+    }
+
     /**
      * Loads the policy set again and puts it in force if it is valid; otherwise the running set
      * stays and the answer lists the problems. Leases already granted keep working either way.

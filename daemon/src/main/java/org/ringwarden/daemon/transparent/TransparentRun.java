@@ -5,71 +5,90 @@ import static java.util.Objects.requireNonNull;
 import java.io.IOException;
 import java.io.PrintStream;
 import java.lang.foreign.Arena;
-import java.lang.foreign.MemorySegment;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ExecutionException;
 
-import org.ringwarden.linux.Descriptors;
-import org.ringwarden.linux.Exec;
+import org.ringwarden.linux.Errno;
 import org.ringwarden.linux.KernelException;
+import org.ringwarden.linux.Pidfd;
 import org.ringwarden.linux.Prctl;
 import org.ringwarden.linux.Syscall;
-import org.ringwarden.linux.UnixRights;
-import org.ringwarden.linux.UnixSockets;
 import org.ringwarden.linux.seccomp.Seccomp;
 import org.ringwarden.linux.seccomp.SeccompFilter;
 import org.ringwarden.linux.seccomp.SeccompListener;
-import org.ringwarden.protocol.DaemonChannel;
-import org.ringwarden.protocol.Request;
-import org.ringwarden.protocol.Response;
 
 import org.jspecify.annotations.Nullable;
 
 /**
- * What {@code ringwarden run --policy NAME -- PROGRAM ARGS...} does before it becomes the
- * program (docs/transparent.md):
+ * {@code ringwarden run --policy NAME -- PROGRAM ARGS...} (docs/transparent.md):
  * <ol>
- * <li>connect to the daemon;</li>
- * <li>spawn the supervisor (a small JVM, same uid) with the connection and a hand-off socket,
- *     <em>before</em> the filter exists, so that the supervisor is not under it;</li>
- * <li>set no-new-privs and install the filter that traps {@code io_uring_setup} on every thread;</li>
- * <li>{@code attach} the listener under the policy (the daemon checks that the policy is for
- *     transparent use and that this uid is one of its subjects);</li>
- * <li>hand the listener to the supervisor; name it ptracer for Yama;</li>
- * <li>{@code execve} the program: same pid, same stdio, its own exit code.</li>
+ * <li>refuse at once where Yama's {@code ptrace_scope} (2, 3) rules transparent mode out;</li>
+ * <li>become the child subreaper;</li>
+ * <li>on a thread of its own, set no-new-privs and install the filter that traps
+ *     {@code io_uring_setup} on that thread only (the rest of this JVM stays unfiltered);</li>
+ * <li>connect to the daemon and {@code attach} the listener under the policy;</li>
+ * <li>from the filtered thread, {@code posix_spawn} the program, which inherits the filter;
+ *     the thread then ends, so the program's tree is all that is left under the filter;</li>
+ * <li>serve the program's trapped calls (a {@link TransparentSupervisor} thread), forward
+ *     signals, and return its exit status once it and every process it left behind exited.</li>
  * </ol>
- * Exit codes before the exec follow {@code env(1)}: 125 ringwarden failed, 126 the program
- * cannot be run, 127 it was not found.
+ * Exit codes before the program starts follow {@code env(1)}: 125 ringwarden failed, 126 the
+ * program cannot be run, 127 it was not found.
  */
 public final class TransparentRun {
     public static final int EXIT_FAILED = 125;
     public static final int EXIT_CANNOT_RUN = 126;
     public static final int EXIT_NOT_FOUND = 127;
-    /** {@code PR_SET_PTRACER} (Yama); {@code EINVAL} where Yama is absent. */
-    private static final int PR_SET_PTRACER = 0x59616d61;
-    private static final long SYS_RT_SIGPROCMASK = 14;
-    private static final int SIG_SETMASK = 2;
-    private static final long SYS_RT_SIGACTION = 13;
     private static final long SYS_CLOSE_RANGE = 436;
     private static final int CLOSE_RANGE_CLOEXEC = 1 << 2;
+
+    /**
+     * What a run needs besides the program.
+     *
+     * @param socket          the daemon's client socket
+     * @param policy          the transparent policy's name
+     * @param daemonWaitNanos how long a call trapped while the daemon is away waits for it to come back
+     * @param yamaScope       Yama's {@code ptrace_scope} file ({@link YamaScope#SYSCTL}; a test's copy)
+     */
+    public record Options(Path socket, String policy, long daemonWaitNanos, Path yamaScope) {
+        public Options {
+            requireNonNull(socket, "socket");
+            requireNonNull(policy, "policy");
+            requireNonNull(yamaScope, "yamaScope");
+            if (daemonWaitNanos < 0) {
+                throw new IllegalArgumentException("daemonWaitNanos must not be negative: " + daemonWaitNanos);
+            }
+        }
+    }
 
     private TransparentRun() {
     }
 
+    /** {@link Options} with the real Yama sysctl. */
+    public static Options options(Path socket, String policy, long daemonWaitNanos) {
+        return new Options(socket, policy, daemonWaitNanos, YamaScope.SYSCTL);
+    }
+
     /**
-     * Runs {@code command} under {@code policy}; returns only on failure, with the exit code.
+     * Runs {@code command} under {@code options.policy()}, returns its exit code (or 125, 126,
+     * 127 if it never started).
      */
-    public static int run(Path socket, String policy, List<String> command, Map<String, String> env, PrintStream err) {
-        requireNonNull(socket, "socket");
-        requireNonNull(policy, "policy");
+    public static int run(Options options, List<String> command, Map<String, String> env, PrintStream err) {
+        requireNonNull(options, "options");
         requireNonNull(env, "env");
         if (command.isEmpty()) {
             err.println("ringwarden run: no program given");
             return EXIT_FAILED;
         }
-        TransparentSupervisor.warmUp(); // the JSON codec, while the supervisor is spawned and the filter installed
+        String yama = YamaScope.read(options.yamaScope()).refusal();
+        if (yama != null) {
+            err.println("ringwarden run: " + yama);
+            return EXIT_FAILED;
+        }
         Path program = resolve(command.get(0), env.get("PATH"));
         if (program == null) {
             err.println("ringwarden run: " + command.get(0) + ": command not found");
@@ -79,81 +98,113 @@ public final class TransparentRun {
             err.println("ringwarden run: " + program + ": not an executable file");
             return EXIT_CANNOT_RUN;
         }
-        DaemonChannel daemon;
-        try {
-            daemon = DaemonChannel.connect(socket);
-        } catch (IOException e) {
-            err.println("ringwarden run: cannot reach the daemon at " + socket + ": " + e.getMessage());
-            return EXIT_FAILED;
-        }
-        int[] pair = UnixSockets.socketpair(UnixSockets.SOCK_STREAM);
-        int supervisor;
-        try {
-            supervisor = SupervisorSpawner.spawn(SupervisorSpawner.supervisorCommand(), env, daemon.fd(), pair[1]);
-        } catch (KernelException | IOException e) {
-            err.println("ringwarden run: cannot start the supervisor: " + e.getMessage());
-            return EXIT_FAILED;
-        } finally {
-            Descriptors.closeQuietly(pair[1]);
-        }
-        // From here on a failure closes pair[0] (by returning: it is close-on-exec and the JVM
-        // exits), and the supervisor, reading end-of-file instead of a listener, exits too.
+        Launcher launcher = new Launcher(program.toString(), command, env);
         SeccompListener listener;
         try {
-            Prctl.setNoNewPrivs();
-            listener = Seccomp.installListener(SeccompFilter.trappingIoUringSetup(), Seccomp.Scope.ALL_THREADS);
+            listener = launcher.installFilter();
         } catch (KernelException e) {
             err.println("ringwarden run: cannot install the seccomp filter: " + e.getMessage());
             return EXIT_FAILED;
         }
+        DaemonLink daemon = new DaemonLink(options.socket(), options.policy(), listener.fd());
         try {
-            Response r = daemon.call(new Request.Attach(1, policy));
-            if (r instanceof Response.SendFds) {
-                daemon.sendDescriptors(new int[] {listener.fd()});
-                r = daemon.receive();
-            }
-            if (!(r instanceof Response.Attached)) {
-                err.println("ringwarden run: the daemon refused: "
-                        + (r instanceof Response.Error e ? e.code() + ": " + e.message() : r.toString()));
-                return EXIT_FAILED;
-            }
-            UnixRights.sendFds(pair[0], new byte[] {1}, new int[] {listener.fd()});
-        } catch (IOException | KernelException e) {
-            err.println("ringwarden run: attaching failed: " + e.getMessage());
+            daemon.attach();
+        } catch (IOException e) {
+            launcher.abort();
+            err.println("ringwarden run: cannot reach the daemon at " + options.socket() + ": " + e.getMessage());
             return EXIT_FAILED;
-        } finally {
-            Descriptors.closeQuietly(pair[0]);
+        } catch (DaemonLink.AttachRefused e) {
+            launcher.abort();
+            err.println("ringwarden run: the daemon refused: " + e.getMessage());
+            return EXIT_FAILED;
         }
-        listener.close(); // the daemon and the supervisor hold it now; the filter stays on us
-        // Under Yama ptrace_scope=1 the supervisor (our child, not an ancestor) needs the
-        // program's leave to read its memory. Absent Yama this fails with EINVAL: harmless.
-        Syscall.rawOnThisThread(Syscall.SYS_PRCTL, PR_SET_PTRACER, supervisor, 0, 0, 0, 0);
-        clearSignalMask();
-        // The JVM's own descriptors (jars, its /proc files...) are not all close-on-exec: the
-        // program gets stdin, stdout and stderr only.
-        Syscall.rawOnThisThread(SYS_CLOSE_RANGE, 3, 0xFFFF_FFFFL, CLOSE_RANGE_CLOEXEC, 0, 0, 0);
+        int pid;
+        Pidfd pidfd;
         try {
-            Exec.execve(program.toString(), command, env.entrySet().stream().map(e -> e.getKey() + "=" + e.getValue())
-                    .toList());
+            ProgramParent.becomeSubreaper();
+            pid = launcher.spawn();
+            pidfd = Pidfd.open(pid);
         } catch (KernelException e) {
+            daemon.close();
+            listener.close();
             err.println("ringwarden run: cannot run " + program + ": " + e.getMessage());
-            return e.errno() == 2 ? EXIT_NOT_FOUND : EXIT_CANNOT_RUN;
+            return e.errno() == Errno.ENOENT.number() ? EXIT_NOT_FOUND : EXIT_CANNOT_RUN;
         }
-        throw new AssertionError("execve returned");
+        ProgramParent.forwardSignals(pidfd);
+        Thread.ofPlatform().daemon().name("ringwarden-supervisor").start(() -> {
+            try (Arena arena = Arena.ofConfined(); daemon; listener) {
+                new TransparentSupervisor(listener, daemon, options.daemonWaitNanos(), err, arena).serve();
+            } catch (RuntimeException e) {
+                // Without a supervisor the program's calls would stay trapped: end them (ENOSYS
+                // once the daemon's copy of the listener is closed too) and say why.
+                err.println("ringwarden run: the supervisor failed: " + e);
+            }
+        });
+        return ProgramParent.reapAll(pid);
     }
 
     /**
-     * The JVM blocks some signals on its threads and ignores glibc's reserved real-time signals
-     * (32, 33); the program must start as from a shell: nothing blocked, those at their default.
-     * Signals ignored by whoever started {@code ringwarden run} (nohup's SIGHUP) stay ignored.
+     * The thread that carries the filter: seccomp filters and no-new-privs belong to a thread
+     * until a child copies them at {@code clone}, so this thread installs the filter, waits
+     * while the listener is attached, spawns the program (which inherits both) and ends: then
+     * nothing of this JVM is under the filter, and the listener hangs up exactly when the
+     * program's last process exits.
      */
-    private static void clearSignalMask() {
-        try (Arena a = Arena.ofConfined()) {
-            MemorySegment empty = a.allocate(8);
-            Syscall.rawOnThisThread(SYS_RT_SIGPROCMASK, SIG_SETMASK, empty.address(), 0, 8, 0, 0);
-            MemorySegment dfl = a.allocate(32); // struct kernel_sigaction, zeroed: SIG_DFL
-            for (int sig = 32; sig <= 33; sig++) {
-                Syscall.rawOnThisThread(SYS_RT_SIGACTION, sig, dfl.address(), 0, 8, 0, 0);
+    private static final class Launcher {
+        private final CompletableFuture<SeccompListener> filtered = new CompletableFuture<>();
+        private final CompletableFuture<Boolean> go = new CompletableFuture<>();
+        private final CompletableFuture<Integer> spawned = new CompletableFuture<>();
+
+        Launcher(String program, List<String> argv, Map<String, String> env) {
+            // The JVM's descriptors (jars, /proc files...) are not all close-on-exec; posix_spawn
+            // closes them in the child where libc can, and this covers an older libc.
+            if (!ProgramSpawner.closesDescriptors()) {
+                Syscall.rawOnThisThread(SYS_CLOSE_RANGE, 3, 0xFFFF_FFFFL, CLOSE_RANGE_CLOEXEC, 0, 0, 0);
+            }
+            Thread.ofPlatform().name("ringwarden-launch").start(() -> {
+                try {
+                    Prctl.setNoNewPrivs(); // this thread's only: seccomp needs it
+                    filtered.complete(Seccomp.installListener(SeccompFilter.trappingIoUringSetup(),
+                            Seccomp.Scope.CALLING_THREAD));
+                } catch (RuntimeException e) {
+                    filtered.completeExceptionally(e);
+                    return;
+                }
+                try {
+                    if (go.join()) {
+                        spawned.complete(ProgramSpawner.spawn(program, argv, env));
+                    }
+                } catch (RuntimeException e) {
+                    spawned.completeExceptionally(e);
+                }
+            });
+        }
+
+        SeccompListener installFilter() {
+            return await(filtered);
+        }
+
+        void abort() {
+            go.complete(false);
+            filtered.thenAccept(SeccompListener::close);
+        }
+
+        int spawn() {
+            go.complete(true);
+            return await(spawned);
+        }
+
+        private static <T> T await(CompletableFuture<T> f) {
+            try {
+                return f.get();
+            } catch (ExecutionException e) {
+                if (e.getCause() instanceof RuntimeException r) {
+                    throw r;
+                }
+                throw new IllegalStateException(e.getCause());
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                throw new KernelException("interrupted", Errno.EINTR.number());
             }
         }
     }

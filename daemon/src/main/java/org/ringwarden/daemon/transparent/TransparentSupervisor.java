@@ -1,23 +1,25 @@
 package org.ringwarden.daemon.transparent;
 
+import static java.lang.foreign.ValueLayout.JAVA_INT;
+import static java.lang.foreign.ValueLayout.JAVA_SHORT;
 import static java.util.Objects.requireNonNull;
 
 import java.io.IOException;
+import java.io.PrintStream;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.concurrent.TimeUnit;
 
 import org.ringwarden.linux.Errno;
 import org.ringwarden.linux.KernelException;
+import org.ringwarden.linux.Poll;
+import org.ringwarden.linux.ProcessMemory;
 import org.ringwarden.linux.Syscall;
-import org.ringwarden.linux.UnixRights;
 import org.ringwarden.linux.seccomp.SeccompListener;
 import org.ringwarden.linux.seccomp.SeccompNotification;
 import org.ringwarden.linux.uring.IoUringLayout;
-import org.ringwarden.linux.uring.IoUringParams;
-import org.ringwarden.protocol.RefusedException;
-import org.ringwarden.protocol.DaemonChannel;
 import org.ringwarden.protocol.Request;
 import org.ringwarden.protocol.Response;
 import org.ringwarden.protocol.Tickets;
@@ -25,97 +27,107 @@ import org.ringwarden.protocol.Tickets;
 import org.jspecify.annotations.Nullable;
 
 /**
- * The same-uid process that {@code ringwarden run} leaves behind for the program it became
- * (docs/transparent.md). It holds the program's seccomp listener and the daemon connection;
- * for each trapped {@code io_uring_setup} it reads the caller's {@code io_uring_params}
+ * The supervisor half of {@code ringwarden run} (docs/transparent.md): a thread of the
+ * {@code ringwarden run} process, which is the parent of the program and the subreaper of
+ * everything the program starts, so it is an ancestor of every process that can make a trapped
+ * call (what Yama's {@code ptrace_scope=1} demands of the process reading their memory). For
+ * each trapped {@code io_uring_setup} it reads the caller's {@code io_uring_params}
  * ({@code process_vm_readv}: same uid, so no privilege), asks the daemon for a ring
  * ({@code transparent-setup}; the daemon installs it into the caller), writes the resulting
- * params back ({@code process_vm_writev}) and only then answers the call with the fd. When no
- * process is left under the filter the listener hangs up and the supervisor exits, which
- * closes the connection: the daemon then holds nothing for the program.
+ * params back ({@code process_vm_writev}) and only then answers the call with the fd.
  *
- * <p>Started as {@code java ... TransparentSupervisor} with the connection on fd 3 and, on
- * fd 4, a socket on which {@code ringwarden run} sends the listener once it is attached.
+ * <p>When the daemon goes away (a restart) it reconnects and re-attaches the listener; a call
+ * trapped while the daemon is away waits for it up to {@code daemonWait}, then fails with
+ * {@code EAGAIN} and a line on stderr.
  */
-public final class TransparentSupervisor {
-    /** The inherited daemon connection. */
-    static final int CONNECTION_FD = 3;
-    /** The inherited socket the listener arrives on. */
-    static final int HANDOFF_FD = 4;
-    /** The ticket magic of protocol.md step 3 (a ticketed call under {@code ringwarden run} is refused). */
+final class TransparentSupervisor {
     private static final int PARAMS_SIZE = (int) IoUringLayout.PARAMS.byteSize();
+    /** Between background attempts to reach a daemon that went away: from 200 ms, doubling up to 5 s. */
+    private static final long FIRST_RETRY_MS = 200;
+    private static final long MAX_RETRY_MS = 5_000;
 
     private final SeccompListener listener;
-    private final DaemonChannel daemon;
+    private final DaemonLink daemon;
+    private final long daemonWaitNanos;
+    private final PrintStream err;
     private final MemorySegment params;
+    private final MemorySegment pollfds;
+    private final MemorySegment capture;
 
-    TransparentSupervisor(SeccompListener listener, DaemonChannel daemon, Arena arena) {
+    TransparentSupervisor(SeccompListener listener, DaemonLink daemon, long daemonWaitNanos, PrintStream err,
+                          Arena arena) {
         this.listener = requireNonNull(listener, "listener");
         this.daemon = requireNonNull(daemon, "daemon");
+        this.daemonWaitNanos = daemonWaitNanos;
+        this.err = requireNonNull(err, "err");
         this.params = arena.allocate(IoUringLayout.PARAMS);
+        this.pollfds = arena.allocate(16, 8); // two struct pollfd
+        this.capture = Syscall.newCaptureState(arena);
     }
 
-    public static void main(String[] args) {
-        warmUp();
-        int listenerFd;
-        UnixRights.Received got;
-        try {
-            got = UnixRights.recvFds(HANDOFF_FD, new byte[1], 1);
-        } catch (KernelException e) {
-            System.err.println("ringwarden supervisor: no listener: " + e.getMessage());
-            System.exit(1);
-            return;
-        }
-        Syscall.rawOnThisThread(Syscall.SYS_CLOSE, HANDOFF_FD, 0, 0, 0, 0, 0);
-        if (got.fds().length != 1) {
-            // ringwarden run gave up (attach refused, or it died): nothing to supervise.
-            got.closeAll();
-            System.exit(got.bytes() == 0 ? 0 : 1);
-            return;
-        }
-        listenerFd = got.fds()[0];
-        int rc;
-        try (Arena arena = Arena.ofConfined();
-             SeccompListener l = SeccompListener.adopt(listenerFd);
-             DaemonChannel d = DaemonChannel.adopt(CONNECTION_FD)) {
-            rc = new TransparentSupervisor(l, d, arena).serve();
-        } catch (IOException e) {
-            System.err.println("ringwarden supervisor: the inherited daemon connection: " + e.getMessage());
-            rc = 1;
-        }
-        System.exit(rc);
-    }
-
-    /** Serves until no process is left under the filter (0) or the daemon is gone (1). */
-    int serve() {
+    /**
+     * Serves until no process is left under the filter (the listener hangs up). Between calls it
+     * watches the daemon connection too: a daemon that went away is reconnected to at once, so
+     * that the next call does not wait for it.
+     */
+    void serve() {
+        long nextRetry = System.nanoTime();
+        long retryMs = FIRST_RETRY_MS;
         while (true) {
-            SeccompListener.Event e = listener.poll(-1);
-            if (e == SeccompListener.Event.HANGUP) {
-                return 0;
-            }
-            if (e != SeccompListener.Event.NOTIFICATION) {
+            int daemonFd = daemon.fd();
+            long timeout = daemonFd >= 0 ? -1 : Math.max(0, TimeUnit.NANOSECONDS.toMillis(nextRetry - System.nanoTime()));
+            pollfds.set(JAVA_INT, 0, listener.fd());
+            pollfds.set(JAVA_SHORT, 4, (short) Poll.POLLIN);
+            pollfds.set(JAVA_SHORT, 6, (short) 0);
+            pollfds.set(JAVA_INT, 8, daemonFd); // a negative fd is skipped by poll(2)
+            pollfds.set(JAVA_SHORT, 12, (short) (Poll.POLLIN | Poll.POLLRDHUP));
+            pollfds.set(JAVA_SHORT, 14, (short) 0);
+            long r = Syscall.raw(capture, Syscall.SYS_POLL, pollfds.address(), 2, timeout, 0, 0, 0);
+            if (r == -Errno.EINTR.number()) {
                 continue;
             }
-            SeccompNotification n = listener.receive();
-            if (n == null) {
+            if (r < 0) {
+                throw new KernelException("poll(seccomp listener, daemon)", (int) -r);
+            }
+            int lre = Short.toUnsignedInt(pollfds.get(JAVA_SHORT, 6));
+            int dre = Short.toUnsignedInt(pollfds.get(JAVA_SHORT, 14));
+            if (dre != 0) {
+                // The daemon never speaks first: a readable connection is its end (or garbage).
+                daemon.disconnect();
+            }
+            if (Poll.has(lre, Poll.POLLIN)) {
+                SeccompNotification n = listener.receive();
+                if (n != null) {
+                    try {
+                        answer(n);
+                    } catch (RuntimeException ex) {
+                        listener.fail(n.id(), Errno.EPERM); // never leave a thread trapped
+                        err.println("ringwarden run: " + ex);
+                    }
+                }
                 continue;
             }
-            try {
-                answer(n);
-            } catch (IOException ex) {
-                // Without the daemon no ring can come: fail this call; closing the listener on
-                // exit fails the rest (ENOSYS) once the daemon's copy is closed too.
-                listener.fail(n.id(), Errno.EPERM);
-                System.err.println("ringwarden supervisor: the daemon connection failed: " + ex.getMessage());
-                return 1;
-            } catch (RuntimeException ex) {
-                listener.fail(n.id(), Errno.EPERM); // never leave a thread trapped
-                System.err.println("ringwarden supervisor: " + ex);
+            if (Poll.has(lre, Poll.POLLHUP)) {
+                return;
+            }
+            if (Poll.has(lre, Poll.POLLNVAL | Poll.POLLERR)) {
+                throw new IllegalStateException("poll on the seccomp listener reported 0x" + Integer.toHexString(lre));
+            }
+            if (!daemon.isAttached() && System.nanoTime() - nextRetry >= 0) {
+                boolean attached = false;
+                try {
+                    attached = daemon.reattachBefore(System.nanoTime(), 0); // one try: the loop retries
+                } catch (DaemonLink.AttachRefused e) {
+                    // Reported when a call needs the attachment; keep trying meanwhile (a daemon
+                    // that refuses now may have its policy back after a reload), less and less often.
+                }
+                retryMs = attached ? FIRST_RETRY_MS : Math.min(retryMs * 2, MAX_RETRY_MS);
+                nextRetry = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(retryMs);
             }
         }
     }
 
-    private void answer(SeccompNotification n) throws IOException {
+    private void answer(SeccompNotification n) {
         if (!n.isX86_64(Syscall.SYS_IO_URING_SETUP)) {
             listener.fail(n.id(), Errno.ENOSYS);
             return;
@@ -128,13 +140,13 @@ public final class TransparentSupervisor {
         long address = n.arg(1);
         params.fill((byte) 0);
         try {
-            if (org.ringwarden.linux.ProcessMemory.read(n.pid(), address, params) != PARAMS_SIZE) {
+            if (ProcessMemory.read(n.pid(), address, params) != PARAMS_SIZE) {
                 listener.fail(n.id(), Errno.EFAULT);
                 return;
             }
         } catch (KernelException e) {
-            // EFAULT: a bad pointer, as the kernel would say; EPERM/ESRCH: no access (Yama) or gone.
-            listener.fail(n.id(), e.errno() == Errno.EFAULT.number() ? Errno.EFAULT.number() : e.errno());
+            // EFAULT: a bad pointer, as the kernel would say; EPERM/ESRCH: no access or gone.
+            listener.fail(n.id(), e.errno());
             return;
         }
         // The pid could have been reused between RECV and the read: only trust what was read
@@ -142,12 +154,28 @@ public final class TransparentSupervisor {
         if (!listener.isValid(n.id())) {
             return;
         }
-        long flags = Integer.toUnsignedLong(params.get(java.lang.foreign.ValueLayout.JAVA_INT, IoUringLayout.PARAMS_FLAGS));
-        long cq = Integer.toUnsignedLong(params.get(java.lang.foreign.ValueLayout.JAVA_INT, IoUringLayout.PARAMS_CQ_ENTRIES));
-        Response r = daemon.call(new Request.TransparentSetup(n.id(), n.pid(), entries, flags, cq, exe(n.pid())));
+        long flags = Integer.toUnsignedLong(params.get(JAVA_INT, IoUringLayout.PARAMS_FLAGS));
+        long cq = Integer.toUnsignedLong(params.get(JAVA_INT, IoUringLayout.PARAMS_CQ_ENTRIES));
+        Response r;
+        try {
+            r = daemon.call(new Request.TransparentSetup(n.id(), n.pid(), entries, flags, cq, exe(n.pid())),
+                    System.nanoTime() + daemonWaitNanos);
+        } catch (DaemonLink.AttachRefused e) {
+            err.println("ringwarden run: the daemon at " + daemon.socket() + " came back but refused the attachment ("
+                    + e.getMessage() + "): io_uring_setup of pid " + n.pid() + " fails with EPERM");
+            listener.fail(n.id(), Errno.EPERM);
+            return;
+        }
+        if (r == null) {
+            err.println("ringwarden run: the daemon at " + daemon.socket() + " is unreachable and did not come back within "
+                    + TimeUnit.NANOSECONDS.toMillis(daemonWaitNanos) + " ms: io_uring_setup of pid " + n.pid()
+                    + " fails with EAGAIN");
+            listener.fail(n.id(), Errno.EAGAIN);
+            return;
+        }
         if (!(r instanceof Response.TransparentRing ring)) {
-            String why = r instanceof Response.Error err ? err.code() + ": " + err.message() : r.toString();
-            System.err.println("ringwarden supervisor: the daemon refused transparent-setup: " + why);
+            String why = r instanceof Response.Error e ? e.code() + ": " + e.message() : r.toString();
+            err.println("ringwarden run: the daemon refused transparent-setup: " + why);
             listener.fail(n.id(), Errno.EPERM);
             return;
         }
@@ -161,7 +189,7 @@ public final class TransparentSupervisor {
         // (sq_thread_cpu, sq_thread_idle, wq_fd and the reserved words stay as they were).
         requireNonNull(ring.ring(), "errno 0 comes with a ring (TransparentRing)").params().writeTo(params);
         try {
-            if (org.ringwarden.linux.ProcessMemory.write(n.pid(), address, params) != PARAMS_SIZE) {
+            if (ProcessMemory.write(n.pid(), address, params) != PARAMS_SIZE) {
                 listener.fail(n.id(), Errno.EFAULT);
                 return;
             }
@@ -170,24 +198,6 @@ public final class TransparentSupervisor {
             return;
         }
         listener.respond(n.id(), ring.fd());
-    }
-
-    /**
-     * The program's first {@code io_uring_setup} waits for this JVM to be ready: load the JSON
-     * codec and the kernel layouts on another thread while the listener is still on its way.
-     */
-    static void warmUp() {
-        Thread.ofPlatform().daemon().name("ringwarden-warm-up").start(() -> {
-            try {
-                org.ringwarden.protocol.ProtocolCodec.decodeResponse(org.ringwarden.protocol.ProtocolCodec
-                        .encode(new Response.TransparentRing(1, -1, null, "warm-up")));
-                org.ringwarden.protocol.ProtocolCodec.encode(new Request.TransparentSetup(1, 1, 1, 0, 0, null));
-                org.ringwarden.linux.seccomp.Seccomp.notifSizes();
-                IoUringParams.readFrom(Arena.ofAuto().allocate(IoUringLayout.PARAMS));
-            } catch (RefusedException | RuntimeException e) {
-                // Only a warm-up: the real use reports real failures.
-            }
-        });
     }
 
     private static @Nullable String exe(int tid) {

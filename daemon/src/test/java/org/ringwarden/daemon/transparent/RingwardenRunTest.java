@@ -81,37 +81,12 @@ class RingwardenRunTest {
         assertThat(r.exit()).as("%s", r).isEqualTo(125);
         assertThat(r.out()).as("the program never ran").isEmpty();
         assertThat(r.err()).as("%s", r).contains("not for transparent use");
-        awaitNoSupervisorLeft();
     }
 
     @Test
     void paramsAtABadAddressFailWithEfaultAsFromTheKernel() {
         RunHarness.Result r = h.run("fio", h.probe.toString(), "badptr");
         assertThat(r.out()).as("%s", r).contains("badptr fd=-1 errno=14");
-    }
-
-    private static List<ProcessHandle> supervisors() {
-        return ProcessHandle.allProcesses().filter(ph -> ph.info().commandLine()
-                .map(c -> c.contains(TransparentSupervisor.class.getName()) && c.contains(h.classPath)).orElse(false))
-                .toList();
-    }
-
-    /** The supervisor of a refused or finished run exits: none is left behind. */
-    private static void awaitNoSupervisorLeft() {
-        long deadline = System.nanoTime() + 30_000_000_000L;
-        while (true) {
-            List<ProcessHandle> left = supervisors();
-            if (left.isEmpty()) {
-                return;
-            }
-            assertThat(System.nanoTime()).as("supervisors still running: %s", left).isLessThan(deadline);
-            try {
-                Thread.sleep(50);
-            } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
-                return;
-            }
-        }
     }
 
     @Test
@@ -201,47 +176,36 @@ class RingwardenRunTest {
     }
 
     @Test
-    void theAttachmentEndsWhenTheLastProcessUnderTheFilterExits() throws Exception {
+    void runReturnsOnceTheLastProcessUnderTheFilterExitedAndTheAttachmentEndsWithIt() throws Exception {
         long ringsBefore = ringFdsInDaemon();
         List<String> cmd = new java.util.ArrayList<>(List.of("setpriv", "--reuid=65534", "--regid=65534", "--clear-groups"));
         cmd.addAll(h.ringwardenRun("fio"));
         cmd.addAll(List.of(h.probe.toString(), "linger", "3"));
         RunHarness.Result r = RunHarness.execUntilExit(cmd, h.dir, 120);
-        assertThat(r.exit()).as("%s", r).isZero();
-        assertThat(supervisors()).as("the program exited but its orphan lingers: the supervisor stays").isNotEmpty();
-        // The orphan makes its ring after the program exited, and lingers 3 seconds.
+        assertThat(r.exit()).as("the program's own exit code; %s", r).isZero();
+        Matcher m = Pattern.compile("child (\\d+) lingers").matcher(r.out());
+        assertThat(m.find()).as("%s", r).isTrue();
+        int orphanPid = Integer.parseInt(m.group(1));
+        assertThat(ProcessHandle.of(orphanPid).map(ProcessHandle::isAlive).orElse(false))
+                .as("ringwarden run, the orphan's subreaper, returns only after the orphan exited").isFalse();
+        String orphan = "tid " + orphanPid + " ";
+        assertThat(h.daemon.auditEvents()).as("the orphan was served after its parent exited")
+                .anySatisfy(e -> {
+                    assertThat(e.kind()).isEqualTo(AuditEvent.Kind.DELIVER);
+                    assertThat(e.detail()).contains(orphan);
+                });
+        // ringwarden run has exited, so its connection is closed: the daemon forgets the
+        // attachment (on its poller thread) and audits the DETACH.
         long deadline = System.nanoTime() + 30_000_000_000L;
-        while (h.daemon.attachments() != 0 && System.nanoTime() < deadline) {
+        while ((h.daemon.attachments() != 0 || h.daemon.auditEvents().stream()
+                .noneMatch(e -> e.kind() == AuditEvent.Kind.DETACH && e.peer().pid() == r.pid()))
+                && System.nanoTime() < deadline) {
             Thread.sleep(50);
         }
         assertThat(h.daemon.attachments()).as("no attachment is left once every process under the filter exited")
                 .isZero();
-        Matcher m = Pattern.compile("child (\\d+) lingers").matcher(r.out());
-        assertThat(m.find()).as("%s", r).isTrue();
-        String orphan = "tid " + m.group(1) + " ";
-        // The attachment is forgotten, then its DETACH is audited: wait for the record too.
-        List<AuditEvent> events;
-        int served;
-        do {
-            events = h.daemon.auditEvents();
-            served = -1;
-            for (int i = 0; i < events.size(); i++) {
-                if (events.get(i).kind() == AuditEvent.Kind.DELIVER && events.get(i).detail().contains(orphan)) {
-                    served = i;
-                }
-            }
-            if (served >= 0 && events.subList(served, events.size()).stream()
-                    .anyMatch(e -> e.kind() == AuditEvent.Kind.DETACH)) {
-                break;
-            }
-            Thread.sleep(50);
-        } while (System.nanoTime() < deadline);
-        assertThat(served).as("the orphan (%s) was served after its parent exited: %s", orphan, events).isNotNegative();
-        assertThat(events.subList(served, events.size())).as("then the attachment ended")
-                .anySatisfy(e -> assertThat(e.kind()).isEqualTo(AuditEvent.Kind.DETACH));
         assertThat(ringFdsInDaemon()).as("the daemon keeps no ring of a transparent program").isLessThanOrEqualTo(ringsBefore);
         assertThat(seccompListenersInDaemon()).as("nor its listener").isZero();
-        awaitNoSupervisorLeft();
     }
 
     private static long ringFdsInDaemon() {

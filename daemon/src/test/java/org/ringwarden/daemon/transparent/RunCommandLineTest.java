@@ -30,9 +30,9 @@ class RunCommandLineTest {
     void aPolicyAndAProgramAreRequired() {
         CommandLine cl = RingwardenCommand.commandLine();
         cl.setErr(new java.io.PrintWriter(java.io.Writer.nullWriter()));
-        assertThat(cl.execute("run", "--", "/bin/true")).as("no --policy: usage error").isEqualTo(2);
+        assertThat(cl.execute("run", "--", "/bin/true")).as("no --policy: usage error, env(1)'s 125").isEqualTo(125);
         assertThat(RingwardenCommand.commandLine().setErr(new java.io.PrintWriter(java.io.Writer.nullWriter()))
-                .execute("run", "--policy", "fio")).as("no program: usage error").isEqualTo(2);
+                .execute("run", "--policy", "fio")).as("no program: usage error").isEqualTo(125);
     }
 
     @Test

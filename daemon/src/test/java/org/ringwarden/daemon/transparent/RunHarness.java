@@ -16,6 +16,8 @@ import java.util.Comparator;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
 import java.util.stream.Stream;
 
 /**
@@ -28,7 +30,7 @@ final class RunHarness implements AutoCloseable {
     static final int NOBODY = 65534;
 
     /** What a run printed and returned. */
-    record Result(int exit, String out, String err) {
+    record Result(int exit, String out, String err, long pid) {
         @Override
         public String toString() {
             return "exit " + exit + "\n--- stdout\n" + out + "--- stderr\n" + err;
@@ -71,12 +73,149 @@ final class RunHarness implements AutoCloseable {
         return exec(cmd, 120);
     }
 
+    /** {@code ringwarden run} as uid 65534, still running: its stdin, its stdout line by line. */
+    Running start(String policy, List<String> extraOptions, String... program) throws IOException {
+        return start(daemon.socket, policy, extraOptions, program);
+    }
+
+    /** As {@link #start(String, List, String...)} with the daemon at {@code socket}. */
+    Running start(Path socket, String policy, List<String> extraOptions, String... program) throws IOException {
+        List<String> cmd = new ArrayList<>(List.of("setpriv", "--reuid=" + NOBODY, "--regid=" + NOBODY, "--clear-groups"));
+        List<String> run = new ArrayList<>(ringwardenRun(socket, policy));
+        run.addAll(run.size() - 1, extraOptions); // before the "--"
+        cmd.addAll(run);
+        cmd.addAll(List.of(program));
+        return new Running(new ProcessBuilder(cmd).start());
+    }
+
+    /** A run in progress; every line it printed so far is kept. */
+    static final class Running implements AutoCloseable {
+        final Process process;
+        private final java.util.concurrent.LinkedBlockingQueue<String> lines = new java.util.concurrent.LinkedBlockingQueue<>();
+        private final StringBuilder seen = new StringBuilder();
+        private final StringBuffer errSoFar = new StringBuffer();
+        private final CompletableFuture<String> err;
+        private final CompletableFuture<Void> outEnded = new CompletableFuture<>();
+
+        Running(Process p) {
+            this.process = p;
+            Thread.ofPlatform().daemon().start(() -> {
+                try (var r = new java.io.BufferedReader(new java.io.InputStreamReader(p.getInputStream(), StandardCharsets.UTF_8))) {
+                    for (String l; (l = r.readLine()) != null; ) {
+                        lines.add(l);
+                    }
+                } catch (IOException e) {
+                    lines.add("[" + e + "]");
+                }
+                outEnded.complete(null);
+            });
+            // A thread of its own, not the common pool: a run lasts as long as the test wants,
+            // and the pool (one thread on a 2-CPU machine) also reads exec's outputs.
+            err = new CompletableFuture<>();
+            Thread.ofPlatform().daemon().start(() -> {
+                try (var r = new java.io.BufferedReader(new java.io.InputStreamReader(p.getErrorStream(), StandardCharsets.UTF_8))) {
+                    for (String l; (l = r.readLine()) != null; ) {
+                        errSoFar.append(l).append('\n');
+                    }
+                } catch (IOException e) {
+                    errSoFar.append('[').append(e).append("]\n");
+                }
+                err.complete(errSoFar.toString());
+            });
+        }
+
+        /** Waits for a line matching {@code regex}; fails the test after {@code seconds}. */
+        Matcher awaitLine(String regex, long seconds) throws InterruptedException {
+            Pattern pattern = Pattern.compile(regex);
+            long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(seconds);
+            while (true) {
+                String l = lines.poll(Math.max(1, deadline - System.nanoTime()), TimeUnit.NANOSECONDS);
+                if (l == null) {
+                    throw new AssertionError("no line matching " + regex + " within " + seconds + " s; printed:\n" + seen
+                            + "--- stderr so far:\n" + errSoFar);
+                }
+                seen.append(l).append('\n');
+                Matcher m = pattern.matcher(l);
+                if (m.find()) {
+                    return m;
+                }
+            }
+        }
+
+        void writeLine(String line) throws IOException {
+            process.getOutputStream().write((line + "\n").getBytes(StandardCharsets.UTF_8));
+            process.getOutputStream().flush();
+        }
+
+        /** Waits for the exit; fails the test after {@code seconds}. */
+        Result awaitExit(long seconds) throws InterruptedException {
+            if (!process.waitFor(seconds, TimeUnit.SECONDS)) {
+                process.descendants().forEach(ProcessHandle::destroyForcibly);
+                process.destroyForcibly();
+                throw new AssertionError("ringwarden run did not exit within " + seconds + " s; printed:\n" + seen);
+            }
+            try {
+                outEnded.get(seconds, TimeUnit.SECONDS); // every line, up to the end of the output
+            } catch (java.util.concurrent.ExecutionException | java.util.concurrent.TimeoutException e) {
+                throw new AssertionError("the output of ringwarden run did not end; printed:\n" + seen, e);
+            }
+            StringBuilder out = new StringBuilder(seen);
+            for (String l; (l = lines.poll()) != null; ) {
+                out.append(l).append('\n');
+            }
+            return new Result(process.exitValue(), out.toString(), err.join(), process.pid());
+        }
+
+        @Override
+        public void close() {
+            if (process.isAlive()) {
+                process.descendants().forEach(ProcessHandle::destroyForcibly);
+                process.destroyForcibly();
+            }
+        }
+    }
+
     /** The command line of {@code ringwarden run --socket S --policy P --} (without the program). */
     List<String> ringwardenRun(String policy) {
+        return ringwardenRun(daemon.socket, policy);
+    }
+
+    /** As {@link #ringwardenRun(String)} with the daemon at {@code socket}. */
+    List<String> ringwardenRun(Path socket, String policy) {
         return List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
                 "--enable-native-access=ALL-UNNAMED", "-XX:+UseSerialGC", "-XX:TieredStopAtLevel=1", "-Xshare:auto",
-                "-cp", classPath, "org.ringwarden.daemon.Main", "run", "--socket", daemon.socket.toString(),
+                "-cp", classPath, "org.ringwarden.daemon.Main", "run", "--socket", socket.toString(),
                 "--policy", policy, "--");
+    }
+
+    /**
+     * A {@link TransparentTestDaemon} in a process of its own, on {@code dir}'s socket: one
+     * that can be killed like a real daemon. Returns once it serves.
+     */
+    Process startDaemonProcess(Path dir) throws IOException, InterruptedException {
+        Files.createDirectories(dir);
+        Process p = new ProcessBuilder(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
+                "--enable-native-access=ALL-UNNAMED", "-XX:+UseSerialGC", "-XX:TieredStopAtLevel=1",
+                "-cp", System.getProperty("java.class.path"), TransparentTestDaemon.class.getName(), dir.toString(),
+                "--print-audit").redirectErrorStream(true).redirectOutput(ProcessBuilder.Redirect.PIPE).start();
+        var out = new java.io.BufferedReader(new java.io.InputStreamReader(p.getInputStream(), StandardCharsets.UTF_8));
+        StringBuilder seen = new StringBuilder();
+        for (String l; (l = out.readLine()) != null; ) {
+            seen.append(l).append('\n');
+            if (l.startsWith("ready ")) {
+                // Keep draining its output (audit lines) so that it never blocks on a full pipe.
+                Thread.ofPlatform().daemon().start(() -> {
+                    try {
+                        out.transferTo(java.io.Writer.nullWriter());
+                    } catch (IOException e) {
+                        // it was killed
+                    }
+                });
+                return p;
+            }
+        }
+        p.waitFor();
+        throw new IllegalStateException("the test daemon did not start: " + seen);
     }
 
     /**
@@ -93,7 +232,7 @@ final class RunHarness implements AutoCloseable {
                 p.destroyForcibly();
                 p.waitFor();
             }
-            return new Result(p.isAlive() ? -1 : p.exitValue(), Files.readString(out), Files.readString(err));
+            return new Result(p.isAlive() ? -1 : p.exitValue(), Files.readString(out), Files.readString(err), p.pid());
         } catch (IOException e) {
             throw new UncheckedIOException(e);
         } catch (InterruptedException e) {
@@ -112,9 +251,9 @@ final class RunHarness implements AutoCloseable {
                 p.descendants().forEach(ProcessHandle::destroyForcibly);
                 p.destroyForcibly();
                 p.waitFor();
-                return new Result(-1, out.join(), err.join() + "\n[timed out after " + timeoutSeconds + " s]");
+                return new Result(-1, out.join(), err.join() + "\n[timed out after " + timeoutSeconds + " s]", p.pid());
             }
-            return new Result(p.exitValue(), out.join(), err.join());
+            return new Result(p.exitValue(), out.join(), err.join(), p.pid());
         } catch (IOException e) {
             throw new UncheckedIOException(e);
         } catch (InterruptedException e) {

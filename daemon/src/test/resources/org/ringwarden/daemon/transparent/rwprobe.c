@@ -157,6 +157,109 @@ static int cmd_linger(int seconds) {
     return 0;
 }
 
+
+/* The parent of a process, from /proc (0 if unreadable). */
+static pid_t ppid_of(pid_t p) {
+    char path[64], line[256];
+    snprintf(path, sizeof path, "/proc/%d/status", p);
+    FILE *f = fopen(path, "r");
+    if (!f) return 0;
+    pid_t pp = 0;
+    while (fgets(line, sizeof line, f))
+        if (sscanf(line, "PPid:\t%d", &pp) == 1) break;
+    fclose(f);
+    return pp;
+}
+
+/* The caller's ancestry as Yama's task_is_descendant walks it: the thread's group leader
+ * (getpid), then each real parent up to init. */
+static void print_chain(const char *who) {
+    char out[1024];
+    int n = snprintf(out, sizeof out, "%s tid=%ld chain=", who, (long) syscall(SYS_gettid));
+    for (pid_t p = getpid(); p > 0 && n < (int) sizeof out - 16; p = ppid_of(p)) {
+        n += snprintf(out + n, sizeof out - n, "%d,", p);
+        if (p == 1) break;
+    }
+    printf("%s\n", out);
+    fflush(stdout);
+}
+
+static void *ancestry_thread(void *arg) {
+    char who[32];
+    snprintf(who, sizeof who, "thread%ld", (long) arg);
+    int r = one_ring(who);
+    print_chain(who);
+    return (void *) (long) r;
+}
+
+/* Tasks of our parent (ringwarden run) that are under a seccomp filter. */
+static int filtered_tasks_of_parent(void) {
+    char cmd[128];
+    snprintf(cmd, sizeof cmd, "grep -l '^Seccomp:[[:space:]]*[12]' /proc/%d/task/*/status 2>/dev/null | wc -l", getppid());
+    FILE *f = popen(cmd, "r");
+    int n = -1;
+    if (f) { if (fscanf(f, "%d", &n) != 1) n = -1; pclose(f); }
+    return n;
+}
+
+/* Every kind of process that can trap: the program, its threads, a child, and an orphan
+ * that makes its ring only after its parent exited. Each prints its ancestry. */
+static int cmd_ancestry(void) {
+    printf("parent=%d filtered-tasks-of-parent=%d\n", getppid(), filtered_tasks_of_parent());
+    int bad = one_ring("program");
+    print_chain("program");
+    pthread_t t[2];
+    for (long i = 0; i < 2; i++) pthread_create(&t[i], NULL, ancestry_thread, (void *) i);
+    for (int i = 0; i < 2; i++) {
+        void *rv;
+        pthread_join(t[i], &rv);
+        bad += rv != NULL;
+    }
+    fflush(stdout);
+    pid_t c = fork();
+    if (c == 0) {
+        int r = one_ring("child");
+        print_chain("child");
+        pid_t me = getpid();
+        pid_t g = fork();
+        if (g == 0) {
+            while (getppid() == me) usleep(1000); /* until the child has exited and we are reparented */
+            int r2 = one_ring("orphan");
+            print_chain("orphan");
+            _exit(r2);
+        }
+        _exit(r);
+    }
+    int st;
+    waitpid(c, &st, 0);
+    bad += !WIFEXITED(st) || WEXITSTATUS(st);
+    return bad != 0;
+}
+
+/* Makes a ring and holds it until a line arrives on stdin. */
+static int cmd_hold(void) {
+    struct io_uring ring;
+    int r = io_uring_queue_init(4, &ring, 0);
+    if (r < 0) {
+        printf("hold queue_init errno=%d\n", -r);
+        return 3;
+    }
+    printf("holding pid=%d\n", getpid());
+    fflush(stdout);
+    char line[16];
+    if (!fgets(line, sizeof line, stdin)) return 9;
+    io_uring_queue_exit(&ring);
+    return 0;
+}
+
+/* One ring, then another after a line arrives on stdin (the test restarts the daemon between). */
+static int cmd_twice(void) {
+    int r = one_ring("first");
+    char line[16];
+    if (!fgets(line, sizeof line, stdin)) return 9;
+    return r | one_ring("second");
+}
+
 int main(int argc, char **argv) {
     setvbuf(stdout, NULL, _IOLBF, 0);
     if (argc >= 4 && !strcmp(argv[1], "setup"))
@@ -171,6 +274,9 @@ int main(int argc, char **argv) {
     if (argc == 3 && !strcmp(argv[1], "threads")) return cmd_threads(atoi(argv[2]));
     if (argc == 2 && !strcmp(argv[1], "sqpoll")) return cmd_sqpoll();
     if (argc == 3 && !strcmp(argv[1], "linger")) return cmd_linger(atoi(argv[2]));
+    if (argc == 2 && !strcmp(argv[1], "ancestry")) return cmd_ancestry();
+    if (argc == 2 && !strcmp(argv[1], "twice")) return cmd_twice();
+    if (argc == 2 && !strcmp(argv[1], "hold")) return cmd_hold();
     if (argc == 2 && !strcmp(argv[1], "status")) {
         FILE *f = fopen("/proc/self/status", "r");
         char line[256];
@@ -182,6 +288,6 @@ int main(int argc, char **argv) {
         printf("nextfd=%d\n", dup(0)); /* 3 unless descriptors leaked in */
         return 0;
     }
-    fprintf(stderr, "usage: rwprobe setup ENTRIES FLAGS [CQ] | read FILE | fork | threads N | sqpoll | linger S | status\n");
+    fprintf(stderr, "usage: rwprobe setup ENTRIES FLAGS [CQ] | read FILE | fork | threads N | sqpoll | linger S | status | ancestry | twice | hold\n");
     return 2;
 }
