@@ -37,6 +37,9 @@ final class TransparentTestDaemon implements AutoCloseable {
             "nop-only.json", policy("nop-only", "\"NOP\"",
                     "\"honour\": [\"CQSIZE\", \"CLAMP\", \"SUBMIT_ALL\", \"COOP_TASKRUN\", \"TASKRUN_FLAG\"],"
                             + " \"drop\": [\"SINGLE_ISSUER\", \"DEFER_TASKRUN\"]"),
+            // The bundled netty policy as shipped, opened to the test's uid by a drop-in.
+            "netty.json", bundled("netty"),
+            "netty.d/10-everyone.json", "{ \"subjects\": { \"everyone\": true } }\n",
             "ticketed.json", """
                     {
                       "name": "ticketed",
@@ -46,6 +49,14 @@ final class TransparentTestDaemon implements AutoCloseable {
                       "limits": { "leasesPerUser": 4, "bufferBytesPerUser": "0 B" }
                     }
                     """);
+
+    private static String bundled(String name) {
+        try (var in = org.ringwarden.policy.PolicyLoader.class.getResourceAsStream("bundled/" + name + ".json")) {
+            return new String(java.util.Objects.requireNonNull(in, name).readAllBytes(), java.nio.charset.StandardCharsets.UTF_8);
+        } catch (IOException e) {
+            throw new java.io.UncheckedIOException(e);
+        }
+    }
 
     private static String policy(String name, String ops, String transparent) {
         return """
@@ -73,6 +84,7 @@ final class TransparentTestDaemon implements AutoCloseable {
         Files.setPosixFilePermissions(dir, PosixFilePermissions.fromString("rwxr-xr-x"));
         Path policies = Files.createDirectories(dir.resolve("policies"));
         for (var e : POLICIES.entrySet()) {
+            Files.createDirectories(policies.resolve(e.getKey()).getParent());
             Files.writeString(policies.resolve(e.getKey()), e.getValue());
         }
         this.socket = dir.resolve("ringwarden.sock");
