@@ -39,6 +39,7 @@ class RunIdentityTest {
         dir = Files.createDirectories(h.dir.resolve("real-daemon"));
         Path policies = Files.createDirectories(dir.resolve("policies"));
         for (var e : TransparentTestDaemon.POLICIES.entrySet()) {
+            Files.createDirectories(policies.resolve(e.getKey()).getParent()); // drop-ins: NAME.d/
             Files.writeString(policies.resolve(e.getKey()), e.getValue());
         }
         Files.writeString(dir.resolve("config.json"), """
