@@ -165,20 +165,25 @@ public final class GrantService implements AutoCloseable {
             }
             pidfd = -1; // the attachment owns it now
             listenerFd = -1;
-            try {
-                poller.add(a).get();
-            } catch (ExecutionException | InterruptedException e) {
-                if (e instanceof InterruptedException) {
-                    Thread.currentThread().interrupt();
-                }
-                forget(a);
-                throw new RefusedException(ErrorCode.BUSY, "the daemon is shutting down");
-            }
+            poll(a);
         } catch (RefusedException e) {
             Descriptors.closeQuietly(listenerFd);
             Descriptors.closeQuietly(pidfd);
             counters.refused.increment();
             throw e;
+        }
+    }
+
+    /** Hands a new attachment to the poller; if it cannot take it (shutting down), forgets it again. */
+    private void poll(Attachment a) throws RefusedException {
+        try {
+            poller.add(a).get();
+        } catch (ExecutionException | InterruptedException e) {
+            if (e instanceof InterruptedException) {
+                Thread.currentThread().interrupt();
+            }
+            forget(a);
+            throw new RefusedException(ErrorCode.BUSY, "the daemon is shutting down");
         }
     }
 
@@ -681,15 +686,7 @@ public final class GrantService implements AutoCloseable {
                 attachments.put(peer.connectionId(), a);
                 containerDetached.put(peer.connectionId(), detached);
             }
-            try {
-                poller.add(a).get();
-            } catch (ExecutionException | InterruptedException e) {
-                if (e instanceof InterruptedException) {
-                    Thread.currentThread().interrupt();
-                }
-                forget(a);
-                throw new RefusedException(ErrorCode.BUSY, "the daemon is shutting down");
-            }
+            poll(a);
         } catch (RefusedException e) {
             Descriptors.closeQuietly(listenerFd);
             Descriptors.closeQuietly(pidfd);

@@ -14,6 +14,7 @@ import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
+import org.ringwarden.daemon.IoUringDisabled;
 import org.ringwarden.daemon.cli.RingwardenCommand;
 import org.ringwarden.policy.CompiledPolicy;
 import org.ringwarden.policy.LoadResult;
@@ -30,15 +31,14 @@ import picocli.CommandLine;
  */
 @Timeout(600)
 class LearnCommandTest {
-    private static final Path SYSCTL = Path.of("/proc/sys/kernel/io_uring_disabled");
-    private static String sysctlBefore;
+    private static IoUringDisabled sysctl;
     private static Path work;
 
     @BeforeAll
     static void start() throws Exception {
         assumeTrue("root".equals(System.getProperty("user.name")), "learn needs root (tracefs, a private daemon, setpriv)");
         assumeTrue(Files.isExecutable(Path.of("/usr/bin/fio")), "fio is needed (apt-get install fio; .ci/run installs it)");
-        assumeTrue(Files.exists(SYSCTL), "kernel.io_uring_disabled (6.6+) is needed");
+        assumeTrue(IoUringDisabled.available(), "kernel.io_uring_disabled (6.6+) is needed");
         try (org.ringwarden.daemon.trace.IoUringTrace probe = org.ringwarden.daemon.trace.IoUringTrace.start("probe", org.ringwarden.daemon.trace.IoUringTrace.ALL, java.util.Map.of(), new Observations())) {
             // tracefs and the io_uring events are there
         } catch (java.io.IOException e) {
@@ -49,15 +49,14 @@ class LearnCommandTest {
         Path data = work.resolve("data");
         Files.write(data, new byte[4 << 20]);
         Files.setPosixFilePermissions(data, PosixFilePermissions.fromString("rw-rw-rw-"));
-        sysctlBefore = Files.readString(SYSCTL).trim();
-        Files.writeString(SYSCTL, "1");
+        sysctl = IoUringDisabled.set(1);
     }
 
     @AfterAll
     static void stop() throws Exception {
         try {
-            if (sysctlBefore != null) {
-                Files.writeString(SYSCTL, sysctlBefore);
+            if (sysctl != null) {
+                sysctl.close();
             }
         } finally {
             if (work != null) {

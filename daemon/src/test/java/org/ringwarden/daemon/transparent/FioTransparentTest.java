@@ -13,6 +13,7 @@ import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
+import org.ringwarden.daemon.IoUringDisabled;
 import org.ringwarden.daemon.grant.AuditEvent;
 
 /**
@@ -22,28 +23,26 @@ import org.ringwarden.daemon.grant.AuditEvent;
  */
 @Timeout(600)
 class FioTransparentTest {
-    private static final Path SYSCTL = Path.of("/proc/sys/kernel/io_uring_disabled");
     private static RunHarness h;
-    private static String sysctlBefore;
+    private static IoUringDisabled sysctl;
     private static Path work;
 
     @BeforeAll
     static void start() throws Exception {
         assumeTrue(Files.isExecutable(Path.of("/usr/bin/fio")), "fio is needed (apt-get install fio; .ci/run installs it)");
-        assumeTrue(Files.exists(SYSCTL), "kernel.io_uring_disabled (6.6+) is needed");
+        assumeTrue(IoUringDisabled.available(), "kernel.io_uring_disabled (6.6+) is needed");
         h = new RunHarness();
         // A regular filesystem (tmpfs reads are punted to io-wq; security.md), writable by uid 65534.
         work = Files.createTempDirectory(Path.of("/var/tmp"), "rw-fio-");
         Files.setPosixFilePermissions(work, PosixFilePermissions.fromString("rwxrwxrwx"));
-        sysctlBefore = Files.readString(SYSCTL).trim();
-        Files.writeString(SYSCTL, "1");
+        sysctl = IoUringDisabled.set(1);
     }
 
     @AfterAll
     static void stop() throws Exception {
         try {
-            if (sysctlBefore != null) {
-                Files.writeString(SYSCTL, sysctlBefore);
+            if (sysctl != null) {
+                sysctl.close();
             }
         } finally {
             try {

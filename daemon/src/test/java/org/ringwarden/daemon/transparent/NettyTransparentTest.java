@@ -3,14 +3,13 @@ package org.ringwarden.daemon.transparent;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
-import java.nio.file.Files;
-import java.nio.file.Path;
 import java.util.List;
 
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
+import org.ringwarden.daemon.IoUringDisabled;
 import org.ringwarden.daemon.grant.AuditEvent;
 
 /**
@@ -22,23 +21,21 @@ import org.ringwarden.daemon.grant.AuditEvent;
  */
 @Timeout(300)
 class NettyTransparentTest {
-    private static final Path SYSCTL = Path.of("/proc/sys/kernel/io_uring_disabled");
     private static RunHarness h;
-    private static String sysctlBefore;
+    private static IoUringDisabled sysctl;
 
     @BeforeAll
     static void start() throws Exception {
-        assumeTrue(Files.exists(SYSCTL), "kernel.io_uring_disabled (6.6+) is needed");
+        assumeTrue(IoUringDisabled.available(), "kernel.io_uring_disabled (6.6+) is needed");
         h = new RunHarness();
-        sysctlBefore = Files.readString(SYSCTL).trim();
-        Files.writeString(SYSCTL, "1");
+        sysctl = IoUringDisabled.set(1);
     }
 
     @AfterAll
     static void stop() throws Exception {
         try {
-            if (sysctlBefore != null) {
-                Files.writeString(SYSCTL, sysctlBefore);
+            if (sysctl != null) {
+                sysctl.close();
             }
         } finally {
             if (h != null) {
