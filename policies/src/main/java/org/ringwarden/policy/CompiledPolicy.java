@@ -28,13 +28,19 @@ import org.ringwarden.linux.uring.Restriction;
  * @param limits       per-user quotas
  * @param restrictions the exact {@code io_uring_restriction} entries, in a deterministic order:
  *                     {@code REGISTER_OP} (at least one) by number, {@code SQE_OP} by opcode,
- *                     then {@code SQE_FLAGS_ALLOWED} and {@code SQE_FLAGS_REQUIRED}
- * @param allowed      the same as names, for the grant
+ *                     then {@code SQE_FLAGS_ALLOWED} and {@code SQE_FLAGS_REQUIRED}; in
+ *                     {@linkplain PolicyMode#COMPLAIN complain mode} the ceiling: every SQE opcode
+ *                     but {@code MSG_RING} (and {@code FIXED_FD_INSTALL}, {@code FILES_UPDATE}
+ *                     unless listed), every SQE flag, the listed register opcodes
+ * @param allowed      the policy's lists as names, for the grant (in complain mode, what is
+ *                     reported when a program goes beyond it)
  * @param transparent  how transparent use is served
+ * @param mode         whether the lists are enforced or only reported
  */
 public record CompiledPolicy(String name, String description, String source, Acquirers acquirers, RingSpec ring,
                              List<FileSpec> files, int maxClientFds, List<BufferSpec> buffers, Limits limits,
-                             List<Restriction> restrictions, Allowed allowed, TransparentSpec transparent) {
+                             List<Restriction> restrictions, Allowed allowed, TransparentSpec transparent,
+                             PolicyMode mode) {
     public CompiledPolicy {
         requireNonNull(name, "name");
         requireNonNull(description, "description");
@@ -47,6 +53,12 @@ public record CompiledPolicy(String name, String description, String source, Acq
         restrictions = List.copyOf(restrictions);
         requireNonNull(allowed, "allowed");
         requireNonNull(transparent, "transparent");
+        requireNonNull(mode, "mode");
+    }
+
+    /** Whether operations outside the lists are reported rather than refused. */
+    public boolean complains() {
+        return mode == PolicyMode.COMPLAIN;
     }
 
     /** Whether {@code subject} may acquire (or see) this policy. */

@@ -8,10 +8,12 @@ import java.util.List;
 import java.util.Map;
 import java.util.Set;
 
+import org.jspecify.annotations.Nullable;
 import org.ringwarden.linux.Descriptors;
 import org.ringwarden.linux.uring.IoUringCalls;
 import org.ringwarden.linux.uring.IoUringOp;
 import org.ringwarden.linux.uring.KernelConstant;
+import org.ringwarden.linux.uring.KernelProbe;
 import org.ringwarden.linux.uring.RegisterOp;
 import org.ringwarden.linux.uring.Restriction;
 import org.ringwarden.linux.uring.SetupFlag;
@@ -34,9 +36,52 @@ final class PolicyCompiler {
     private PolicyCompiler() {
     }
 
-    static CompiledPolicy compile(PolicyDefinition d, Acquirers acquirers, String source) {
+    /**
+     * @param kernel the running kernel's opcodes, for a complain-mode policy's ceiling (which
+     *               may name only opcodes the kernel has); null: every opcode ringwarden knows
+     */
+    static CompiledPolicy compile(PolicyDefinition d, Acquirers acquirers, String source, @Nullable KernelProbe kernel) {
+        List<Restriction> restrictions = d.mode() == PolicyMode.COMPLAIN ? ceiling(d, kernel) : restrictions(d);
         return new CompiledPolicy(d.name(), d.description(), source, acquirers, ring(d.ring()), files(d),
-                d.clientFds(), d.buffers(), d.limits(), restrictions(d), allowed(d), transparent(d.transparent()));
+                d.clientFds(), d.buffers(), d.limits(), restrictions, allowed(d), transparent(d.transparent()), d.mode());
+    }
+
+    /** SQE opcodes a complain-mode ring allows although its list leaves them out. */
+    static Set<IoUringOp> ceilingOps(PolicyDefinition d, @Nullable KernelProbe kernel) {
+        Set<IoUringOp> ops = EnumSet.noneOf(IoUringOp.class);
+        for (IoUringOp op : IoUringOp.values()) {
+            if (kernel == null || kernel.supports(op)) {
+                ops.add(op);
+            }
+        }
+        ops.remove(IoUringOp.MSG_RING); // no policy may allow it (PolicyRules)
+        // These cross the fixed-file boundary (FIXED_FILE_ESCAPE, FIXED_TABLE_CHANGE): only by name.
+        for (IoUringOp op : EnumSet.of(IoUringOp.FIXED_FD_INSTALL, IoUringOp.FILES_UPDATE)) {
+            if (!d.sqeOps().contains(op)) {
+                ops.remove(op);
+            }
+        }
+        return ops;
+    }
+
+    /**
+     * A complain-mode policy's restrictions: every SQE opcode but those that cross the boundary
+     * ({@link #ceilingOps}), every SQE flag, none required; the register opcodes stay the
+     * policy's own, since some pin memory that the kernel charges to the daemon (security.md).
+     * The files keep the open mode the lists need (files()): complain mode widens which
+     * operations reach the kernel, not what a fixed file may be used for.
+     */
+    static List<Restriction> ceiling(PolicyDefinition d, @Nullable KernelProbe kernel) {
+        List<Restriction> out = new ArrayList<>();
+        for (RegisterOp op : registerOps(d)) {
+            out.add(Restriction.registerOp(op));
+        }
+        for (IoUringOp op : ceilingOps(d, kernel)) {
+            out.add(Restriction.sqeOp(op));
+        }
+        out.add(Restriction.sqeFlagsAllowed((int) KernelConstant.mask(EnumSet.allOf(SqeFlag.class))));
+        out.add(Restriction.sqeFlagsRequired(0));
+        return out;
     }
 
     static RingSpec ring(PolicyDefinition.Ring r) {

@@ -34,8 +34,9 @@ import org.ringwarden.policy.JsonTree.Str;
  *     of a later base wins. {@code limits} are the exception: of two bases, each limit is the
  *     more restrictive (the smaller).</li>
  * <li>The policy's own file on top, by the same rules, except that its values, {@code limits}
- *     included, win. {@code name} and {@code extends} are never inherited; everything else is,
- *     {@code description} too.</li>
+ *     included, win. {@code name}, {@code extends} and {@code mode} are never inherited (a base
+ *     tried in complain mode does not put what extends it in complain mode); everything else
+ *     is, {@code description} too.</li>
  * <li>Each drop-in on top of that, the same way: the last word, as systemd's drop-ins are. An
  *     empty list in a policy or drop-in clears what it inherited.</li>
  * </ol>
@@ -109,7 +110,7 @@ final class PolicyComposer {
         }
         Obj result = without((Obj) tag(own, src.file()), "extends");
         if (acc != null) {
-            result = merge(without(acc, "name"), result, false);
+            result = merge(without(acc, "name", "mode"), result, false);
         }
         files.add(src.file());
         for (Source d : drops) {

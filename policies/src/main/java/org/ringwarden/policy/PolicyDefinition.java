@@ -22,7 +22,7 @@ record PolicyDefinition(String name, String description, Subjects subjects, Ring
                         Set<IoUringOp> sqeOps, Set<SqeFlag> sqeFlagsAllowed, Set<SqeFlag> sqeFlagsRequired,
                         Set<RegisterOp> registerOps, Set<RegisterOp> acknowledged,
                         List<FileDef> files, int clientFds, List<BufferSpec> buffers, Limits limits,
-                        Transparent transparent) {
+                        Transparent transparent, PolicyMode mode) {
     static final int DEFAULT_SQ_ENTRIES = 64;
     static final int DEFAULT_TRANSPARENT_MAX_SQ = 4096;
 

@@ -408,7 +408,7 @@ public final class PolicyLoader {
                                 }
                             }
                             if (!p.hasErrors()) {
-                                policies.add(PolicyCompiler.compile(d, acquirers, e.display()));
+                                policies.add(PolicyCompiler.compile(d, acquirers, e.display(), kernel));
                                 effective.put(d.name(), EffectiveWriter.write(d.name(), composed, e.display()));
                             }
                         }

@@ -38,7 +38,7 @@ final class PolicyReader {
 
     /** {@code extends} is taken out by {@link PolicyComposer} before a document is read; listed for suggestions. */
     static final List<String> TOP = List.of("name", "extends", "description", "subjects", "ring", "sqe", "register", "files",
-            "clientFds", "buffers", "limits", "transparent");
+            "clientFds", "buffers", "limits", "transparent", "mode");
     static final List<String> SUBJECTS = List.of("users", "groups", "uids", "gids", "everyone", "containers");
     static final List<String> CONTAINER = List.of("id", "podNamespace", "podName");
     static final List<String> RING = List.of("sqEntries", "cqEntries", "setupFlags", "enabler", "clamp");
@@ -149,6 +149,7 @@ final class PolicyReader {
         List<BufferSpec> buffers = list(o.members().get("buffers"), this::buffer);
         Limits limits = limits(o.members().get("limits"));
         PolicyDefinition.Transparent transparent = transparent(o.members().get("transparent"));
+        PolicyMode mode = mode(o.members().get("mode"));
         if (name == null) {
             name = "";
         }
@@ -156,7 +157,7 @@ final class PolicyReader {
             description = "";
         }
         return new PolicyDefinition(name, description, subjects, ring, ops, allowed, required, registerOps,
-                acknowledged, files, clientFds, buffers, limits, transparent);
+                acknowledged, files, clientFds, buffers, limits, transparent, mode);
     }
 
     // --- sections ---
@@ -502,6 +503,22 @@ final class PolicyReader {
                     + what + " name: use 1 to 63 lower-case letters, digits, `.`, `_` or `-`, starting with a letter or digit", null);
         }
         return s;
+    }
+
+    private PolicyMode mode(@Nullable Member m) {
+        String s = m == null ? null : string(m.value());
+        if (m == null || s == null) {
+            return PolicyMode.ENFORCE;
+        }
+        for (PolicyMode mode : PolicyMode.values()) {
+            if (mode.word().equals(s)) {
+                return mode;
+            }
+        }
+        problems.unknown(m.value().at(), m.value().path(), ProblemCode.BAD_VALUE,
+                "`" + printable(s) + "` is not a mode (expected `enforce` or `complain`)",
+                Names.suggest(s, List.of("enforce", "complain")));
+        return PolicyMode.ENFORCE;
     }
 
     private @Nullable String description(@Nullable Member m) {

@@ -93,10 +93,21 @@ final class PolicyRules {
         r.limits(d);
         r.transparent(d);
         r.everyone(d);
+        r.mode(d);
         if (!problems.hasErrors()) {
             r.grantsSomething(d); // a policy with errors grants nothing anyway; do not add noise
         }
         return r.acquirers(d);
+    }
+
+    private void mode(PolicyDefinition d) {
+        if (d.mode() == PolicyMode.COMPLAIN) {
+            String path = "$.mode";
+            problems.warning(origins.of(path), path, ProblemCode.COMPLAIN_MODE, "complain mode: the kernel refuses only "
+                    + "MSG_RING (and FIXED_FD_INSTALL, FILES_UPDATE unless listed); every other SQE opcode and flag runs, "
+                    + "and `ringwarden watch-refusals` reports what the lists leave out. For trying the policy on a "
+                    + "program you trust, not for containing a hostile one", null);
+        }
     }
 
     private void sqe(PolicyDefinition d) {

@@ -125,5 +125,7 @@ public enum ProblemCode {
     /** Transparent use drops {@code SQPOLL}: a program that relies on the SQ thread waits for it forever. */
     SQPOLL_DROPPED,
     /** The kernel could not be probed, so opcode support was not checked. */
-    KERNEL_PROBE_FAILED
+    KERNEL_PROBE_FAILED,
+    /** {@code "mode": "complain"}: the kernel enforces only the ceiling; what the lists leave out is reported. */
+    COMPLAIN_MODE
 }

@@ -94,6 +94,27 @@ class CompiledPolicyKernelTest {
     }
 
     @Test
+    void complainModeRingsLetTheKernelRunWhatTheListsLeaveOutButMsgRingAndRegisterCalls() throws PolicyException {
+        CompiledPolicy p = compile("""
+                { "name": "p", "description": "d", "subjects": { "uids": [0] }, "mode": "complain",
+                  "sqe": { "ops": ["READ_FIXED"], "flagsRequired": ["FIXED_FILE"] } }""");
+        assertThat(p.complains()).isTrue();
+        assertThat(p.allowed().sqeOps()).as("the lists, for reporting").containsExactly(IoUringOp.READ_FIXED);
+        try (TinyRing ring = lockedRing(p)) {
+            assertThat(ring.submitAndWait(IoUringOp.NOP, 0, 0)).as("NOP, not listed, no FIXED_FILE: runs").isZero();
+            assertThat(ring.submitAndWait(IoUringOp.NOP, (int) SqeFlag.IO_DRAIN.abi(), 0)).as("a flag outside the lists").isZero();
+            assertThat(ring.submitAndWait(IoUringOp.MSG_RING, 0, -1)).as("MSG_RING: no policy may allow it")
+                    .isEqualTo(-Errno.EACCES.number());
+            assertThat(ring.submitAndWait(IoUringOp.FIXED_FD_INSTALL, (int) SqeFlag.FIXED_FILE.abi(), 0))
+                    .as("FIXED_FD_INSTALL crosses the fixed-file boundary: only by name").isEqualTo(-Errno.EACCES.number());
+            KernelException e = catchThrowableOfType(KernelException.class,
+                    () -> IoUringCalls.register(ring.fd, RegisterOp.REGISTER_BUFFERS, null, 0));
+            assertThat(e).as("register opcodes stay the policy's").isNotNull();
+            assertThat(e.errnoName()).isEqualTo("EACCES");
+        }
+    }
+
+    @Test
     void requiredFixedFileRefusesAPlainNopAndAllowsAFixedOne(@TempDir Path tmp) throws Exception {
         CompiledPolicy p = compile("""
                 { "name": "p", "description": "d", "subjects": { "uids": [0] },

@@ -28,7 +28,7 @@ class PolicyCompilerProperties {
 
     @Property(tries = 2000)
     void restrictionsAllowExactlyWhatThePolicyNames(@ForAll("definitions") PolicyDefinition d) {
-        CompiledPolicy c = PolicyCompiler.compile(d, Acquirers.nobody(), "gen");
+        CompiledPolicy c = PolicyCompiler.compile(d, Acquirers.nobody(), "gen", null);
         List<Restriction> rs = c.restrictions();
 
         Set<IoUringOp> sqeOps = EnumSet.noneOf(IoUringOp.class);
@@ -63,7 +63,7 @@ class PolicyCompilerProperties {
             case SQE_FLAGS_REQUIRED -> 3;
         }).thenComparingInt(Restriction::value));
         assertThat(rs).as("restriction order").containsExactlyElementsOf(sorted);
-        assertThat(PolicyCompiler.compile(d, Acquirers.nobody(), "gen").restrictions()).as("same input, same output").isEqualTo(rs);
+        assertThat(PolicyCompiler.compile(d, Acquirers.nobody(), "gen", null).restrictions()).as("same input, same output").isEqualTo(rs);
 
         // The grant's summary says the same as the entries.
         assertThat(c.allowed().sqeOps()).isEqualTo(sqeOps);
@@ -74,7 +74,7 @@ class PolicyCompilerProperties {
 
     @Property(tries = 2000)
     void ringAndFilesNeverGainWhatThePolicyDoesNotGrant(@ForAll("definitions") PolicyDefinition d) {
-        CompiledPolicy c = PolicyCompiler.compile(d, Acquirers.nobody(), "gen");
+        CompiledPolicy c = PolicyCompiler.compile(d, Acquirers.nobody(), "gen", null);
         assertThat(c.ring().setupFlags()).as("setup flags").isEqualTo(d.ring().setupFlags());
         long extra = c.ring().creationFlags() & ~c.ring().setupMask();
         assertThat(extra & ~(SetupFlag.R_DISABLED.abi() | SetupFlag.CQSIZE.abi()))
@@ -132,6 +132,6 @@ class PolicyCompilerProperties {
                 .as((o, fa, fr, r, s, fs, n, en) -> new PolicyDefinition("gen", "generated",
                         PolicyDefinition.Subjects.nobody(),
                         new PolicyDefinition.Ring(n, 0, s, en, false), o, fa, fr, r, Set.of(), fs, 0,
-                        List.of(), new Limits(1, 0), new PolicyDefinition.Transparent(false, Map.of(), 0, 0)));
+                        List.of(), new Limits(1, 0), new PolicyDefinition.Transparent(false, Map.of(), 0, 0), PolicyMode.ENFORCE));
     }
 }

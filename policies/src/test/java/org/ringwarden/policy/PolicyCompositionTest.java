@@ -151,6 +151,34 @@ class PolicyCompositionTest {
     }
 
     @Test
+    void complainModeIsSetByThePolicyOrItsDropInsAndNeverInheritedFromABase() throws IOException {
+        write(dir, "base.json", BASE);
+        Path d = Files.createDirectory(dir.resolve("base.d"));
+        write(d, "90-try.json", """
+                { "mode": "complain" }
+                """);
+        write(dir, "child.json", """
+                { "name": "child", "extends": ["base"] }
+                """);
+        write(dir, "typo.json", """
+                { "name": "typo", "extends": ["base"], "mode": "complian" }
+                """);
+        assertThat(problems()).contains("typo.json:1:48: error: `complian` is not a mode (expected `enforce` or `complain`); "
+                + "did you mean `complain`? [BAD_VALUE at $.mode]");
+        Files.delete(dir.resolve("typo.json"));
+        PolicySet set = load();
+        CompiledPolicy base = set.get("base").orElseThrow();
+        assertThat(base.mode()).as("from its drop-in").isEqualTo(PolicyMode.COMPLAIN);
+        assertThat(base.allowed().sqeOps()).as("the lists stay the lists").containsExactlyInAnyOrder(IoUringOp.NOP, IoUringOp.READ_FIXED);
+        assertThat(base.restrictions()).as("the ring gets the ceiling").hasSizeGreaterThan(10);
+        assertThat(RELAXED.loadDirectory(dir).warnings()).extracting(PolicyProblem::code).contains(ProblemCode.COMPLAIN_MODE);
+        CompiledPolicy child = set.get("child").orElseThrow();
+        assertThat(child.mode()).as("a base tried in complain mode does not make what extends it complain")
+                .isEqualTo(PolicyMode.ENFORCE);
+        assertThat(child.restrictions()).hasSize(5); // PROBE, NOP, READ_FIXED, flags allowed, flags required
+    }
+
+    @Test
     void dropInsForAPolicyThatIsNotThereAreAWarning() throws IOException {
         write(dir, "base.json", BASE);
         Path d = Files.createDirectory(dir.resolve("gone.d"));

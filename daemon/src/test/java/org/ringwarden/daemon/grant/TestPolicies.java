@@ -19,6 +19,7 @@ import org.ringwarden.policy.CompiledPolicy;
 import org.ringwarden.policy.Enabler;
 import org.ringwarden.policy.FileSpec;
 import org.ringwarden.policy.Limits;
+import org.ringwarden.policy.PolicyMode;
 import org.ringwarden.policy.RingSpec;
 import org.ringwarden.policy.TransparentSpec;
 
@@ -53,7 +54,7 @@ final class TestPolicies {
         List<BufferSpec> buffers = bufferBytes == 0 ? List.of() : List.of(new BufferSpec("io", bufferBytes));
         return new CompiledPolicy(name, "test reader", "test:" + name, new Acquirers(true, Set.of(), Set.of()),
                 new RingSpec(8, 16, flags, enabler), files, maxClientFds, buffers, limits, readerRestrictions(),
-                readerAllowed(), TransparentSpec.disabled());
+                readerAllowed(), TransparentSpec.disabled(), PolicyMode.ENFORCE);
     }
 
     static CompiledPolicy reader(Path file) {
@@ -64,6 +65,6 @@ final class TestPolicies {
     static CompiledPolicy transparent(CompiledPolicy p) {
         return new CompiledPolicy(p.name(), p.description(), p.source(), p.acquirers(), p.ring(), p.files(),
                 p.maxClientFds(), p.buffers(), p.limits(), p.restrictions(), p.allowed(),
-                new TransparentSpec(true, Map.of(), 8, 16));
+                new TransparentSpec(true, Map.of(), 8, 16), p.mode());
     }
 }
