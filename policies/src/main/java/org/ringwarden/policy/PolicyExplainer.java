@@ -40,6 +40,12 @@ public final class PolicyExplainer {
         boolean fixedRequired = a.sqeFlagsRequired().contains(SqeFlag.FIXED_FILE);
 
         can.add("Acquire it: " + who(p.acquirers()) + ".");
+        if (p.complains()) {
+            can.add("Complain mode: the kernel enforces only the ceiling (every SQE opcode but MSG_RING, and "
+                    + "FIXED_FD_INSTALL and FILES_UPDATE unless listed; every SQE flag). What the lists below leave out "
+                    + "runs, and ringwarden watch-refusals reports it (event sqe-complained); set \"mode\": \"enforce\" "
+                    + "(or remove it) to enforce them.");
+        }
         RingSpec r = p.ring();
         can.add("Get a ring of " + r.sqEntries() + " SQ and " + r.cqEntries() + " CQ entries, setup flags "
                 + list(names(r.setupFlags())) + (r.enabler() == Enabler.DAEMON

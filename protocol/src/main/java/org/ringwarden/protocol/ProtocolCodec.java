@@ -67,6 +67,7 @@ public final class ProtocolCodec {
             Map.entry("leases", Request.Leases.class),
             Map.entry("reload", Request.Reload.class),
             Map.entry("report-refusals", Request.ReportRefusals.class),
+            Map.entry("complain-targets", Request.ComplainTargets.class),
             Map.entry("revoke", Request.Revoke.class),
             Map.entry("transparent-setup", Request.TransparentSetup.class)));
 
@@ -81,6 +82,7 @@ public final class ProtocolCodec {
             Map.entry("leases", Response.LeaseList.class),
             Map.entry("reloaded", Response.Reloaded.class),
             Map.entry("refusals-recorded", Response.RefusalsRecorded.class),
+            Map.entry("complain-targets", Response.ComplainTargets.class),
             Map.entry("revoked", Response.Revoked.class),
             Map.entry("transparent-ring", Response.TransparentRing.class)));
 

@@ -215,6 +215,24 @@ public sealed interface Request {
     }
 
     /**
+     * {@code complain-targets} (administrative, root only): which processes hold rings of a
+     * complain-mode policy, so that {@code ringwarden watch-refusals} can trace their
+     * submissions and report those the policy's lists leave out (docs/protocol.md, "Refusal
+     * reports").
+     */
+    record ComplainTargets() implements Request {
+        @Override
+        public String op() {
+            return "complain-targets";
+        }
+
+        @Override
+        public boolean administrative() {
+            return true;
+        }
+    }
+
+    /**
      * One refused request.
      *
      * @param tid      the thread that submitted it

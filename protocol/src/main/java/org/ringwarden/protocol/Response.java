@@ -252,6 +252,36 @@ public sealed interface Response {
     }
 
     /**
+     * Answer to {@code complain-targets}: the tasks (thread ids) of the processes holding or
+     * using a ring of a complain-mode policy, the program's and its descendants' for a
+     * transparent one. Thread ids, because a tracer filters by task, and the daemon can list a
+     * process's tasks where the tracer's sandbox cannot.
+     *
+     * @param tids at most {@value #MAX_TIDS}, each positive
+     */
+    record ComplainTargets(List<Integer> tids) implements Response {
+        /** The most tasks one answer carries; beyond them a watcher sees only the first. */
+        public static final int MAX_TIDS = 4096;
+
+        public ComplainTargets {
+            tids = List.copyOf(requireNonNull(tids, "complain-targets needs tids"));
+            if (tids.size() > MAX_TIDS) {
+                throw new IllegalArgumentException("complain-targets: at most " + MAX_TIDS + " tids, not " + tids.size());
+            }
+            for (int tid : tids) {
+                if (tid <= 0) {
+                    throw new IllegalArgumentException("complain-targets: a tid must be positive, not " + tid);
+                }
+            }
+        }
+
+        @Override
+        public String type() {
+            return "complain-targets";
+        }
+    }
+
+    /**
      * {@code reloaded} (administrative): {@code ok} if the new set is in force; otherwise the
      * running set stays and {@code problems} says why.
      */

@@ -204,6 +204,7 @@ class ProtocolCodecTest {
         wire.put(new Request.Status(), "{\"v\":1,\"op\":\"status\"}");
         wire.put(new Request.Leases(), "{\"v\":1,\"op\":\"leases\"}");
         wire.put(new Request.Reload(), "{\"v\":1,\"op\":\"reload\"}");
+        wire.put(new Request.ComplainTargets(), "{\"v\":1,\"op\":\"complain-targets\"}");
         wire.put(new Request.Revoke("7f3a", null), "{\"v\":1,\"op\":\"revoke\",\"lease\":\"7f3a\"}");
         wire.put(new Request.Revoke(null, 1000), "{\"v\":1,\"op\":\"revoke\",\"uid\":1000}");
         wire.put(new Request.TransparentSetup(-3897411237650143721L, 4242, 32, 12296, 64, "/usr/bin/fio"),
@@ -245,6 +246,8 @@ class ProtocolCodecTest {
                         "2026-01-01T00:00:00Z", 4096, true))),
                 "{\"v\":1,\"type\":\"revoked\",\"leases\":[{\"lease\":\"l\",\"policy\":\"reader\",\"pid\":10,\"uid\":1000,"
                         + "\"exe\":\"/bin/x\",\"since\":\"2026-01-01T00:00:00Z\",\"bufferBytes\":4096,\"collected\":true}]}");
+        wire.put(new Response.ComplainTargets(List.of(4242, 4250)),
+                "{\"v\":1,\"type\":\"complain-targets\",\"tids\":[4242,4250]}");
         wire.put(new Response.TransparentRing(0, 5, RING, "ring installed as fd 5"),
                 "{\"v\":1,\"type\":\"transparent-ring\",\"errno\":0,\"fd\":5,\"ring\":" + RING_JSON
                         + ",\"message\":\"ring installed as fd 5\"}");

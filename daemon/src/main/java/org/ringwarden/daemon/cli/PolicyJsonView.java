@@ -24,6 +24,7 @@ final class PolicyJsonView {
         ObjectNode o = PolicyCliOptions.JSON.createObjectNode();
         o.put("name", p.name());
         o.put("description", p.description());
+        o.put("mode", p.mode().word());
         o.put("file", p.source());
         ObjectNode who = o.putObject("acquirers");
         who.put("everyone", p.acquirers().everyone());

@@ -106,6 +106,9 @@ public final class PolicyShowCommand implements Callable<Integer> {
 
     private static void print(PrintWriter out, CompiledPolicy p) {
         out.println(p.name() + ": " + p.description());
+        if (p.complains()) {
+            out.println("  mode: complain (the ring gets the ceiling; what the lists leave out is reported, not refused)");
+        }
         out.println("  file:        " + p.source());
         out.println("  acquirers:   " + (p.acquirers().everyone() ? "everyone" : "uids " + p.acquirers().uids() + ", gids " + p.acquirers().gids())
                 + (p.acquirers().containers().isEmpty() ? "" : "; containers " + p.acquirers().containers()));

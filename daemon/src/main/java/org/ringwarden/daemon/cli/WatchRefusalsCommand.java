@@ -25,8 +25,9 @@ import picocli.CommandLine.Option;
 @Command(name = "watch-refusals", mixinStandardHelpOptions = true,
         description = {"Report to the daemon every request the kernel refuses because of a ring's restrictions (EACCES), "
                 + "from the kernel's io_uring_req_failed tracepoint: the daemon audits each refusal on one of its rings "
-                + "with the program, its pid, the policy and the refused opcode or flags (event sqe-refused). Runs until "
-                + "stopped. Root only (tracefs); the daemon does not need to be root for it.",
+                + "with the program, its pid, the policy and the refused opcode or flags (event sqe-refused). For rings "
+                + "of complain-mode policies it traces the submissions of the processes using them and reports what "
+                + "the policy's lists leave out (event sqe-complained). Runs until stopped. Root only (tracefs); the daemon does not need to be root for it.",
                 "",
                 "Exit status: 0 stopped by a signal; 3 tracing could not start (no tracefs, not root)."})
 public final class WatchRefusalsCommand implements Callable<Integer> {
@@ -45,7 +46,7 @@ public final class WatchRefusalsCommand implements Callable<Integer> {
         admin.config = config;
         RefusalWatch watch;
         try {
-            watch = RefusalWatch.start(this::send);
+            watch = RefusalWatch.start(this::send, this::complainTargets);
         } catch (IOException e) {
             System.err.println("ringwarden watch-refusals: cannot trace: " + e.getMessage());
             return 3;
@@ -62,6 +63,15 @@ public final class WatchRefusalsCommand implements Callable<Integer> {
         System.err.println("ringwarden watch-refusals: reporting restriction refusals to " + admin.socket());
         stop.await();
         return 0;
+    }
+
+    /** The tasks using complain-mode rings now; none while the daemon is away (or too old to say). */
+    private List<Integer> complainTargets() {
+        try {
+            return admin.call(new Request.ComplainTargets()) instanceof Response.ComplainTargets t ? t.tids() : List.of();
+        } catch (IOException | ConfigException | RefusedException e) {
+            return List.of();
+        }
     }
 
     private void send(List<Request.RefusedSqe> refusals) {

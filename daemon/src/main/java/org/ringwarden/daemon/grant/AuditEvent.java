@@ -48,6 +48,8 @@ public record AuditEvent(Kind kind, Instant at, Peer peer, @Nullable String poli
         /** An attachment ended (connection closed, or no process left under the filter). */
         DETACH,
         /** The kernel refused a request on a ring of ours because of its restrictions (a refusal report). */
-        SQE_REFUSED
+        SQE_REFUSED,
+        /** A complain-mode ring ran a request its policy's lists leave out (a complaint, not a refusal). */
+        SQE_COMPLAINED
     }
 }

@@ -10,6 +10,7 @@ import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.ScheduledThreadPoolExecutor;
@@ -21,6 +22,7 @@ import org.ringwarden.linux.Descriptors;
 import org.ringwarden.linux.KernelException;
 import org.ringwarden.linux.Syscall;
 import org.ringwarden.linux.seccomp.SeccompListener;
+import org.ringwarden.policy.Allowed;
 import org.ringwarden.policy.CompiledPolicy;
 import org.ringwarden.protocol.ErrorCode;
 import org.ringwarden.protocol.RefusedException;
@@ -406,16 +408,21 @@ public final class GrantService implements AutoCloseable {
      */
     private Lease reserve(Peer peer, CompiledPolicy policy, long bufferBytes, boolean transparent)
             throws RefusedException {
+        Lease lease;
         try {
-            return registry.reserve(peer, policy.name(), policy.limits().leasesPerUser(),
+            lease = registry.reserve(peer, policy.name(), policy.limits().leasesPerUser(),
                     policy.limits().bufferBytesPerUser(), bufferBytes, transparent);
         } catch (RefusedException e) {
             if (e.code() != ErrorCode.QUOTA_EXCEEDED || registry.heldCount() == 0 || sweep() == 0) {
                 throw e;
             }
-            return registry.reserve(peer, policy.name(), policy.limits().leasesPerUser(),
+            lease = registry.reserve(peer, policy.name(), policy.limits().leasesPerUser(),
                     policy.limits().bufferBytesPerUser(), bufferBytes, transparent);
         }
+        if (policy.complains()) {
+            lease.complainsBeyond = policy.allowed();
+        }
+        return lease;
     }
 
     /** Ends the held leases whose rings are gone from every process; returns how many. */
@@ -539,6 +546,8 @@ public final class GrantService implements AutoCloseable {
     public int refused(List<org.ringwarden.protocol.Request.RefusedSqe> refusals) {
         requireNonNull(refusals, "refusals");
         List<LeaseInfo> leases = registry.infos();
+        Map<String, Allowed> complaining = new HashMap<>();
+        registry.complaining().forEach(e -> complaining.put(e.getKey().leaseId(), e.getValue()));
         List<Attachment> attached;
         synchronized (attachments) {
             attached = List.copyOf(attachments.values());
@@ -552,10 +561,12 @@ public final class GrantService implements AutoCloseable {
             String policy = null;
             long connection = -1;
             CompiledPolicy known = null;
+            Allowed lists = null; // the lists of a complain-mode policy
             for (LeaseInfo l : leases) {
                 if (l.pid() == pid) {
                     policy = l.policy();
                     connection = l.connectionId();
+                    lists = complaining.get(l.leaseId());
                     break;
                 }
             }
@@ -566,12 +577,22 @@ public final class GrantService implements AutoCloseable {
                         policy = t.name();
                         known = t;
                         connection = a.peer().connectionId();
+                        lists = t.complains() ? t.allowed() : null;
                         break;
                     }
                 }
             }
             if (policy == null) {
                 continue;
+            }
+            String beyond = null;
+            if (lists != null && !BOUNDARY_OPS.contains(r.op())) {
+                // A complain-mode ring refuses only the boundary opcodes: anything else reported
+                // for it was a submission the kernel ran (watch-refusals traces those).
+                beyond = beyond(lists, r);
+                if (beyond == null) {
+                    continue; // within the lists: nothing to report
+                }
             }
             String exe;
             try {
@@ -582,6 +603,13 @@ public final class GrantService implements AutoCloseable {
             Peer program = new Peer(Math.max(connection, 0), pid, ProcessTree.firstOf(pid, "Uid:"),
                     ProcessTree.firstOf(pid, "Gid:"), new int[0], -1, exe);
             String flags = sqeFlagNames(r.sqeFlags());
+            if (beyond != null) {
+                audit(new AuditEvent(AuditEvent.Kind.SQE_COMPLAINED, clock.instant(), program, policy, null, null,
+                        "complain mode: the kernel ran " + r.op() + " (SQE flags " + flags + ") from tid " + r.tid()
+                                + "; enforced, the policy would refuse it: " + beyond));
+                recorded++;
+                continue;
+            }
             String why = known == null ? "the policy's restrictions" : known.allowed().sqeOps().stream()
                     .anyMatch(op -> op.kernelName().equals(r.op()))
                     ? "the policy allows " + r.op() + " but not these SQE flags (allowed " + known.allowed().sqeFlagsAllowedNames()
@@ -593,6 +621,52 @@ public final class GrantService implements AutoCloseable {
             recorded++;
         }
         return recorded;
+    }
+
+    /** The opcodes a complain-mode ring still refuses unless listed (PolicyCompiler's ceiling). */
+    private static final Set<String> BOUNDARY_OPS = Set.of("MSG_RING", "FIXED_FD_INSTALL", "FILES_UPDATE");
+
+    /**
+     * What of {@code r} the lists leave out, or null if they allow it. {@code ASYNC} is not
+     * judged: the kernel sets it on requests it always punts to a worker, and the trace cannot
+     * tell that from a program's own.
+     */
+    static @Nullable String beyond(Allowed lists, org.ringwarden.protocol.Request.RefusedSqe r) {
+        if (lists.sqeOps().stream().noneMatch(op -> op.kernelName().equals(r.op()))) {
+            return "the policy does not list " + r.op();
+        }
+        int required = (int) org.ringwarden.linux.uring.KernelConstant.mask(lists.sqeFlagsRequired());
+        int allowed = required | (int) org.ringwarden.linux.uring.KernelConstant.mask(lists.sqeFlagsAllowed())
+                | (int) org.ringwarden.linux.uring.SqeFlag.ASYNC.abi();
+        if ((r.sqeFlags() & required) != required) {
+            return "it lacks the required SQE flags " + sqeFlagNames(required & ~r.sqeFlags());
+        }
+        if ((r.sqeFlags() & ~allowed) != 0) {
+            return "the policy does not allow SQE flags " + sqeFlagNames(r.sqeFlags() & ~allowed);
+        }
+        return null;
+    }
+
+    /**
+     * The tasks of the processes using rings of complain-mode policies: the holders of their
+     * ticketed leases, and each transparent attachment's program with its descendants
+     * ({@code complain-targets}). Reads /proc.
+     */
+    public List<Integer> complainTargets() {
+        Set<Integer> pids = new java.util.TreeSet<>();
+        registry.complaining().forEach(e -> pids.add(e.getKey().pid()));
+        List<Attachment> attached;
+        synchronized (attachments) {
+            attached = List.copyOf(attachments.values());
+        }
+        for (Attachment a : attached) {
+            CompiledPolicy t = a.transparent();
+            if (t != null && t.complains() && ProcessTree.isAlive(a.pidfd())) {
+                pids.addAll(ProcessTree.withDescendants(a.peer().pid(),
+                        org.ringwarden.protocol.Response.ComplainTargets.MAX_TIDS));
+            }
+        }
+        return List.copyOf(ProcessTree.tasksOf(pids, org.ringwarden.protocol.Response.ComplainTargets.MAX_TIDS));
     }
 
     private static String sqeFlagNames(int flags) {

@@ -46,6 +46,11 @@ final class Lease {
     @Nullable Instant delivered;
     /** {@link System#nanoTime()} when the ticket became collectable (PENDING). */
     long pendingSinceNanos;
+    /**
+     * The policy's lists when it is in complain mode (its ring has the ceiling, and what goes
+     * beyond these is reported); null for an enforcing policy.
+     */
+    volatile org.ringwarden.policy.@Nullable Allowed complainsBeyond;
     /** For a transparent ring: the program that asked for it (what {@code leases} shows); null otherwise. */
     volatile @Nullable TrappedProgram program;
 

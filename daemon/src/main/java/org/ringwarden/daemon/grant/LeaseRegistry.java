@@ -339,6 +339,18 @@ final class LeaseRegistry {
         lease.state = Lease.State.ENDED;
     }
 
+    /** The live leases of complain-mode policies, with the lists their holders are held to. */
+    synchronized List<Map.Entry<LeaseInfo, org.ringwarden.policy.Allowed>> complaining() {
+        List<Map.Entry<LeaseInfo, org.ringwarden.policy.Allowed>> out = new ArrayList<>();
+        for (Lease l : byId.values()) {
+            org.ringwarden.policy.Allowed a = l.complainsBeyond;
+            if (a != null) {
+                out.add(Map.entry(l.info(), a));
+            }
+        }
+        return out;
+    }
+
     synchronized List<LeaseInfo> infos() {
         return byId.values().stream().map(Lease::info).toList();
     }

@@ -6,6 +6,7 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
+import java.util.List;
 
 import org.ringwarden.linux.Errno;
 import org.ringwarden.linux.Poll;
@@ -76,6 +77,49 @@ final class ProcessTree {
         }
         // POLLNVAL (not a descriptor) or POLLIN (exited) both mean "not the live peer".
         return Poll.poll(pidfd, Poll.POLLIN, 0) == 0;
+    }
+
+    /**
+     * Process {@code pid} and its descendants, as far as {@code /proc/PID/task/TID/children}
+     * shows them now, at most {@code max} of them. A process that forks meanwhile may be missed;
+     * the caller asks again (complain-mode tracing follows forks in the kernel anyway).
+     */
+    static java.util.Set<Integer> withDescendants(int pid, int max) {
+        java.util.Set<Integer> out = new java.util.LinkedHashSet<>();
+        java.util.ArrayDeque<Integer> todo = new java.util.ArrayDeque<>();
+        todo.add(pid);
+        while (!todo.isEmpty() && out.size() < max) {
+            int p = todo.poll();
+            if (!out.add(p)) {
+                continue;
+            }
+            try (java.util.stream.Stream<Path> tasks = Files.list(Path.of("/proc", Integer.toString(p), "task"))) {
+                for (Path task : (Iterable<Path>) tasks::iterator) {
+                    String children = Files.readString(task.resolve("children"), StandardCharsets.US_ASCII).trim();
+                    if (!children.isEmpty()) {
+                        for (String c : children.split("\\s+")) {
+                            todo.add(Integer.parseInt(c));
+                        }
+                    }
+                }
+            } catch (IOException | RuntimeException e) {
+                // gone, or a task went while listed: what was read stands
+            }
+        }
+        return out;
+    }
+
+    /** Every task of processes {@code pids} now, in order, at most {@code max}; a process gone meanwhile has none. */
+    static java.util.Set<Integer> tasksOf(java.util.Collection<Integer> pids, int max) {
+        java.util.Set<Integer> tids = new java.util.TreeSet<>();
+        for (int pid : pids) {
+            try (java.util.stream.Stream<Path> tasks = Files.list(Path.of("/proc", Integer.toString(pid), "task"))) {
+                tasks.limit(max).forEach(t -> tids.add(Integer.parseInt(t.getFileName().toString())));
+            } catch (IOException | RuntimeException e) {
+                // gone meanwhile
+            }
+        }
+        return tids.size() <= max ? tids : new java.util.TreeSet<>(List.copyOf(tids).subList(0, max));
     }
 
     /** The numeric value of {@code key} in {@code /proc/PID/status}, or -1 if the process is gone. */

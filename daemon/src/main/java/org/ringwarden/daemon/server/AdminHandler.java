@@ -50,6 +50,10 @@ final class AdminHandler extends FramedConnection {
                     refuse(request, null, ErrorCode.NOT_PERMITTED, "only root reports refusals (ringwarden watch-refusals)");
             case Request.ReportRefusals r -> submit(() -> sc.admin().reportRefusals(r.refusals()), NO_FDS, this::answer,
                     f -> internal(request, f));
+            case Request.ComplainTargets c when peer().uid() != 0 ->
+                    refuse(request, null, ErrorCode.NOT_PERMITTED, "only root traces complain-mode rings (ringwarden watch-refusals)");
+            case Request.ComplainTargets c -> submit(() -> sc.admin().complainTargets(), NO_FDS, this::answer,
+                    f -> internal(request, f));
             case Request.Revoke r -> submit(() -> sc.admin().revoke(peer(), r), NO_FDS, this::answer, f -> internal(request, f));
             default -> throw new IllegalStateException("not an administrative request: " + request.op());
         }

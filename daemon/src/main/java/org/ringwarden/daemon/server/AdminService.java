@@ -69,6 +69,13 @@ public final class AdminService {
         return new Response.RefusalsRecorded(broker.reportRefusals(refusals));
     }
 
+    /** {@code complain-targets}: reads /proc, called from the request executor. */
+    public Response.ComplainTargets complainTargets() {
+        List<Integer> tids = broker.complainTargets();
+        return new Response.ComplainTargets(tids.size() > Response.ComplainTargets.MAX_TIDS
+                ? tids.subList(0, Response.ComplainTargets.MAX_TIDS) : tids);
+    }
+
     /**
      * {@code revoke}: called from the request executor; {@code by} is the administrator who
      * asked. Each lease revoked is one audit record naming the administrator as the actor and

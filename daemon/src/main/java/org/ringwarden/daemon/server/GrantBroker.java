@@ -77,12 +77,15 @@ public final class GrantBroker implements RingBroker {
                 case EXPIRE -> "expire";
                 case DETACH -> "detach";
                 case SQE_REFUSED -> "sqe-refused";
+                case SQE_COMPLAINED -> "sqe-complained";
                 case END -> "end";
                 case RELEASE -> "release";
             };
             Peer p = e.peer();
             audit.record(new AuditRecord(e.at(), event, p.pid(), p.uid(), p.gid(), p.exe(), e.policy(), e.lease(),
-                    e.code() == null ? "ok" : "refused", e.code(), e.detail()));
+                    // A complaint is throttled per process like a refusal (AuditWriter.limited): not "ok".
+                    e.kind() == AuditEvent.Kind.SQE_COMPLAINED ? "complained" : e.code() == null ? "ok" : "refused",
+                    e.code(), e.detail()));
         };
     }
 
@@ -148,6 +151,11 @@ public final class GrantBroker implements RingBroker {
     @Override
     public int reportRefusals(List<Request.RefusedSqe> refusals) {
         return grants.refused(refusals);
+    }
+
+    @Override
+    public List<Integer> complainTargets() {
+        return grants.complainTargets();
     }
 
     @Override

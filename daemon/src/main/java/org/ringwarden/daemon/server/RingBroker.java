@@ -73,6 +73,15 @@ public interface RingBroker extends AutoCloseable {
     }
 
     /**
+     * The tasks of the processes using rings of complain-mode policies
+     * ({@code complain-targets}), whose submissions {@code ringwarden watch-refusals} traces. Reads {@code /proc}: call it off the
+     * event loop.
+     */
+    default List<Integer> complainTargets() {
+        return List.of();
+    }
+
+    /**
      * Attaches a container's seccomp listener that its OCI runtime sent to the agent socket
      * (docs/containers.md), under {@code policy} if it admits the container. Owns
      * {@code listenerFd} from the call on; {@code detached} runs once no process is left in the

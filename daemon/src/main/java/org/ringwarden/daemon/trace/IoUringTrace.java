@@ -65,6 +65,8 @@ public final class IoUringTrace implements AutoCloseable {
 
     private final Path instance;
     private final List<String> events;
+    /** The events of a {@link #following} instance, on only while it follows some task. */
+    private final List<String> followed = new java.util.concurrent.CopyOnWriteArrayList<>();
     private final Listener listener;
     private final CountDownLatch drained = new CountDownLatch(1);
     private final Thread reader;
@@ -113,6 +115,46 @@ public final class IoUringTrace implements AutoCloseable {
         }
         t.reader.start();
         return t;
+    }
+
+    /**
+     * Starts an instance for {@code events} that traces nobody yet: {@link #follow} names the
+     * tasks. The kernel filters by task ({@code set_event_pid}) and adds each task a followed
+     * one forks or clones ({@code options/event-fork}), so a program's new threads are seen from
+     * their first request. Root only.
+     */
+    public static IoUringTrace following(String name, List<String> events, Listener listener) throws IOException {
+        IoUringTrace t = start(name, List.of(), java.util.Map.of(), listener);
+        try {
+            write(t.instance.resolve("options/event-fork"), "1");
+            t.followed.addAll(events);
+        } catch (IOException | RuntimeException e) {
+            t.close();
+            throw e;
+        }
+        return t;
+    }
+
+    /**
+     * Traces exactly the tasks {@code tids} (and what they fork from now on); none: the events
+     * are off, since an empty {@code set_event_pid} would mean every task.
+     */
+    public synchronized void follow(java.util.Collection<Integer> tids) throws IOException {
+        if (tids.isEmpty()) {
+            for (String e : followed) {
+                write(instance.resolve("events/" + e + "/enable"), "0");
+            }
+            write(instance.resolve("set_event_pid"), ""); // opened with O_TRUNC: the list is cleared
+            return;
+        }
+        StringBuilder list = new StringBuilder();
+        for (int tid : tids) {
+            list.append(tid).append(' ');
+        }
+        write(instance.resolve("set_event_pid"), list.toString());
+        for (String e : followed) {
+            write(instance.resolve("events/" + e + "/enable"), "1");
+        }
     }
 
     private static void ensureMounted() throws IOException {
@@ -241,6 +283,9 @@ public final class IoUringTrace implements AutoCloseable {
         }
         try {
             for (String e : events) {
+                write(instance.resolve("events/" + e + "/enable"), "0");
+            }
+            for (String e : followed) {
                 write(instance.resolve("events/" + e + "/enable"), "0");
             }
             write(instance.resolve("tracing_on"), "0");

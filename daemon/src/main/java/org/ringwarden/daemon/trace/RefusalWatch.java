@@ -11,6 +11,9 @@ import java.util.concurrent.BlockingQueue;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.function.Consumer;
+import java.util.function.Supplier;
+
+import org.jspecify.annotations.Nullable;
 
 import org.ringwarden.protocol.Request.RefusedSqe;
 
@@ -20,6 +23,13 @@ import org.ringwarden.protocol.Request.RefusedSqe;
  * at most one per {@value #FLUSH_MS} ms, identical refusals of one thread in a batch once. The
  * daemon decides which of them were on its rings and audits those ({@code report-refusals}); it
  * also limits the audit records per process, as for every refusal.
+ *
+ * <p>Rings of complain-mode policies refuse almost nothing; what their policies' lists leave
+ * out must be seen as it is submitted. Every {@value #REFRESH_MS} ms the watch asks which
+ * processes use such rings ({@code complain-targets}, their task ids) and traces
+ * {@code io_uring_submit_req} of those tasks only (a second instance, filtered by task in the kernel, following forks);
+ * each kind of submission of a thread is handed on once a minute, and the daemon keeps those
+ * the lists leave out.
  *
  * <p>Tracing needs root, and the daemon is not root: this runs in its own process and unit
  * ({@code ringwarden watch-refusals}, {@code ringwarden-refusals.service}).
@@ -31,7 +41,18 @@ public final class RefusalWatch implements IoUringTrace.Listener, AutoCloseable 
     private static final int EACCES = 13;
     private static final int MAX_BATCH = org.ringwarden.protocol.Request.ReportRefusals.MAX_REFUSALS;
 
+    /** How often the watch asks which processes use complain-mode rings. */
+    static final long REFRESH_MS = 500;
+    /** How long a thread's submission of one kind is handed on only once. */
+    static final long REPEAT_MS = 60_000;
+
     private final BlockingQueue<RefusedSqe> queue = new ArrayBlockingQueue<>(QUEUE);
+    private final Supplier<List<Integer>> complainTargets;
+    /** Submissions handed on in this {@link #REPEAT_MS} window (read and written on the complain trace's reader). */
+    private final Set<RefusedSqe> seen = java.util.concurrent.ConcurrentHashMap.newKeySet();
+    private volatile Set<Integer> following = Set.of();
+    private final Thread refresher;
+    private @Nullable IoUringTrace complain;
     private final AtomicLong dropped = new AtomicLong();
     private final Consumer<List<RefusedSqe>> sink;
     private final Thread flusher;
@@ -39,18 +60,81 @@ public final class RefusalWatch implements IoUringTrace.Listener, AutoCloseable 
     @SuppressWarnings("NullAway.Init") // set by start() before the watch is returned
     private IoUringTrace trace;
 
-    private RefusalWatch(Consumer<List<RefusedSqe>> sink) {
+    private RefusalWatch(Consumer<List<RefusedSqe>> sink, Supplier<List<Integer>> complainTargets) {
         this.sink = sink;
+        this.complainTargets = complainTargets;
         this.flusher = Thread.ofPlatform().name("ringwarden-refusals").unstarted(this::flush);
+        this.refresher = Thread.ofPlatform().daemon().name("ringwarden-complain").unstarted(this::refresh);
     }
 
-    /** Starts watching; {@code sink} gets each batch on a thread of the watch's own. */
-    public static RefusalWatch start(Consumer<List<RefusedSqe>> sink) throws IOException {
-        RefusalWatch w = new RefusalWatch(sink);
+    /**
+     * Starts watching; {@code sink} gets each batch on a thread of the watch's own.
+     *
+     * @param complainTargets the tasks of the processes using complain-mode rings now (the
+     *                        daemon's {@code complain-targets}), asked every {@value #REFRESH_MS} ms
+     */
+    public static RefusalWatch start(Consumer<List<RefusedSqe>> sink, Supplier<List<Integer>> complainTargets)
+            throws IOException {
+        RefusalWatch w = new RefusalWatch(sink, complainTargets);
         w.trace = IoUringTrace.start("refusals", List.of("io_uring/io_uring_req_failed"),
                 Map.of("io_uring/io_uring_req_failed", "error == -" + EACCES), w);
+        try {
+            w.complain = IoUringTrace.following("complain", List.of("io_uring/io_uring_submit_req"), w);
+        } catch (IOException | RuntimeException e) {
+            w.trace.close();
+            throw e;
+        }
         w.flusher.start();
+        w.refresher.start();
         return w;
+    }
+
+    /** The tasks whose submissions are traced now (the last {@code complain-targets} answer). */
+    public Set<Integer> following() {
+        return following;
+    }
+
+    @Override
+    public void submitted(int tid, String op, long reqFlags) {
+        if (op.isEmpty() || op.length() > 32) {
+            return;
+        }
+        RefusedSqe r;
+        try {
+            r = new RefusedSqe(tid, op, (int) (reqFlags & 0xff));
+        } catch (IllegalArgumentException e) {
+            return;
+        }
+        if (seen.add(r) && !queue.offer(r)) {
+            dropped.incrementAndGet();
+        }
+    }
+
+    private void refresh() {
+        long windowStart = System.nanoTime();
+        while (running) {
+            try {
+                Set<Integer> tids = Set.copyOf(complainTargets.get());
+                if (!tids.equals(following)) {
+                    IoUringTrace c = complain;
+                    if (c != null) {
+                        c.follow(tids);
+                    }
+                    following = tids;
+                }
+            } catch (IOException | RuntimeException e) {
+                // the daemon is away or tracefs refused: the next round tries again
+            }
+            if (System.nanoTime() - windowStart > TimeUnit.MILLISECONDS.toNanos(REPEAT_MS)) {
+                seen.clear();
+                windowStart = System.nanoTime();
+            }
+            try {
+                Thread.sleep(REFRESH_MS); // a period, not a wait for some state
+            } catch (InterruptedException e) {
+                return;
+            }
+        }
     }
 
     @Override
@@ -99,6 +183,11 @@ public final class RefusalWatch implements IoUringTrace.Listener, AutoCloseable 
     /** Stops tracing and hands on what was seen so far. */
     @Override
     public void close() throws IOException {
+        refresher.interrupt();
+        IoUringTrace c = complain;
+        if (c != null) {
+            c.close();
+        }
         try {
             trace.stop(10);
         } finally {

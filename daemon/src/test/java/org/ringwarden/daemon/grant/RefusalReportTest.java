@@ -17,6 +17,9 @@ import org.ringwarden.linux.Errno;
 import org.ringwarden.linux.uring.Ring;
 import org.ringwarden.linux.uring.Sqe;
 import org.ringwarden.linux.uring.SqeFlag;
+import org.ringwarden.policy.CompiledPolicy;
+import org.ringwarden.policy.PolicyLoader;
+import org.ringwarden.policy.SubjectResolver;
 import org.ringwarden.protocol.ErrorCode;
 
 /**
@@ -44,7 +47,7 @@ class RefusalReportTest {
         peer = f.peer(0);
         f.grants.attach(peer, client.listenerFd(), null);
         try {
-            watch = RefusalWatch.start(refusals -> f.grants.refused(refusals));
+            watch = RefusalWatch.start(refusals -> f.grants.refused(refusals), f.grants::complainTargets);
         } catch (java.io.IOException e) {
             assumeTrue(false, "no io_uring tracepoints here: " + e.getMessage());
         }
@@ -100,6 +103,46 @@ class RefusalReportTest {
         assertThat(e.peer().pid()).as("the program's pid").isEqualTo((int) ProcessHandle.current().pid());
         assertThat(e.peer().exe()).as("the program").endsWith("/java");
         assertThat(e.detail()).contains("FIXED_FILE").contains("EACCES");
+    }
+
+    private List<AuditEvent> complaints() {
+        return f.audit.stream().filter(e -> e.kind() == AuditEvent.Kind.SQE_COMPLAINED).toList();
+    }
+
+    @Test
+    void aComplainModeRingRunsWhatItsListsLeaveOutAndReportsEachKindOnce() throws Exception {
+        // The same reader (NOP and READ_FIXED, FIXED_FILE required), compiled as a file would be.
+        CompiledPolicy reader = new PolicyLoader(new PolicyLoader.Options(false, true, false, SubjectResolver.system()))
+                .parse("reader.json", """
+                        { "name": "reader", "description": "reader, tried in complain mode", "mode": "complain",
+                          "subjects": { "uids": [0] }, "ring": { "sqEntries": 8 },
+                          "sqe": { "ops": ["NOP", "READ_FIXED"], "flagsRequired": ["FIXED_FILE"] },
+                          "files": [ { "name": "data", "path": "%s", "access": "read" } ] }
+                        """.formatted(f.data).getBytes(java.nio.charset.StandardCharsets.UTF_8))
+                .orThrow().all().getFirst();
+        Grant g = f.grants.acquire(peer, reader, new int[0]);
+        long fd = client.collect(g.ticket());
+        assertThat(fd).isNotNegative();
+        ring = Ring.map((int) fd, g.params());
+        int me = (int) ProcessHandle.current().pid();
+        GrantFixture.await("the watch traces this process's tasks", () -> watch.following().contains(me));
+
+        assertThat(submitOne(sqe -> Sqe.prepFsync(ring.sqes(), sqe, 0, 0))).as("FSYNC runs in complain mode").isZero();
+        assertThat(submitOne(sqe -> Sqe.prepFsync(ring.sqes(), sqe, 0, 0))).as("twice").isZero();
+        assertThat(submitOne(sqe -> Sqe.prepNop(ring.sqes(), sqe))).as("NOP is listed").isZero();
+        assertThat(submitOne(sqe -> Sqe.prepRead(ring.sqes(), sqe, 0, 0, 0, 0))).as("READ runs too").isNotEqualTo(-Errno.EACCES.number());
+        // Once READ's complaint is there, every earlier submission has been judged (one watcher, in order).
+        GrantFixture.await("the READ complaint is audited", () -> complaints().stream().anyMatch(e -> e.detail().contains(" READ ")));
+
+        assertThat(complaints()).as("FSYNC (once for two) and READ; the listed NOP is no complaint")
+                .extracting(AuditEvent::detail).hasSize(2)
+                .anySatisfy(d -> assertThat(d).contains("ran FSYNC").contains("the policy does not list FSYNC"))
+                .noneMatch(d -> d.contains("NOP"));
+        AuditEvent e = complaints().getFirst();
+        assertThat(e.policy()).isEqualTo("reader");
+        assertThat(e.code()).as("not a refusal").isNull();
+        assertThat(e.peer().pid()).isEqualTo(me);
+        assertThat(refusals()).as("the kernel refused nothing").isEmpty();
     }
 
     @Test

@@ -97,7 +97,7 @@ class NonRootPeerTest {
 
     @Test
     void adminRequestsFromANonAdminUidAreNotPermitted() throws Exception {
-        for (String op : List.of("status", "leases", "reload")) {
+        for (String op : List.of("status", "leases", "reload", "complain-targets")) {
             String answer = asNobody(d.adminSocket, "{\"v\":1,\"op\":\"" + op + "\"}");
             assertThat(answer).as("%s from uid 65534 on the admin socket", op).contains("\"code\":\"NOT_PERMITTED\"")
                     .contains("65534");
