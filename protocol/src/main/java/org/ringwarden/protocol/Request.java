@@ -238,12 +238,18 @@ public sealed interface Request {
      * @param tid      the thread that submitted it
      * @param op       its opcode, by the kernel's name ({@code FSYNC})
      * @param sqeFlags its {@code IOSQE_*} flags
+     * @param pid      the thread's process (thread group) as the tracer saw it, so that a
+     *                 process that has exited since can still be named; 0 (or absent) if the
+     *                 tracer does not know it (a compatible addition)
      */
-    record RefusedSqe(int tid, String op, int sqeFlags) {
+    record RefusedSqe(int tid, String op, int sqeFlags, int pid) {
         public RefusedSqe {
             requireNonNull(op, "op");
             if (tid <= 0) {
                 throw new IllegalArgumentException("refusal: tid must be positive, not " + tid);
+            }
+            if (pid < 0) {
+                throw new IllegalArgumentException("refusal: pid must be positive, or 0 when unknown, not " + pid);
             }
             if (op.isEmpty() || op.length() > 32 || !op.chars().allMatch(c -> (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_')) {
                 throw new IllegalArgumentException("refusal: op must be an opcode name such as FSYNC");

@@ -205,6 +205,9 @@ class ProtocolCodecTest {
         wire.put(new Request.Leases(), "{\"v\":1,\"op\":\"leases\"}");
         wire.put(new Request.Reload(), "{\"v\":1,\"op\":\"reload\"}");
         wire.put(new Request.ComplainTargets(), "{\"v\":1,\"op\":\"complain-targets\"}");
+        wire.put(new Request.ReportRefusals(List.of(new Request.RefusedSqe(4243, "FSYNC", 1, 4242))),
+                "{\"v\":1,\"op\":\"report-refusals\",\"refusals\":[{\"tid\":4243,\"op\":\"FSYNC\",\"sqeFlags\":1,"
+                        + "\"pid\":4242}]}");
         wire.put(new Request.Revoke("7f3a", null), "{\"v\":1,\"op\":\"revoke\",\"lease\":\"7f3a\"}");
         wire.put(new Request.Revoke(null, 1000), "{\"v\":1,\"op\":\"revoke\",\"uid\":1000}");
         wire.put(new Request.TransparentSetup(-3897411237650143721L, 4242, 32, 12296, 64, "/usr/bin/fio"),
@@ -216,6 +219,10 @@ class ProtocolCodecTest {
         for (Map.Entry<Request, String> e : wire.entrySet()) {
             onTheWire(e.getKey(), ProtocolCodec.encode(e.getKey()), e.getValue(), ProtocolCodec::decodeRequest);
         }
+        // A report from a watcher that predates the pid: the pid is unknown (0).
+        assertThat(ProtocolCodec.decodeRequest(("{\"v\":1,\"op\":\"report-refusals\",\"refusals\":[{\"tid\":4243,"
+                + "\"op\":\"FSYNC\",\"sqeFlags\":1}]}").getBytes(UTF_8)))
+                .isEqualTo(new Request.ReportRefusals(List.of(new Request.RefusedSqe(4243, "FSYNC", 1, 0))));
     }
 
     /** Every response kind against the bytes it has always been written as. */

@@ -39,6 +39,8 @@ public final class WatchRefusalsCommand implements Callable<Integer> {
     @Nullable Path config;
 
     private final AdminClient admin = new AdminClient();
+    /** Whether the daemon has answered complain-targets yet (said once on stderr). */
+    private volatile boolean answered;
 
     @Override
     public Integer call() throws Exception {
@@ -68,10 +70,17 @@ public final class WatchRefusalsCommand implements Callable<Integer> {
     /** The tasks using complain-mode rings now; none while the daemon is away (or too old to say). */
     private List<Integer> complainTargets() {
         try {
-            return admin.call(new Request.ComplainTargets()) instanceof Response.ComplainTargets t ? t.tids() : List.of();
+            if (admin.call(new Request.ComplainTargets()) instanceof Response.ComplainTargets t) {
+                if (!answered) {
+                    answered = true;
+                    System.err.println("ringwarden watch-refusals: the daemon answers; tracing complain-mode rings too");
+                }
+                return t.tids();
+            }
         } catch (IOException | ConfigException | RefusedException e) {
-            return List.of();
+            // the daemon is away: nothing to follow until it is back
         }
+        return List.of();
     }
 
     private void send(List<Request.RefusedSqe> refusals) {

@@ -75,6 +75,8 @@ public final class GrantService implements AutoCloseable {
     private final Map<Integer, Integer> attachmentsPerUid = new HashMap<>(); // guarded by attachments
     private volatile boolean closed;
     private final TransparentRingMaker transparentRings;
+    /** Complain-mode rings wait for the watcher to trace their users (ComplainFollowing). */
+    private final ComplainFollowing following = new ComplainFollowing();
 
     /**
      * @param limits the daemon's limits
@@ -96,7 +98,7 @@ public final class GrantService implements AutoCloseable {
         this.charge = requireNonNull(charge, "charge");
         this.factory = new RingFactory(charge);
         this.transparentRings = new TransparentRingMaker(this::audit,
-                Clock.systemUTC(), charge, watch);
+                Clock.systemUTC(), charge, watch, following);
         if (charge.perUser()) {
             LOG.info("Pinned memory: {}; {}", charge.why(), charge.ensureBudget(limits));
         } else {
@@ -283,6 +285,9 @@ public final class GrantService implements AutoCloseable {
             }
             Grant grant = new Grant(lease.id, policy.name(), lease.ticket, ring.params(), ring.enabled(), ring.files(),
                     ring.buffers().stream().map(PreparedRing.Buffer::toGrant).toList(), policy.allowed());
+            if (policy.complains()) {
+                awaitFollowed(); // the client cannot collect the ring before it has the ticket
+            }
             counters.granted.increment();
             return grant;
         } catch (RefusedException e) {
@@ -419,9 +424,8 @@ public final class GrantService implements AutoCloseable {
             lease = registry.reserve(peer, policy.name(), policy.limits().leasesPerUser(),
                     policy.limits().bufferBytesPerUser(), bufferBytes, transparent);
         }
-        if (policy.complains()) {
-            lease.complainsBeyond = policy.allowed();
-        }
+        lease.lists = policy.allowed();
+        lease.complains = policy.complains();
         return lease;
     }
 
@@ -537,56 +541,61 @@ public final class GrantService implements AutoCloseable {
     /**
      * Audits requests the kernel refused with {@code EACCES} because of a ring's restrictions,
      * as {@code ringwarden watch-refusals} saw them in the {@code io_uring_req_failed}
-     * tracepoint: each names the program (its executable, pid and uid, read now from
-     * {@code /proc}), the policy of the ring's holder and the refused opcode and flags. A
-     * thread's process holds a ticketed lease, or is in the process tree of a transparent
-     * attachment; a refusal on any other ring (one the program made itself where that is
-     * allowed) is not ours to report. Returns how many were audited.
+     * tracepoint: each names the program (its executable, pid and uid), the policy of the ring's
+     * holder and the refused opcode and flags. The thread's process (as the watcher recorded it,
+     * else from {@code /proc}) holds a lease, live or ended lately (a program often exits at
+     * once after a refusal: the lease's record names it then), or is in the process tree of a
+     * transparent attachment; a refusal on any other ring (one the program made itself where
+     * that is allowed) is not ours to report. For a complain-mode holder the reports are its
+     * traced submissions: those its policy's lists leave out are audited as complaints, the rest
+     * dropped. Returns how many were audited.
      */
     public int refused(List<org.ringwarden.protocol.Request.RefusedSqe> refusals) {
         requireNonNull(refusals, "refusals");
-        List<LeaseInfo> leases = registry.infos();
-        Map<String, Allowed> complaining = new HashMap<>();
-        registry.complaining().forEach(e -> complaining.put(e.getKey().leaseId(), e.getValue()));
         List<Attachment> attached;
         synchronized (attachments) {
             attached = List.copyOf(attachments.values());
         }
         int recorded = 0;
         for (org.ringwarden.protocol.Request.RefusedSqe r : refusals) {
-            int pid = ProcessTree.field(r.tid(), "Tgid:");
+            // The watcher saw the thread group at the time (record-tgid); the process may be gone now.
+            int pid = r.pid() > 0 ? r.pid() : ProcessTree.field(r.tid(), "Tgid:");
             if (pid <= 0) {
-                continue; // gone: nobody left to name
+                continue; // gone, and not named: nobody to report
             }
             String policy = null;
             long connection = -1;
-            CompiledPolicy known = null;
-            Allowed lists = null; // the lists of a complain-mode policy
-            for (LeaseInfo l : leases) {
-                if (l.pid() == pid) {
-                    policy = l.policy();
-                    connection = l.connectionId();
-                    lists = complaining.get(l.leaseId());
-                    break;
-                }
-            }
-            if (policy == null) {
+            Allowed lists = null;
+            boolean complains = false;
+            int uid = -1;
+            String exe = null;
+            LeaseRegistry.Holder h = registry.holderOf(pid);
+            if (h != null) {
+                policy = h.info().policy();
+                connection = h.info().connectionId();
+                lists = h.lists();
+                complains = h.complains();
+                uid = h.info().uid();
+                exe = h.info().exe();
+            } else {
+                // A process of a transparent program's tree that holds no lease of its own (a child
+                // that inherited the ring): only while it runs, /proc tells the tree.
                 for (Attachment a : attached) {
                     CompiledPolicy t = a.transparent();
                     if (t != null && ProcessTree.contains(a.peer().pid(), a.pidfd(), r.tid())) {
                         policy = t.name();
-                        known = t;
                         connection = a.peer().connectionId();
-                        lists = t.complains() ? t.allowed() : null;
+                        lists = t.allowed();
+                        complains = t.complains();
                         break;
                     }
                 }
             }
-            if (policy == null) {
-                continue;
+            if (policy == null || lists == null) {
+                continue; // not a ring of ours
             }
             String beyond = null;
-            if (lists != null && !BOUNDARY_OPS.contains(r.op())) {
+            if (complains && !BOUNDARY_OPS.contains(r.op())) {
                 // A complain-mode ring refuses only the boundary opcodes: anything else reported
                 // for it was a submission the kernel ran (watch-refusals traces those).
                 beyond = beyond(lists, r);
@@ -594,14 +603,14 @@ public final class GrantService implements AutoCloseable {
                     continue; // within the lists: nothing to report
                 }
             }
-            String exe;
             try {
                 exe = java.nio.file.Files.readSymbolicLink(java.nio.file.Path.of("/proc", Integer.toString(pid), "exe")).toString();
             } catch (java.io.IOException | RuntimeException e) {
-                exe = "?";
+                // exited: the lease's record of it, if any
             }
-            Peer program = new Peer(Math.max(connection, 0), pid, ProcessTree.firstOf(pid, "Uid:"),
-                    ProcessTree.firstOf(pid, "Gid:"), new int[0], -1, exe);
+            int liveUid = ProcessTree.firstOf(pid, "Uid:");
+            Peer program = new Peer(Math.max(connection, 0), pid, liveUid >= 0 ? liveUid : uid,
+                    ProcessTree.firstOf(pid, "Gid:"), new int[0], -1, exe == null ? "?" : exe);
             String flags = sqeFlagNames(r.sqeFlags());
             if (beyond != null) {
                 audit(new AuditEvent(AuditEvent.Kind.SQE_COMPLAINED, clock.instant(), program, policy, null, null,
@@ -610,10 +619,9 @@ public final class GrantService implements AutoCloseable {
                 recorded++;
                 continue;
             }
-            String why = known == null ? "the policy's restrictions" : known.allowed().sqeOps().stream()
-                    .anyMatch(op -> op.kernelName().equals(r.op()))
-                    ? "the policy allows " + r.op() + " but not these SQE flags (allowed " + known.allowed().sqeFlagsAllowedNames()
-                            + ", required " + known.allowed().sqeFlagsRequiredNames() + ")"
+            String why = lists.sqeOps().stream().anyMatch(op -> op.kernelName().equals(r.op()))
+                    ? "the policy allows " + r.op() + " but not these SQE flags (allowed " + lists.sqeFlagsAllowedNames()
+                            + ", required " + lists.sqeFlagsRequiredNames() + ")"
                     : "the policy does not allow " + r.op();
             audit(new AuditEvent(AuditEvent.Kind.SQE_REFUSED, clock.instant(), program, policy, null, ErrorCode.NOT_PERMITTED,
                     "the kernel refused " + r.op() + " (SQE flags " + flags + ") from tid " + r.tid() + " with EACCES: "
@@ -621,6 +629,14 @@ public final class GrantService implements AutoCloseable {
             recorded++;
         }
         return recorded;
+    }
+
+    private void awaitFollowed() {
+        try {
+            following.awaitFollowed();
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt(); // shutting down: the grant goes out untraced
+        }
     }
 
     /** The opcodes a complain-mode ring still refuses unless listed (PolicyCompiler's ceiling). */
@@ -653,8 +669,9 @@ public final class GrantService implements AutoCloseable {
      * ({@code complain-targets}). Reads /proc.
      */
     public List<Integer> complainTargets() {
+        following.looked();
         Set<Integer> pids = new java.util.TreeSet<>();
-        registry.complaining().forEach(e -> pids.add(e.getKey().pid()));
+        registry.holders().stream().filter(LeaseRegistry.Holder::complains).forEach(h -> pids.add(h.info().pid()));
         List<Attachment> attached;
         synchronized (attachments) {
             attached = List.copyOf(attachments.values());
@@ -889,7 +906,7 @@ public final class GrantService implements AutoCloseable {
             Peer caller = new Peer(a.peer().connectionId(), n.pid(), uid, gid, new int[0], -1, exe == null ? "?" : exe);
             // The same maker as transparentSetup's, whose audit lines are prefixed with the container.
             TransparentRingMaker maker = new TransparentRingMaker(e -> audit(new AuditEvent(e.kind(), e.at(), e.peer(),
-                    e.policy(), e.lease(), e.code(), c.describe() + "; " + e.detail())), clock, charge, watch);
+                    e.policy(), e.lease(), e.code(), c.describe() + "; " + e.detail())), clock, charge, watch, following);
             Lease lease;
             try {
                 lease = reserve(caller, policy, 0, true);

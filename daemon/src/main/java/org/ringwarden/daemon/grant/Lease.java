@@ -47,10 +47,12 @@ final class Lease {
     /** {@link System#nanoTime()} when the ticket became collectable (PENDING). */
     long pendingSinceNanos;
     /**
-     * The policy's lists when it is in complain mode (its ring has the ceiling, and what goes
-     * beyond these is reported); null for an enforcing policy.
+     * The policy's lists (what refusal reports are judged against; set right after the lease is
+     * reserved, before its ring exists).
      */
-    volatile org.ringwarden.policy.@Nullable Allowed complainsBeyond;
+    volatile org.ringwarden.policy.@Nullable Allowed lists;
+    /** Whether the policy is in complain mode: its ring has the ceiling, and what goes beyond {@link #lists} is reported. */
+    volatile boolean complains;
     /** For a transparent ring: the program that asked for it (what {@code leases} shows); null otherwise. */
     volatile @Nullable TrappedProgram program;
 

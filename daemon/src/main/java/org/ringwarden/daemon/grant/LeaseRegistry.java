@@ -331,6 +331,11 @@ final class LeaseRegistry {
     }
 
     private void remove(Lease lease) {
+        org.ringwarden.policy.Allowed lists = lease.lists;
+        if (lists != null) {
+            // A program's last request may be reported after it exited and its lease ended.
+            recent.put(lease.info().pid(), new Holder(lease.info(), lists, lease.complains));
+        }
         byId.remove(lease.id);
         byTicket.remove(lease.ticket, lease);
         held.remove(lease.key, lease);
@@ -339,16 +344,49 @@ final class LeaseRegistry {
         lease.state = Lease.State.ENDED;
     }
 
-    /** The live leases of complain-mode policies, with the lists their holders are held to. */
-    synchronized List<Map.Entry<LeaseInfo, org.ringwarden.policy.Allowed>> complaining() {
-        List<Map.Entry<LeaseInfo, org.ringwarden.policy.Allowed>> out = new ArrayList<>();
+    /**
+     * A lease's holder as refusal reports need it: who, under which policy's lists, and whether
+     * in complain mode.
+     */
+    record Holder(LeaseInfo info, org.ringwarden.policy.Allowed lists, boolean complains) {
+    }
+
+    /** How many ended holders {@link #holderOf} remembers (the oldest go first). */
+    static final int RECENT = 1024;
+
+    /** Holders of ended leases by pid, most recent last: reports arrive a little after the fact. */
+    private final Map<Integer, Holder> recent = new LinkedHashMap<>(16, 0.75f, false) {
+        @Override
+        protected boolean removeEldestEntry(Map.Entry<Integer, Holder> eldest) {
+            return size() > RECENT;
+        }
+    };
+
+    /** Every live lease's holder. */
+    synchronized List<Holder> holders() {
+        List<Holder> out = new ArrayList<>();
         for (Lease l : byId.values()) {
-            org.ringwarden.policy.Allowed a = l.complainsBeyond;
+            org.ringwarden.policy.Allowed a = l.lists;
             if (a != null) {
-                out.add(Map.entry(l.info(), a));
+                out.add(new Holder(l.info(), a, l.complains));
             }
         }
         return out;
+    }
+
+    /**
+     * The holder of a live lease of process {@code pid}, else of the last lease of {@code pid}
+     * that ended (among the last {@value #RECENT}); null if none. A pid reused since names the
+     * earlier holder: reports are audit text, and pids are reused slowly.
+     */
+    synchronized @Nullable Holder holderOf(int pid) {
+        for (Lease l : byId.values()) {
+            org.ringwarden.policy.Allowed a = l.lists;
+            if (a != null && l.info().pid() == pid) {
+                return new Holder(l.info(), a, l.complains);
+            }
+        }
+        return recent.get(pid);
     }
 
     synchronized List<LeaseInfo> infos() {

@@ -41,8 +41,11 @@ final class TransparentRingMaker {
     private final Clock clock;
     private final MemlockCharge charge;
     private final OpenFileWatch watch;
+    private final ComplainFollowing following;
 
-    TransparentRingMaker(Consumer<AuditEvent> audit, Clock clock, MemlockCharge charge, OpenFileWatch watch) {
+    TransparentRingMaker(Consumer<AuditEvent> audit, Clock clock, MemlockCharge charge, OpenFileWatch watch,
+                         ComplainFollowing following) {
+        this.following = requireNonNull(following, "following");
         this.audit = requireNonNull(audit, "audit");
         this.clock = requireNonNull(clock, "clock");
         this.charge = requireNonNull(charge, "charge");
@@ -99,6 +102,9 @@ final class TransparentRingMaker {
             if (!plan.programEnables()) {
                 IoUringCalls.enableRings(ring.fd());
             }
+            if (policy.complains()) {
+                awaitFollowed();
+            }
             // On the watch before it leaves: from here on the lease lasts exactly as long as the ring.
             watch.watch(ring.fd(), key);
             int remote = listener.addFd(setup.notif(), ring.fd(), true); // io_uring fds are always O_CLOEXEC
@@ -120,6 +126,14 @@ final class TransparentRingMaker {
         } finally {
             // The caller holds it now (or nobody does, and it is destroyed here).
             Descriptors.closeQuietly(ring.fd());
+        }
+    }
+
+    private void awaitFollowed() {
+        try {
+            following.awaitFollowed(); // the program is trapped meanwhile: it submits nothing untraced
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt(); // shutting down: hand the ring over untraced
         }
     }
 

@@ -50,14 +50,32 @@ public final class IoUringTrace implements AutoCloseable {
         default void failed(int tid, String op, long reqFlags, int error) {
         }
 
+        /**
+         * {@link #submitted(int, String, long)} with the task's thread group as the kernel
+         * recorded it ({@code options/record-tgid}), 0 if it did not: a listener that names the
+         * process after it may have exited wants this one.
+         */
+        default void submitted(int tid, int tgid, String op, long reqFlags) {
+            submitted(tid, op, reqFlags);
+        }
+
+        /** {@link #failed(int, String, long, int)} with the task's thread group (0 if unknown). */
+        default void failed(int tid, int tgid, String op, long reqFlags, int error) {
+            failed(tid, op, reqFlags, error);
+        }
+
         /** Task {@code parent} made task {@code child} (a process or a thread). */
         default void forked(int parent, int child) {
         }
     }
     private static final String END = "ringwarden-learn-end";
 
-    /** {@code comm-TID [CPU] flags TIMESTAMP: EVENT: fields} (a comm may hold spaces and dashes). */
-    private static final Pattern LINE = Pattern.compile("^\\s*.*-(\\d+)\\s+\\[\\d+\\]\\s+\\S+\\s+[\\d.]+: (\\w+): (.*)$");
+    /**
+     * {@code comm-TID (TGID) [CPU] flags TIMESTAMP: EVENT: fields} (a comm may hold spaces and
+     * dashes; the TGID is {@code (-------)} when the kernel has not recorded it).
+     */
+    private static final Pattern LINE = Pattern.compile(
+            "^\\s*.*-(\\d+)\\s+(?:\\(\\s*(\\d+|-+)\\)\\s+)?\\[\\d+\\]\\s+\\S+\\s+[\\d.]+: (\\w+): (.*)$");
     private static final Pattern SUBMIT = Pattern.compile("opcode (\\w+), flags 0x([0-9a-f]+)");
     private static final Pattern REGISTER = Pattern.compile("opcode (\\d+), .*ret (-?\\d+)");
     private static final Pattern FAILED = Pattern.compile("opcode (\\w+), flags 0x([0-9a-f]+),.*error=(-?\\d+)");
@@ -101,6 +119,8 @@ public final class IoUringTrace implements AutoCloseable {
         IoUringTrace t = new IoUringTrace(instance, events, listener);
         try {
             write(instance.resolve("buffer_size_kb"), "8192");
+            // Each line then names the task's process too, which outlives the task in the trace.
+            write(instance.resolve("options/record-tgid"), "1");
             for (String e : events) {
                 String filter = filters.get(e);
                 if (filter != null) {
@@ -197,12 +217,13 @@ public final class IoUringTrace implements AutoCloseable {
             return;
         }
         int tid = Integer.parseInt(m.group(1));
-        String fields = m.group(3);
+        int tgid = m.group(2) == null || m.group(2).startsWith("-") ? 0 : Integer.parseInt(m.group(2));
+        String fields = m.group(4);
         Matcher f;
-        switch (m.group(2)) {
+        switch (m.group(3)) {
             case "io_uring_submit_req" -> {
                 if ((f = SUBMIT.matcher(fields)).find()) {
-                    listener.submitted(tid, f.group(1), Long.parseUnsignedLong(f.group(2), 16));
+                    listener.submitted(tid, tgid, f.group(1), Long.parseUnsignedLong(f.group(2), 16));
                 }
             }
             case "io_uring_register" -> {
@@ -212,7 +233,7 @@ public final class IoUringTrace implements AutoCloseable {
             }
             case "io_uring_req_failed" -> {
                 if ((f = FAILED.matcher(fields)).find()) {
-                    listener.failed(tid, f.group(1), Long.parseUnsignedLong(f.group(2), 16), Integer.parseInt(f.group(3)));
+                    listener.failed(tid, tgid, f.group(1), Long.parseUnsignedLong(f.group(2), 16), Integer.parseInt(f.group(3)));
                 }
             }
             case "sched_process_fork" -> {

@@ -42,7 +42,7 @@ public final class RefusalWatch implements IoUringTrace.Listener, AutoCloseable 
     private static final int MAX_BATCH = org.ringwarden.protocol.Request.ReportRefusals.MAX_REFUSALS;
 
     /** How often the watch asks which processes use complain-mode rings. */
-    static final long REFRESH_MS = 500;
+    static final long REFRESH_MS = 200;
     /** How long a thread's submission of one kind is handed on only once. */
     static final long REPEAT_MS = 60_000;
 
@@ -95,13 +95,13 @@ public final class RefusalWatch implements IoUringTrace.Listener, AutoCloseable 
     }
 
     @Override
-    public void submitted(int tid, String op, long reqFlags) {
+    public void submitted(int tid, int tgid, String op, long reqFlags) {
         if (op.isEmpty() || op.length() > 32) {
             return;
         }
         RefusedSqe r;
         try {
-            r = new RefusedSqe(tid, op, (int) (reqFlags & 0xff));
+            r = new RefusedSqe(tid, op, (int) (reqFlags & 0xff), tgid);
         } catch (IllegalArgumentException e) {
             return;
         }
@@ -138,12 +138,12 @@ public final class RefusalWatch implements IoUringTrace.Listener, AutoCloseable 
     }
 
     @Override
-    public void failed(int tid, String op, long reqFlags, int error) {
+    public void failed(int tid, int tgid, String op, long reqFlags, int error) {
         if (error != -EACCES || op.isEmpty() || op.length() > 32) {
             return;
         }
         try {
-            if (!queue.offer(new RefusedSqe(tid, op, (int) (reqFlags & 0xff)))) {
+            if (!queue.offer(new RefusedSqe(tid, op, (int) (reqFlags & 0xff), tgid))) {
                 dropped.incrementAndGet();
             }
         } catch (IllegalArgumentException e) {

@@ -148,7 +148,7 @@ class RefusalReportTest {
     @Test
     void aRefusalOnARingTheDaemonDidNotMakeIsNotOursToReport() throws Exception {
         int recorded = f.grants.refused(List.of(new org.ringwarden.protocol.Request.RefusedSqe(
-                (int) ProcessHandle.current().pid(), "FSYNC", 0)));
+                (int) ProcessHandle.current().pid(), "FSYNC", 0, 0)));
         assertThat(recorded).as("this process holds no lease").isZero();
         assertThat(refusals()).isEmpty();
     }
