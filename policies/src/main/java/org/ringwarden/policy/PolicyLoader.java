@@ -42,7 +42,7 @@ public final class PolicyLoader {
     /** A directory with more policy files than this is refused. */
     public static final int MAX_FILES = 1024;
     /** The bundled policies, by name: resources {@code org/ringwarden/policy/bundled/NAME.json}. */
-    public static final List<String> BUNDLED = List.of("nop", "reader", "appender", "net", "fast-reader", "fio", "qemu", "netty");
+    public static final List<String> BUNDLED = List.of("nop", "reader", "appender", "net", "fast-reader", "fio", "qemu", "netty", "mariadb");
     /** The {@link PolicySet#origin()} of the bundled set. */
     public static final String BUNDLED_ORIGIN = "bundled";
 

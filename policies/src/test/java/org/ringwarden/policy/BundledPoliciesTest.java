@@ -128,6 +128,22 @@ class BundledPoliciesTest {
     }
 
     @Test
+    void mariadbAllowsInnodbsVectoredPageIoAndItsShutdownNopOnly() throws PolicyException {
+        CompiledPolicy p = LOADER.loadBundled().orThrow().get("mariadb").orElseThrow();
+        assertThat(p.transparent().enabled()).isTrue();
+        assertThat(p.restrictions()).as("tpool's aio_uring: READV and WRITEV for pages, NOP to stop its completion thread;"
+                + " no register opcode but the implicit PROBE, no SQE flag").containsExactly(
+                Restriction.registerOp(RegisterOp.REGISTER_PROBE),
+                Restriction.sqeOp(IoUringOp.NOP),
+                Restriction.sqeOp(IoUringOp.READV),
+                Restriction.sqeOp(IoUringOp.WRITEV),
+                Restriction.sqeFlagsAllowed(0),
+                Restriction.sqeFlagsRequired(0));
+        assertThat(p.transparent().disposition(SetupFlag.SQPOLL)).isEqualTo(FlagDisposition.REFUSE);
+        assertThat(p.mayAcquire(Subject.of(65534, 65534))).as("root only until a drop-in names the server's user").isFalse();
+    }
+
+    @Test
     void nopHasRegisterProbeEvenThoughItNamesNoRegisterOpcode() throws PolicyException {
         CompiledPolicy p = LOADER.loadBundled().orThrow().get("nop").orElseThrow();
         assertThat(p.restrictions()).filteredOn(r -> r.type() == RestrictionType.REGISTER_OP)

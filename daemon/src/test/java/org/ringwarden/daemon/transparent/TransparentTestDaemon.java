@@ -40,6 +40,9 @@ final class TransparentTestDaemon implements AutoCloseable {
             // The bundled netty policy as shipped, opened to the test's uid by a drop-in.
             "netty.json", bundled("netty"),
             "netty.d/10-everyone.json", "{ \"subjects\": { \"everyone\": true } }\n",
+            // The bundled mariadb policy as shipped, opened the same way (MariadbTransparentTest).
+            "mariadb.json", bundled("mariadb"),
+            "mariadb.d/10-everyone.json", "{ \"subjects\": { \"everyone\": true } }\n",
             "ticketed.json", """
                     {
                       "name": "ticketed",
