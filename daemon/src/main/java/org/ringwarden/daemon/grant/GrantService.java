@@ -558,10 +558,12 @@ public final class GrantService implements AutoCloseable {
         }
         int recorded = 0;
         for (org.ringwarden.protocol.Request.RefusedSqe r : refusals) {
-            // The watcher saw the thread group at the time (record-tgid); the process may be gone now.
+            // The watcher names the thread group when the kernel had recorded it (record-tgid); else
+            // /proc does while the thread lives; else the thread is taken for its process's main
+            // thread, whose tid is the pid (a short program's one thread: its lease names it).
             int pid = r.pid() > 0 ? r.pid() : ProcessTree.field(r.tid(), "Tgid:");
             if (pid <= 0) {
-                continue; // gone, and not named: nobody to report
+                pid = r.tid();
             }
             String policy = null;
             long connection = -1;

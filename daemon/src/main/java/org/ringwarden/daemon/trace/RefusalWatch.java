@@ -20,7 +20,8 @@ import org.ringwarden.protocol.Request.RefusedSqe;
 /**
  * Watches the kernel refuse requests because of a ring's restrictions ({@code EACCES} in the
  * {@code io_uring_req_failed} tracepoint, filtered in the kernel) and hands them on in batches:
- * at most one per {@value #FLUSH_MS} ms, identical refusals of one thread in a batch once. The
+ * at most one per {@value #FLUSH_MS} ms, identical refusals of one thread in a batch once, at
+ * most {@value PerProcessRate#PER_SECOND} a second per process ({@link PerProcessRate}). The
  * daemon decides which of them were on its rings and audits those ({@code report-refusals}); it
  * also limits the audit records per process, as for every refusal.
  *
@@ -47,6 +48,7 @@ public final class RefusalWatch implements IoUringTrace.Listener, AutoCloseable 
     static final long REPEAT_MS = 60_000;
 
     private final BlockingQueue<RefusedSqe> queue = new ArrayBlockingQueue<>(QUEUE);
+    private final PerProcessRate rate = new PerProcessRate(System::nanoTime);
     private final Supplier<List<Integer>> complainTargets;
     /** Submissions handed on in this {@link #REPEAT_MS} window (read and written on the complain trace's reader). */
     private final Set<RefusedSqe> seen = java.util.concurrent.ConcurrentHashMap.newKeySet();
@@ -105,7 +107,13 @@ public final class RefusalWatch implements IoUringTrace.Listener, AutoCloseable 
         } catch (IllegalArgumentException e) {
             return;
         }
-        if (seen.add(r) && !queue.offer(r)) {
+        if (seen.contains(r)) {
+            return;
+        }
+        // Marked seen only once it goes: one held back by the rate is handed on when it comes again.
+        if (rate.admit(tgid > 0 ? tgid : tid) && queue.offer(r)) {
+            seen.add(r);
+        } else {
             dropped.incrementAndGet();
         }
     }
@@ -143,7 +151,8 @@ public final class RefusalWatch implements IoUringTrace.Listener, AutoCloseable 
             return;
         }
         try {
-            if (!queue.offer(new RefusedSqe(tid, op, (int) (reqFlags & 0xff), tgid))) {
+            RefusedSqe r = new RefusedSqe(tid, op, (int) (reqFlags & 0xff), tgid);
+            if (!rate.admit(tgid > 0 ? tgid : tid) || !queue.offer(r)) {
                 dropped.incrementAndGet();
             }
         } catch (IllegalArgumentException e) {
@@ -151,7 +160,7 @@ public final class RefusalWatch implements IoUringTrace.Listener, AutoCloseable 
         }
     }
 
-    /** Refusals dropped because the queue was full. */
+    /** Refusals and submissions left out: beyond a process's rate ({@link PerProcessRate}), or the queue was full. */
     public long dropped() {
         return dropped.get();
     }

@@ -22,12 +22,14 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 /**
  * Refusal reports and complain mode end to end, with every piece real: a daemon process
  * ({@code ringwarden daemon}) writing its audit file, {@code ringwarden watch-refusals} in a
- * process of its own reading the kernel's tracepoints, and {@code qemu-io --aio io_uring}
- * (write, then flush) under {@code ringwarden run} as uid 65534. Under a policy without
- * {@code FSYNC} the flush fails and exactly one {@code sqe-refused} record names
- * {@code FSYNC}, the program and the policy; under the same policy in complain mode (a policy
- * extending it with {@code "mode": "complain"}) the same run succeeds and a
- * {@code sqe-complained} record reports the {@code FSYNC}, however short the run.
+ * process of its own reading the kernel's tracepoints, and programs under
+ * {@code ringwarden run} as uid 65534. One {@code FSYNC} refused under a policy without it is
+ * one {@code sqe-refused} record naming {@code FSYNC}, the program and the policy; under the same
+ * policy in complain mode (a policy extending it with {@code "mode": "complain"}) the same run
+ * succeeds and one {@code sqe-complained} record reports it. The same for
+ * {@code qemu-io --aio io_uring} (write, then flush), which exits at once when its flush fails
+ * (so the report must name a process that is gone) and runs for milliseconds in complain mode
+ * (so the watcher must trace it from its ring's first request).
  */
 @Timeout(300)
 class WatchRefusalsTest {
@@ -134,46 +136,72 @@ class WatchRefusalsTest {
         return out;
     }
 
+    private static RunHarness.Result run(String policy, String... program) throws IOException {
+        List<String> c = new ArrayList<>(List.of("setpriv", "--reuid=65534", "--regid=65534", "--clear-groups"));
+        c.addAll(h.ringwardenRun(dir.resolve("ringwarden.sock"), policy));
+        c.addAll(List.of(program));
+        return RunHarness.execUntilExit(c, h.dir, 120);
+    }
+
     private static RunHarness.Result qemuIo(String policy) throws IOException {
         Path image = dir.resolve(policy + ".img");
         Files.write(image, new byte[1 << 20]);
         Files.setPosixFilePermissions(image, PosixFilePermissions.fromString("rw-rw-rw-"));
-        List<String> c = new ArrayList<>(List.of("setpriv", "--reuid=65534", "--regid=65534", "--clear-groups"));
-        c.addAll(h.ringwardenRun(dir.resolve("ringwarden.sock"), policy));
-        c.addAll(List.of(QEMU_IO.toString(), "--aio", "io_uring", "-f", "raw", "-c", "write 0 4k", "-c", "flush",
-                image.toString()));
-        return RunHarness.execUntilExit(c, h.dir, 120);
+        return run(policy, QEMU_IO.toString(), "--aio", "io_uring", "-f", "raw", "-c", "write 0 4k", "-c", "flush",
+                image.toString());
+    }
+
+    private static Predicate<JsonNode> fsyncOf(String policy, String exe) {
+        return r -> r.get("detail").asText().contains(" FSYNC ") && r.get("policy").asText().equals(policy)
+                && r.get("exe").asText().equals(exe);
     }
 
     @Test
-    void aRefusedFsyncIsReportedOnceAndTheSameRunInComplainModeSucceedsAndIsReported() throws Exception {
-        RunHarness.Result strict = qemuIo("qemu-strict");
-        assertThat(strict.exit()).as("the flush fails without FSYNC: %s", strict).isNotZero();
-        Predicate<JsonNode> fsync = r -> r.get("detail").asText().contains(" FSYNC ");
+    void oneRefusedFsyncIsOneRecordAndTheSameRunInComplainModeSucceedsAndIsReported() throws Exception {
+        Path file = Files.writeString(dir.resolve("data"), "data");
+        Files.setPosixFilePermissions(file, PosixFilePermissions.fromString("rw-r--r--"));
+        String probe = h.probe.toString();
+        RunHarness.Result strict = run("qemu-strict", probe, "fsync", file.toString());
+        assertThat(strict.out()).as("%s", strict).contains("fsync res=-13");
         awaitOrFail("the refused FSYNC is audited", watch, dir.resolve("watch.log"),
-                () -> !audit("sqe-refused", fsync).isEmpty());
+                () -> !audit("sqe-refused", fsyncOf("qemu-strict", probe)).isEmpty());
 
-        RunHarness.Result tried = qemuIo("qemu-try");
+        RunHarness.Result tried = run("qemu-try", probe, "fsync", file.toString());
         assertThat(tried.exit()).as("complain mode: the same run succeeds: %s", tried).isZero();
         awaitOrFail("the FSYNC of the complain-mode run is reported", watch, dir.resolve("watch.log"),
-                () -> !audit("sqe-complained", fsync).isEmpty());
+                () -> !audit("sqe-complained", fsyncOf("qemu-try", probe)).isEmpty());
 
-        List<JsonNode> refused = audit("sqe-refused", fsync);
+        // Both runs are over and reported: nothing more of them is coming.
+        List<JsonNode> refused = audit("sqe-refused", fsyncOf("qemu-strict", probe));
         assertThat(refused).as("one refused request, one record: %s", refused).hasSize(1);
         JsonNode r = refused.getFirst();
-        assertThat(r.get("policy").asText()).isEqualTo("qemu-strict");
-        assertThat(r.get("exe").asText()).as("the program").endsWith("qemu-io");
         assertThat(r.get("uid").asInt()).isEqualTo(RunHarness.NOBODY);
+        assertThat(r.get("code").asText()).isEqualTo("NOT_PERMITTED");
         assertThat(r.get("detail").asText()).contains("the policy does not allow FSYNC");
 
-        List<JsonNode> complained = audit("sqe-complained", r2 -> true);
-        assertThat(complained).as("FSYNC only: WRITEV is listed: %s", complained).hasSize(1);
+        List<JsonNode> complained = audit("sqe-complained", r2 -> r2.get("exe").asText().equals(probe));
+        assertThat(complained).as("one FSYNC, one complaint: %s", complained).hasSize(1);
         JsonNode c = complained.getFirst();
         assertThat(c.get("policy").asText()).isEqualTo("qemu-try");
-        assertThat(c.get("exe").asText()).endsWith("qemu-io");
         assertThat(c.get("outcome").asText()).isEqualTo("complained");
         assertThat(c.get("detail").asText()).contains("the policy does not list FSYNC");
         assertThat(audit("sqe-refused", r2 -> r2.get("policy").asText().equals("qemu-try")))
                 .as("complain mode refuses nothing").isEmpty();
+    }
+
+    @Test
+    void qemuIoWhoseFlushIsRefusedIsNamedAndInComplainModeItsFlushIsReportedNotItsWrites() throws Exception {
+        RunHarness.Result strict = qemuIo("qemu-strict");
+        assertThat(strict.exit()).as("the flush fails without FSYNC: %s", strict).isNotZero();
+        awaitOrFail("qemu-io's refused FSYNC is audited, though it exited at once", watch, dir.resolve("watch.log"),
+                () -> !audit("sqe-refused", fsyncOf("qemu-strict", QEMU_IO.toString())).isEmpty());
+
+        RunHarness.Result tried = qemuIo("qemu-try");
+        assertThat(tried.exit()).as("complain mode: the same run succeeds: %s", tried).isZero();
+        awaitOrFail("qemu-io's FSYNC in complain mode is reported", watch, dir.resolve("watch.log"),
+                () -> !audit("sqe-complained", fsyncOf("qemu-try", QEMU_IO.toString())).isEmpty());
+        assertThat(audit("sqe-complained", r -> r.get("exe").asText().equals(QEMU_IO.toString())))
+                .as("WRITEV is listed: only FSYNC is reported")
+                .allSatisfy(r -> assertThat(r.get("detail").asText()).contains(" FSYNC "));
     }
 }

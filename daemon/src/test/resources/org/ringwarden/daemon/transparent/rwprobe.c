@@ -79,6 +79,27 @@ static int cmd_read(const char *path) {
     return res > 0 ? 0 : 6;
 }
 
+/* One FSYNC of PATH through a ring: exit 0 if it succeeded, 6 if it failed (res printed). */
+static int cmd_fsync(const char *path) {
+    struct io_uring ring;
+    int r = io_uring_queue_init(8, &ring, 0);
+    if (r < 0) {
+        printf("queue_init errno=%d %s\n", -r, strerror(-r));
+        return 3;
+    }
+    int fd = open(path, O_RDONLY);
+    if (fd < 0) { perror("open"); return 5; }
+    struct io_uring_sqe *sqe = io_uring_get_sqe(&ring);
+    io_uring_prep_fsync(sqe, fd, 0);
+    io_uring_submit(&ring);
+    struct io_uring_cqe *cqe;
+    io_uring_wait_cqe(&ring, &cqe);
+    int res = cqe->res;
+    io_uring_cqe_seen(&ring, cqe);
+    printf("fsync res=%d\n", res);
+    return res == 0 ? 0 : 6;
+}
+
 static int one_ring(const char *who) {
     struct io_uring ring;
     int r = io_uring_queue_init(4, &ring, 0);
@@ -265,6 +286,7 @@ int main(int argc, char **argv) {
     if (argc >= 4 && !strcmp(argv[1], "setup"))
         return cmd_setup(strtoul(argv[2], 0, 0), strtoul(argv[3], 0, 0), argc > 4 ? strtoul(argv[4], 0, 0) : 0);
     if (argc == 3 && !strcmp(argv[1], "read")) return cmd_read(argv[2]);
+    if (argc == 3 && !strcmp(argv[1], "fsync")) return cmd_fsync(argv[2]);
     if (argc == 2 && !strcmp(argv[1], "badptr")) { /* params at an unmapped address: EFAULT, as from the kernel */
         int fd = syscall(__NR_io_uring_setup, 8, (void *) 16);
         printf("badptr fd=%d errno=%d\n", fd, fd < 0 ? errno : 0);
