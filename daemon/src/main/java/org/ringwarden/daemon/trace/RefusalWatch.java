@@ -2,7 +2,6 @@ package org.ringwarden.daemon.trace;
 
 import java.io.IOException;
 import java.util.ArrayList;
-import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
@@ -51,7 +50,17 @@ public final class RefusalWatch implements IoUringTrace.Listener, AutoCloseable 
     private final PerProcessRate rate = new PerProcessRate(System::nanoTime);
     private final Supplier<List<Integer>> complainTargets;
     /** Submissions handed on in this {@link #REPEAT_MS} window (read and written on the complain trace's reader). */
-    private final Set<RefusedSqe> seen = java.util.concurrent.ConcurrentHashMap.newKeySet();
+    private final Set<Kind> seen = java.util.concurrent.ConcurrentHashMap.newKeySet();
+
+    /**
+     * What makes two reports the same: the thread, opcode and flags. Not the process, which the
+     * kernel names on some lines of a task and not on others ({@code (-------)}).
+     */
+    private record Kind(int tid, String op, int sqeFlags) {
+        static Kind of(RefusedSqe r) {
+            return new Kind(r.tid(), r.op(), r.sqeFlags());
+        }
+    }
     private volatile Set<Integer> following = Set.of();
     private final Thread refresher;
     private @Nullable IoUringTrace complain;
@@ -107,12 +116,13 @@ public final class RefusalWatch implements IoUringTrace.Listener, AutoCloseable 
         } catch (IllegalArgumentException e) {
             return;
         }
-        if (seen.contains(r)) {
+        Kind kind = Kind.of(r);
+        if (seen.contains(kind)) {
             return;
         }
         // Marked seen only once it goes: one held back by the rate is handed on when it comes again.
         if (rate.admit(tgid > 0 ? tgid : tid) && queue.offer(r)) {
-            seen.add(r);
+            seen.add(kind);
         } else {
             dropped.incrementAndGet();
         }
@@ -179,10 +189,14 @@ public final class RefusalWatch implements IoUringTrace.Listener, AutoCloseable 
                 return;
             }
             queue.drainTo(batch, MAX_BATCH - 1);
-            Set<RefusedSqe> once = new LinkedHashSet<>(batch);
+            // One of each kind, the one that names its process if any does.
+            Map<Kind, RefusedSqe> once = new java.util.LinkedHashMap<>();
+            for (RefusedSqe r : batch) {
+                once.merge(Kind.of(r), r, (a, b) -> a.pid() > 0 ? a : b);
+            }
             batch.clear();
             try {
-                sink.accept(List.copyOf(once));
+                sink.accept(List.copyOf(once.values()));
             } catch (RuntimeException e) {
                 // the sink reports its own failures; the watch goes on
             }
