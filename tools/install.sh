@@ -59,21 +59,24 @@ ringwarden_gid() {
   return 0
 }
 
-# The JVM's start-up cache for the installed jars (tools/aot-cache). The JVM checks the class
-# path it was made with, so it is made only where the jars are at their final path (no
-# DESTDIR); a packager makes it on the target system (docs/install.md). Failing to make it
-# only costs start-up time.
+# The JVM's start-up caches for the installed jars (tools/aot-cache), one for every command
+# and one for ringwarden run. The JVM checks the class path they were made with, so they are
+# made only where the jars are at their final path (no DESTDIR); a packager makes them on the
+# target system (docs/install.md). Failing to make them only costs start-up time.
 aot_cache() {
   if [ -n "$DESTDIR" ]; then
-    echo "install.sh: note: no start-up cache under DESTDIR (the JVM checks its class path); docs/install.md, \"The start-up cache\", says how a package makes $LIBDIR/ringwarden.aot" >&2
+    echo "install.sh: note: no start-up cache under DESTDIR (the JVM checks its class path); docs/install.md, \"The start-up cache\", says how a package makes $LIBDIR/ringwarden.aot and ringwarden-run.aot" >&2
     return 0
   fi
   local java_home opts
   java_home=$("$root/tools/find-jdk" 2>/dev/null) || { echo "install.sh: note: no JDK 25+: no start-up cache" >&2; return 0; }
   opts=$(sed -n 's/^jvm_opts="\(.*\)"$/\1/p' "$root/systemd/ringwarden.in")
   "$root/tools/aot-cache" "$java_home" "$LIBDIR/*" "$LIBDIR/ringwarden.aot" "$opts" || true
-  # Listed in the manifest when it was made: uninstall removes it with the jars.
+  # ringwarden run's own (the launcher gives it that command only).
+  "$root/tools/aot-cache" "$java_home" "$LIBDIR/*" "$LIBDIR/ringwarden-run.aot" "$opts" run || true
+  # Listed in the manifest when they were made: uninstall removes them with the jars.
   [ -s "$LIBDIR/ringwarden.aot" ] && echo "f $LIBDIR/ringwarden.aot" >> "$manifest_tmp"
+  [ -s "$LIBDIR/ringwarden-run.aot" ] && echo "f $LIBDIR/ringwarden-run.aot" >> "$manifest_tmp"
   return 0
 }
 

@@ -5,7 +5,6 @@
 module org.ringwarden.protocol {
     requires transitive org.ringwarden.linux;
     requires com.fasterxml.jackson.databind;
-    requires org.newsclub.net.unix;
 
     exports org.ringwarden.protocol;
     // Jackson binds the message records reflectively.

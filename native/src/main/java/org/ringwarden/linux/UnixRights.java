@@ -144,14 +144,21 @@ public final class UnixRights {
      */
     public static Received recvFds(int socketFd, byte[] buffer, int maxFds) {
         requireNonNull(buffer, "buffer");
+        return recvFds(socketFd, buffer, 0, buffer.length, maxFds);
+    }
+
+    /** As {@link #recvFds(int, byte[], int)}, into {@code buffer[offset, offset + length)}. */
+    public static Received recvFds(int socketFd, byte[] buffer, int offset, int length, int maxFds) {
+        requireNonNull(buffer, "buffer");
+        java.util.Objects.checkFromIndexSize(offset, length, buffer.length);
         if (maxFds < 0 || maxFds > MAX_FDS) {
             throw new IllegalArgumentException("maxFds out of range: " + maxFds);
         }
         try (Arena arena = Arena.ofConfined()) {
-            MemorySegment buf = arena.allocate(Math.max(1, buffer.length));
+            MemorySegment buf = arena.allocate(Math.max(1, length));
             MemorySegment iov = arena.allocate(16, 8);
             iov.set(JAVA_LONG, 0, buf.address());
-            iov.set(JAVA_LONG, 8, buffer.length);
+            iov.set(JAVA_LONG, 8, length);
             // The kernel installs (controllen - 16) / 4 descriptors at most: CMSG_LEN, not
             // CMSG_SPACE, so that exactly maxFds fit and any more are closed (MSG_CTRUNC).
             MemorySegment control = arena.allocate(cmsgSpace(4L * Math.max(1, maxFds)), 8);
@@ -163,7 +170,7 @@ public final class UnixRights {
                 msg.set(JAVA_LONG, MSG_CONTROLLEN, cmsgLen(4L * maxFds));
             }
             int n = (int) Syscall.checked("recvmsg", Syscall.SYS_RECVMSG, socketFd, msg.address(), MSG_CMSG_CLOEXEC);
-            MemorySegment.copy(buf, JAVA_BYTE, 0, buffer, 0, n);
+            MemorySegment.copy(buf, JAVA_BYTE, 0, buffer, offset, n);
             int flags = msg.get(JAVA_INT, MSG_FLAGS);
             long controlLen = msg.get(JAVA_LONG, MSG_CONTROLLEN);
             int[] fds = new int[0];

@@ -19,6 +19,7 @@ public final class UnixSockets {
     public static final int MSG_NOSIGNAL = 0x4000;
 
     private static final long SYS_ACCEPT4 = 288;
+    private static final long SYS_CONNECT = 42;
     private static final long SYS_BIND = 49;
     private static final long SYS_LISTEN = 50;
     private static final long SYS_SETSOCKOPT = 54;
@@ -83,6 +84,43 @@ public final class UnixSockets {
         } catch (RuntimeException e) {
             Descriptors.closeQuietly(fd);
             throw e;
+        }
+    }
+
+    /**
+     * {@code socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC)} and {@code connect(path)}, retrying
+     * {@code EINTR}: a blocking connection to the listener at {@code path}. The caller owns the fd.
+     *
+     * @throws KernelException {@code ENOENT} (nothing at {@code path}), {@code ECONNREFUSED}
+     *                         (nobody listening), {@code EACCES}...
+     * @throws IllegalArgumentException if {@code path} does not fit {@code sun_path}
+     */
+    public static int connect(String path) {
+        byte[] name = path.getBytes(java.nio.charset.StandardCharsets.UTF_8);
+        if (name.length > 107) {
+            throw new IllegalArgumentException("socket path is longer than the 107 bytes sun_path holds: " + path);
+        }
+        int fd = (int) Syscall.checked("socket(AF_UNIX, SOCK_STREAM)", Syscall.SYS_SOCKET, AF_UNIX,
+                SOCK_STREAM | SOCK_CLOEXEC, 0);
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment addr = arena.allocate(110, 2); // struct sockaddr_un
+            addr.set(ValueLayout.JAVA_SHORT, 0, (short) AF_UNIX);
+            MemorySegment.copy(name, 0, addr, ValueLayout.JAVA_BYTE, 2, name.length);
+            Syscall.checked("connect(" + path + ")", SYS_CONNECT, fd, addr.address(), 2 + name.length + 1);
+            return fd;
+        } catch (RuntimeException e) {
+            Descriptors.closeQuietly(fd);
+            throw e;
+        }
+    }
+
+    /** {@code SO_RCVTIMEO} alone: a blocking receive gives up with {@code EAGAIN} after {@code millis} (0: never). */
+    public static void setReceiveTimeout(int fd, long millis) {
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment tv = arena.allocate(16, 8); // struct timeval
+            tv.set(ValueLayout.JAVA_LONG, 0, millis / 1000);
+            tv.set(ValueLayout.JAVA_LONG, 8, (millis % 1000) * 1000);
+            Syscall.checked("setsockopt(SO_RCVTIMEO)", SYS_SETSOCKOPT, fd, SOL_SOCKET, SO_RCVTIMEO, tv.address(), 16, 0);
         }
     }
 

@@ -3,28 +3,33 @@ package org.ringwarden.protocol;
 import static java.util.Objects.requireNonNull;
 
 import java.io.EOFException;
-import java.io.FileDescriptor;
 import java.io.IOException;
-import java.io.InputStream;
-import java.io.OutputStream;
+import java.net.SocketTimeoutException;
 import java.nio.file.Path;
+import java.util.Arrays;
 
 import org.jspecify.annotations.Nullable;
-import org.newsclub.net.unix.AFUNIXSocket;
-import org.newsclub.net.unix.AFUNIXSocketAddress;
-import org.newsclub.net.unix.FileDescriptorCast;
 import org.ringwarden.linux.Descriptors;
+import org.ringwarden.linux.Errno;
+import org.ringwarden.linux.KernelException;
+import org.ringwarden.linux.UnixRights;
+import org.ringwarden.linux.UnixSockets;
 
 /**
- * The control connection to the daemon over junixsocket: frames (protocol.md, "Frames") and
- * descriptors, one per single zero byte.
+ * The control connection to the daemon: an {@code AF_UNIX} stream socket driven with
+ * {@code sendmsg}/{@code recvmsg} ({@link UnixRights}), carrying frames (protocol.md, "Frames")
+ * and descriptors, one per single zero byte.
  *
- * <p>How junixsocket maps onto the protocol's descriptor rule (checked by
- * {@code DaemonChannelTest} against a peer that uses {@code recvmsg}/{@code sendmsg} directly):
+ * <p>Raw system calls rather than a socket library: the calls are the ones the rest of
+ * ringwarden already links ({@code syscall(2)}), so a short-lived process such as
+ * {@code ringwarden run} loads and initialises nothing more for its connection (junixsocket,
+ * used here before, extracted and loaded its native library and registered its address
+ * families at every start: 30 to 60 ms of {@code ringwarden run}'s start-up).
+ *
+ * <p>The descriptor rule (checked by {@code DaemonChannelTest} against a peer that uses
+ * {@code recvmsg}/{@code sendmsg} directly):
  * <ul>
- * <li>Sending: {@link AFUNIXSocket#setOutboundFileDescriptors} attaches the descriptors to the
- *     next write only, so one {@code setOutboundFileDescriptors(fd)} + {@code write(0)} per
- *     descriptor is one 1-byte {@code sendmsg} carrying exactly that descriptor.
+ * <li>Sending: one descriptor per 1-byte {@code sendmsg} of a zero byte.
  * <li>Receiving: reads go into a buffer, so that a frame usually takes one {@code recvmsg}
  *     (a length prefix and then the body took two). A read may then run past a frame into the
  *     descriptor bytes that follow it; the kernel ends a read right after the first message
@@ -34,20 +39,19 @@ import org.ringwarden.linux.Descriptors;
  *     descriptors on a byte of a frame, is the peer breaking the protocol: every descriptor
  *     received is closed.
  * </ul>
- * Received descriptors are handed on as plain close-on-exec ints.
+ * Received descriptors arrive close-on-exec ({@code MSG_CMSG_CLOEXEC}) and are handed on as ints.
  *
  * <p>The one blocking connection to the daemon: the client library, {@code ringwarden run}
- * (which hands it to its supervisor by inheritance, {@link #adopt}) and the tests all use it.
- * Not thread-safe: one exchange at a time.
+ * and the tests all use it. Not thread-safe: one exchange at a time, and {@link #close} not
+ * while another thread uses it.
  */
 public final class DaemonChannel implements AutoCloseable {
     /** Bytes per read: a grant with a few files and buffers fits. */
     private static final int READ_BUFFER = 8192;
     private static final int[] NO_FDS = {};
 
-    private final AFUNIXSocket socket;
-    private final InputStream in;
-    private final OutputStream out;
+    /** The socket; -1 once closed. */
+    private int socket;
     private final Path path;
     /** Bytes received and not yet taken: {@code buf[pos, limit)}. */
     private final byte[] buf = new byte[READ_BUFFER];
@@ -57,17 +61,21 @@ public final class DaemonChannel implements AutoCloseable {
     private int @Nullable [] fds;
     private int fdsAt;
 
-    private DaemonChannel(AFUNIXSocket socket, Path path) throws IOException {
+    private int[] lastFds = NO_FDS;
+
+    private DaemonChannel(int socket, Path path) {
         this.socket = socket;
         this.path = path;
-        this.in = socket.getInputStream();
-        this.out = socket.getOutputStream();
     }
 
     /** Connects to the daemon's socket at {@code path}. */
     public static DaemonChannel connect(Path path) throws IOException {
         requireNonNull(path, "path");
-        return open(AFUNIXSocket.connectTo(AFUNIXSocketAddress.of(path)), path);
+        try {
+            return new DaemonChannel(UnixSockets.connect(path.toString()), path);
+        } catch (KernelException | IllegalArgumentException e) {
+            throw new IOException(e.getMessage(), e);
+        }
     }
 
     /**
@@ -75,20 +83,10 @@ public final class DaemonChannel implements AutoCloseable {
      * {@code ringwarden run} gets its connection this way); closing the channel closes it.
      */
     public static DaemonChannel adopt(int fd) throws IOException {
-        AFUNIXSocket s = FileDescriptorCast.unsafeUsing(fd).as(AFUNIXSocket.class);
-        return open(s, Path.of("/proc/self/fd/" + fd));
-    }
-
-    private static DaemonChannel open(AFUNIXSocket s, Path path) throws IOException {
-        try {
-            // Room for the control message of one descriptor (and then some: a peer that sends
-            // several in one message must be seen, and refused, rather than truncated).
-            s.setAncillaryReceiveBufferSize(4096);
-            return new DaemonChannel(s, path);
-        } catch (IOException | RuntimeException e) {
-            s.close();
-            throw e;
+        if (fd < 0) {
+            throw new IOException("not a descriptor: " + fd);
         }
+        return new DaemonChannel(fd, Path.of("/proc/self/fd/" + fd));
     }
 
     /** Where it is connected (for messages). */
@@ -96,9 +94,12 @@ public final class DaemonChannel implements AutoCloseable {
         return path;
     }
 
-    /** The socket's descriptor, for handing the connection to a child process. */
+    /** The socket's descriptor, for handing the connection to a child process or polling it. */
     public int fd() throws IOException {
-        return FileDescriptorCast.using(socket.getFileDescriptor()).as(Integer.class);
+        if (socket < 0) {
+            throw new IOException("the connection to the daemon at " + path + " is closed");
+        }
+        return socket;
     }
 
     /**
@@ -107,7 +108,14 @@ public final class DaemonChannel implements AutoCloseable {
      * connection is out of step and must be closed.
      */
     public void setReadTimeout(int millis) throws IOException {
-        socket.setSoTimeout(millis);
+        if (millis < 0) {
+            throw new IllegalArgumentException("negative timeout: " + millis);
+        }
+        try {
+            UnixSockets.setReceiveTimeout(fd(), millis);
+        } catch (KernelException e) {
+            throw failed(e);
+        }
     }
 
     /** Sends {@code request} and reads the answer. */
@@ -118,8 +126,11 @@ public final class DaemonChannel implements AutoCloseable {
 
     /** Sends one request frame. */
     public void send(Request request) throws IOException {
-        out.write(Frames.frame(ProtocolCodec.encode(request)));
-        out.flush();
+        byte[] frame = Frames.frame(ProtocolCodec.encode(request));
+        int sent = 0;
+        while (sent < frame.length) {
+            sent += write(sent == 0 ? frame : Arrays.copyOfRange(frame, sent, frame.length), NO_FDS);
+        }
     }
 
     /** Reads one response frame. */
@@ -165,13 +176,13 @@ public final class DaemonChannel implements AutoCloseable {
         pos += have;
         // A frame larger than the buffer: the rest straight into the body, never past the frame.
         while (have < length) {
-            int r = in.read(body, have, length - have);
+            int r = read(body, have, length - have);
             int[] got = received();
             if (got.length > 0) {
                 closeAll(got);
                 throw new IOException("the daemon broke the descriptor rule: descriptors on a byte of a frame");
             }
-            if (r < 0) {
+            if (r <= 0) {
                 throw new EOFException();
             }
             have += r;
@@ -190,7 +201,7 @@ public final class DaemonChannel implements AutoCloseable {
             limit -= pos;
             pos = 0;
         }
-        int r = in.read(buf, limit, buf.length - limit);
+        int r = read(buf, limit, buf.length - limit);
         int[] got = received();
         if (r <= 0) {
             closeAll(got);
@@ -207,14 +218,52 @@ public final class DaemonChannel implements AutoCloseable {
         }
     }
 
-    /** The descriptors the last read brought (close-on-exec ints we own), none if it brought none. */
-    private int[] received() throws IOException {
-        FileDescriptor[] got = socket.getReceivedFileDescriptors();
-        if (got == null) {
-            return NO_FDS;
+    /**
+     * One {@code recvmsg} into {@code into[off, off + len)}: the bytes read (0 at the end of the
+     * stream); the descriptors it brought wait in {@link #received}.
+     */
+    private int read(byte[] into, int off, int len) throws IOException {
+        UnixRights.Received r;
+        try {
+            // Room for as many descriptors as one message may carry: a peer that sends several
+            // on one byte must be seen, and refused, rather than truncated.
+            r = UnixRights.recvFds(fd(), into, off, len, UnixRights.MAX_FDS);
+        } catch (KernelException e) {
+            throw failed(e);
         }
-        socket.clearReceivedFileDescriptors();
-        return adopt(got);
+        int[] got = r.fds();
+        if (r.controlTruncated()) {
+            closeAll(got);
+            throw new IOException("the daemon broke the descriptor rule: more descriptors on one byte than a message carries");
+        }
+        lastFds = got.length == 0 ? NO_FDS : got;
+        return r.bytes();
+    }
+
+    /** One {@code sendmsg} of {@code data} with {@code fds} on its first byte: the bytes sent. */
+    private int write(byte[] data, int[] fds) throws IOException {
+        try {
+            return UnixRights.sendFds(fd(), data, fds);
+        } catch (KernelException e) {
+            throw failed(e);
+        }
+    }
+
+    /** A failed call as the IOException callers expect: a read past its timeout is a {@link SocketTimeoutException}. */
+    private IOException failed(KernelException e) {
+        if (e.errno() == Errno.EAGAIN.number()) {
+            SocketTimeoutException t = new SocketTimeoutException("the daemon at " + path + " did not answer in time");
+            t.initCause(e);
+            return t;
+        }
+        return new IOException("the connection to the daemon at " + path + " failed: " + e.getMessage(), e);
+    }
+
+    /** The descriptors the last read brought (close-on-exec ints we own), none if it brought none. */
+    private int[] received() {
+        int[] got = lastFds;
+        lastFds = NO_FDS;
+        return got;
     }
 
     /** Descriptors held for a byte before {@code end} (a frame's bytes) break the protocol. */
@@ -229,10 +278,10 @@ public final class DaemonChannel implements AutoCloseable {
     /** Sends {@code fds} in order, each on its own single zero byte; our descriptors stay open. */
     public void sendDescriptors(int[] fds) throws IOException {
         for (int fd : fds) {
-            socket.setOutboundFileDescriptors(FileDescriptorCast.unsafeUsing(fd).getFileDescriptor());
-            out.write(0);
+            if (write(new byte[] {0}, new int[] {fd}) != 1) {
+                throw new IOException("the daemon at " + path + " took no byte for a descriptor");
+            }
         }
-        out.flush();
     }
 
     /**
@@ -275,27 +324,6 @@ public final class DaemonChannel implements AutoCloseable {
         }
     }
 
-    /**
-     * The descriptors as ints the caller owns, close-on-exec. junixsocket fills the
-     * {@link FileDescriptor}s from native code without a cleaner, so nothing closes them behind
-     * our back; it receives with {@code MSG_CMSG_CLOEXEC}, and the flag is set here anyway.
-     */
-    private static int[] adopt(FileDescriptor[] received) throws IOException {
-        if (received == null) {
-            return new int[0];
-        }
-        int[] fds = new int[received.length];
-        for (int i = 0; i < received.length; i++) {
-            fds[i] = FileDescriptorCast.using(received[i]).as(Integer.class);
-        }
-        for (int fd : fds) {
-            if (fd >= 0 && (Descriptors.fcntl(fd, Descriptors.F_GETFD, 0) & Descriptors.FD_CLOEXEC) == 0) {
-                Descriptors.fcntl(fd, Descriptors.F_SETFD, Descriptors.FD_CLOEXEC);
-            }
-        }
-        return fds;
-    }
-
     private static void closeAll(int[] fds) {
         for (int fd : fds) {
             Descriptors.closeQuietly(fd);
@@ -308,6 +336,10 @@ public final class DaemonChannel implements AutoCloseable {
             closeAll(fds);
             fds = null;
         }
-        socket.close();
+        int s = socket;
+        if (s >= 0) {
+            socket = -1;
+            Descriptors.closeQuietly(s);
+        }
     }
 }

@@ -2,10 +2,10 @@ package org.ringwarden.protocol;
 
 import static java.util.Objects.requireNonNull;
 
-import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.TreeSet;
+import java.util.concurrent.ConcurrentHashMap;
 
 import com.fasterxml.jackson.annotation.JsonInclude;
 import com.fasterxml.jackson.annotation.JsonUnwrapped;
@@ -58,7 +58,7 @@ public final class ProtocolCodec {
 
     private static final ObjectMapper MAPPER = newMapper();
 
-    private static final Map<String, ObjectReader> REQUESTS = readers(Map.ofEntries(
+    private static final Map<String, Class<?>> REQUESTS = Map.ofEntries(
             Map.entry("attach", Request.Attach.class),
             Map.entry("acquire", Request.Acquire.class),
             Map.entry("policies", Request.ListPolicies.class),
@@ -69,9 +69,9 @@ public final class ProtocolCodec {
             Map.entry("report-refusals", Request.ReportRefusals.class),
             Map.entry("complain-targets", Request.ComplainTargets.class),
             Map.entry("revoke", Request.Revoke.class),
-            Map.entry("transparent-setup", Request.TransparentSetup.class)));
+            Map.entry("transparent-setup", Request.TransparentSetup.class));
 
-    private static final Map<String, ObjectReader> RESPONSES = readers(Map.ofEntries(
+    private static final Map<String, Class<?>> RESPONSES = Map.ofEntries(
             Map.entry("send-fds", Response.SendFds.class),
             Map.entry("attached", Response.Attached.class),
             Map.entry("grant", Response.Grant.class),
@@ -84,7 +84,14 @@ public final class ProtocolCodec {
             Map.entry("refusals-recorded", Response.RefusalsRecorded.class),
             Map.entry("complain-targets", Response.ComplainTargets.class),
             Map.entry("revoked", Response.Revoked.class),
-            Map.entry("transparent-ring", Response.TransparentRing.class)));
+            Map.entry("transparent-ring", Response.TransparentRing.class));
+
+    /**
+     * A typed reader per kind, made on first use: making one builds the deserializer of its
+     * record (reflection over its components and annotations), and a process that reads a few
+     * kinds ({@code ringwarden run} reads two) should not pay for all of them at start.
+     */
+    private static final ConcurrentHashMap<Class<?>, ObjectReader> READERS = new ConcurrentHashMap<>();
 
     /**
      * A request on the wire: {@code v} and {@code op} first, then the record's own fields in
@@ -98,8 +105,15 @@ public final class ProtocolCodec {
     record ResponseFrame(int v, String type, @JsonUnwrapped Response response) {
     }
 
-    private static final ObjectWriter REQUEST_WRITER = MAPPER.writerFor(RequestFrame.class);
-    private static final ObjectWriter RESPONSE_WRITER = MAPPER.writerFor(ResponseFrame.class);
+    /** The request writer, made on first use (the daemon never writes requests). */
+    private static final class RequestWriter {
+        static final ObjectWriter WRITER = MAPPER.writerFor(RequestFrame.class);
+    }
+
+    /** The response writer, made on first use (a client never writes responses). */
+    private static final class ResponseWriter {
+        static final ObjectWriter WRITER = MAPPER.writerFor(ResponseFrame.class);
+    }
 
     private ProtocolCodec() {
     }
@@ -134,22 +148,16 @@ public final class ProtocolCodec {
         return mapper;
     }
 
-    private static Map<String, ObjectReader> readers(Map<String, Class<?>> kinds) {
-        Map<String, ObjectReader> readers = new HashMap<>();
-        kinds.forEach((kind, type) -> readers.put(kind, MAPPER.readerFor(type)));
-        return Map.copyOf(readers);
-    }
-
     /** The body of a request frame: {@code {"v":1,"op":...,fields}}. */
     public static byte[] encode(Request request) {
         requireNonNull(request, "request");
-        return write(REQUEST_WRITER, new RequestFrame(VERSION, request.op(), request), request.op());
+        return write(RequestWriter.WRITER, new RequestFrame(VERSION, request.op(), request), request.op());
     }
 
     /** The body of a response frame: {@code {"v":1,"type":...,fields}}. */
     public static byte[] encode(Response response) {
         requireNonNull(response, "response");
-        return write(RESPONSE_WRITER, new ResponseFrame(VERSION, response.type(), response), response.type());
+        return write(ResponseWriter.WRITER, new ResponseFrame(VERSION, response.type(), response), response.type());
     }
 
     /** Reads a request body; the daemon answers a {@link RefusedException} with its code. */
@@ -175,7 +183,7 @@ public final class ProtocolCodec {
      * {@code v} is checked before anything else about the message (an integer other than 1 is
      * {@code UNSUPPORTED_VERSION} whatever else is wrong), then the kind, then the fields.
      */
-    private static Object decode(byte[] body, String kindField, Map<String, ObjectReader> kinds, String what)
+    private static Object decode(byte[] body, String kindField, Map<String, Class<?>> kinds, String what)
             throws RefusedException {
         requireNonNull(body, "body");
         try {
@@ -198,13 +206,13 @@ public final class ProtocolCodec {
             if (kindNode == null || !kindNode.isTextual()) {
                 throw bad("a " + what + " needs a string \"" + kindField + "\"");
             }
-            ObjectReader reader = kinds.get(kindNode.textValue());
-            if (reader == null) {
+            Class<?> type = kinds.get(kindNode.textValue());
+            if (type == null) {
                 throw bad("unknown " + kindField + " \"" + printable(kindNode.textValue()) + "\"; known: "
                         + String.join(", ", new TreeSet<>(kinds.keySet())));
             }
             noNulls(root);
-            return reader.readValue(root);
+            return READERS.computeIfAbsent(type, MAPPER::readerFor).readValue(root);
         } catch (RefusedException e) {
             throw e;
         } catch (UnrecognizedPropertyException e) {

@@ -24,8 +24,9 @@ import org.ringwarden.linux.Memory;
 import org.ringwarden.linux.UnixRights;
 
 /**
- * junixsocket against a peer that speaks {@code recvmsg}/{@code sendmsg} itself (as the daemon
- * does): one descriptor per single zero byte, both ways, exactly as protocol.md says.
+ * {@link DaemonChannel} against a peer that speaks {@code recvmsg}/{@code sendmsg} itself (as
+ * the daemon does): one descriptor per single zero byte, both ways, exactly as protocol.md says;
+ * timeouts and a missing daemon as the IOExceptions its callers handle.
  */
 @Timeout(value = 30, unit = TimeUnit.SECONDS)
 class DaemonChannelTest {
@@ -76,7 +77,7 @@ class DaemonChannelTest {
         channel.sendDescriptors(fds);
         for (int i = 0; i < fds.length; i++) {
             byte[] buf = new byte[16];
-            // Room for several bytes and several descriptors: what arrives per message is junixsocket's doing.
+            // Room for several bytes and several descriptors: what arrives per message is the channel's doing.
             UnixRights.Received r = UnixRights.recvFds(peerFd(), buf, 8);
             for (int fd : r.fds()) {
                 opened.add(fd);
@@ -107,6 +108,40 @@ class DaemonChannelTest {
             assertThat(Descriptors.fcntl(got[i], Descriptors.F_GETFD, 0) & Descriptors.FD_CLOEXEC)
                     .as("received descriptor %d is close-on-exec", i).isEqualTo((long) Descriptors.FD_CLOEXEC);
         }
+    }
+
+    @Test
+    void aRequestArrivesAsOneFrameAndTheAnswerIsRead() throws IOException, RefusedException {
+        channel.send(new Request.Release("lease-9"));
+        byte[] buf = new byte[256];
+        UnixRights.Received r = UnixRights.recvFds(peerFd(), buf, 0);
+        assertThat(ProtocolCodec.decodeRequest(java.util.Arrays.copyOfRange(buf, Frames.HEADER_LENGTH, r.bytes())))
+                .isEqualTo(new Request.Release("lease-9"));
+        byte[] answer = Frames.frame(ProtocolCodec.encode(new Response.Released("lease-9")));
+        assertThat(UnixRights.sendFds(peerFd(), answer, new int[0])).isEqualTo(answer.length);
+        assertThat(channel.receive()).isEqualTo(new Response.Released("lease-9"));
+    }
+
+    @Test
+    void aReadTimeoutEndsTheWaitForASilentDaemonWithSocketTimeoutException() throws IOException {
+        channel.setReadTimeout(100);
+        long start = System.nanoTime();
+        assertThatThrownBy(() -> channel.receive()).isInstanceOf(java.net.SocketTimeoutException.class)
+                .hasMessageContaining("did not answer in time");
+        assertThat(System.nanoTime() - start).as("it waited for the timeout").isGreaterThanOrEqualTo(90_000_000L);
+    }
+
+    @Test
+    void aDaemonThatClosesTheConnectionIsAnEofNamingIt() throws IOException {
+        peer.close();
+        assertThatThrownBy(() -> channel.receive()).isInstanceOf(java.io.EOFException.class)
+                .hasMessageContaining("closed the connection");
+    }
+
+    @Test
+    void connectingWhereNoDaemonListensIsAnIOExceptionNamingTheCall() {
+        assertThatThrownBy(() -> DaemonChannel.connect(dir.resolve("none.sock"))).isInstanceOf(IOException.class)
+                .hasMessageContaining("connect(").hasMessageContaining("ENOENT");
     }
 
     @Test

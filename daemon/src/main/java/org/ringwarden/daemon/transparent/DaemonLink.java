@@ -37,13 +37,15 @@ final class DaemonLink implements AutoCloseable {
 
     private final Path socket;
     private final String policy;
-    private final int listenerFd;
+    /** The seccomp listener the daemon serves; -1 until {@link #completeAttach} gave it. */
+    private int listenerFd = -1;
     private @Nullable DaemonChannel channel;
+    /** The connection of a first attach between {@link #requestAttach} and {@link #completeAttach}. */
+    private @Nullable DaemonChannel pending;
 
-    DaemonLink(Path socket, String policy, int listenerFd) {
+    DaemonLink(Path socket, String policy) {
         this.socket = requireNonNull(socket, "socket");
         this.policy = requireNonNull(policy, "policy");
-        this.listenerFd = listenerFd;
     }
 
     Path socket() {
@@ -51,30 +53,64 @@ final class DaemonLink implements AutoCloseable {
     }
 
     /**
-     * Connects and attaches the listener (again, after a restart).
+     * The first attach, first half: connects and asks to attach under the policy, up to the
+     * daemon's request for the listener. Needs no listener yet, so {@code ringwarden run} does
+     * it while its filter is being installed.
      *
      * @throws IOException    the daemon cannot be reached, or the connection broke meanwhile
      * @throws AttachRefused  the daemon refused the attachment (its error code and message)
      */
-    void attach() throws IOException, AttachRefused {
-        attach(System.nanoTime() + ATTACH_TIMEOUT_NANOS);
+    void requestAttach() throws IOException, AttachRefused {
+        disconnect();
+        pending = ask(System.nanoTime() + ATTACH_TIMEOUT_NANOS);
     }
 
-    /** As {@link #attach()}, giving up on an answer at {@code deadlineNanos}. */
+    /**
+     * The first attach, second half: sends the listener and waits until the daemon attached it.
+     * From now on the link re-attaches this listener by itself after a daemon restart.
+     */
+    void completeAttach(int listener) throws IOException, AttachRefused {
+        DaemonChannel c = pending;
+        if (c == null) {
+            throw new IllegalStateException("completeAttach without requestAttach");
+        }
+        pending = null;
+        listenerFd = listener;
+        give(c, System.nanoTime() + ATTACH_TIMEOUT_NANOS);
+    }
+
+    /** Connects and attaches the listener again (after a restart), giving up on an answer at {@code deadlineNanos}. */
     private void attach(long deadlineNanos) throws IOException, AttachRefused {
         disconnect();
+        give(ask(deadlineNanos), deadlineNanos);
+    }
+
+    /** Connects, sends {@code attach} and reads the daemon's request for the listener. */
+    private DaemonChannel ask(long deadlineNanos) throws IOException, AttachRefused {
         DaemonChannel c = DaemonChannel.connect(socket);
         try {
             // A daemon being restarted under socket activation accepts (systemd holds the
             // socket) but answers only once it runs: wait for it, not longer than the deadline.
             c.setReadTimeout(millisUntil(deadlineNanos));
             Response r = c.call(new Request.Attach(1, policy));
-            if (r instanceof Response.SendFds) {
-                c.sendDescriptors(new int[] {listenerFd});
-                r = c.receive();
+            if (!(r instanceof Response.SendFds)) {
+                throw refusal(r);
             }
+            return c;
+        } catch (IOException | AttachRefused | RuntimeException e) {
+            c.close();
+            throw e;
+        }
+    }
+
+    /** Sends the listener on {@code c} and waits for {@code attached}; then {@code c} is the link's connection. */
+    private void give(DaemonChannel c, long deadlineNanos) throws IOException, AttachRefused {
+        try {
+            c.setReadTimeout(millisUntil(deadlineNanos));
+            c.sendDescriptors(new int[] {listenerFd});
+            Response r = c.receive();
             if (!(r instanceof Response.Attached)) {
-                throw new AttachRefused(r instanceof Response.Error e ? e.code() + ": " + e.message() : r.toString());
+                throw refusal(r);
             }
             c.setReadTimeout(0);
         } catch (IOException | AttachRefused | RuntimeException e) {
@@ -82,6 +118,10 @@ final class DaemonLink implements AutoCloseable {
             throw e;
         }
         channel = c;
+    }
+
+    private static AttachRefused refusal(Response r) {
+        return new AttachRefused(r instanceof Response.Error e ? e.code() + ": " + e.message() : r.toString());
     }
 
     /** True while attached on a connection that has not failed yet. */
@@ -164,8 +204,13 @@ final class DaemonLink implements AutoCloseable {
 
     /** Forgets the connection (the daemon went away). */
     void disconnect() {
-        DaemonChannel c = channel;
+        closeQuietly(channel);
         channel = null;
+        closeQuietly(pending);
+        pending = null;
+    }
+
+    private static void closeQuietly(@Nullable DaemonChannel c) {
         if (c != null) {
             try {
                 c.close();

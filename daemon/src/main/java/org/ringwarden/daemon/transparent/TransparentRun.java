@@ -16,7 +16,6 @@ import org.ringwarden.linux.Errno;
 import org.ringwarden.linux.KernelException;
 import org.ringwarden.linux.Pidfd;
 import org.ringwarden.linux.Prctl;
-import org.ringwarden.linux.Syscall;
 import org.ringwarden.linux.seccomp.Seccomp;
 import org.ringwarden.linux.seccomp.SeccompFilter;
 import org.ringwarden.linux.seccomp.SeccompListener;
@@ -29,8 +28,9 @@ import org.jspecify.annotations.Nullable;
  * <li>refuse at once where Yama's {@code ptrace_scope} (2, 3) rules transparent mode out;</li>
  * <li>become the child subreaper;</li>
  * <li>on a thread of its own, set no-new-privs and install the filter that traps
- *     {@code io_uring_setup} on that thread only (the rest of this JVM stays unfiltered);</li>
- * <li>connect to the daemon and {@code attach} the listener under the policy;</li>
+ *     {@code io_uring_setup} on that thread only (the rest of this JVM stays unfiltered);
+ *     meanwhile, connect to the daemon and ask to {@code attach} under the policy;</li>
+ * <li>send the daemon the filter's listener;</li>
  * <li>from the filtered thread, {@code posix_spawn} the program, which inherits the filter;
  *     the thread then ends, so the program's tree is all that is left under the filter;</li>
  * <li>serve the program's trapped calls (a {@link TransparentSupervisor} thread), forward
@@ -38,13 +38,17 @@ import org.jspecify.annotations.Nullable;
  * </ol>
  * Exit codes before the program starts follow {@code env(1)}: 125 ringwarden failed, 126 the
  * program cannot be run, 127 it was not found.
+ *
+ * <p>Start-up time is this command's cost to every program it wraps (bench/run-transparent), so
+ * the two slow steps overlap: the launch thread links the foreign functions (the seccomp
+ * filter's system calls, then {@code posix_spawn}) while this thread connects, encodes the
+ * {@code attach} and waits for the daemon's first answer. Neither step depends on the other
+ * until the listener is sent.
  */
 public final class TransparentRun {
     public static final int EXIT_FAILED = 125;
     public static final int EXIT_CANNOT_RUN = 126;
     public static final int EXIT_NOT_FOUND = 127;
-    private static final long SYS_CLOSE_RANGE = 436;
-    private static final int CLOSE_RANGE_CLOEXEC = 1 << 2;
 
     /**
      * What a run needs besides the program.
@@ -99,23 +103,36 @@ public final class TransparentRun {
             return EXIT_CANNOT_RUN;
         }
         Launcher launcher = new Launcher(program.toString(), command, env);
+        DaemonLink daemon = new DaemonLink(options.socket(), options.policy());
+        String unreachable = null;
+        try {
+            daemon.requestAttach();
+        } catch (IOException e) {
+            unreachable = "cannot reach the daemon at " + options.socket() + ": " + e.getMessage();
+        } catch (DaemonLink.AttachRefused e) {
+            unreachable = "the daemon refused: " + e.getMessage();
+        }
         SeccompListener listener;
         try {
             listener = launcher.installFilter();
         } catch (KernelException e) {
+            daemon.close();
             err.println("ringwarden run: cannot install the seccomp filter: " + e.getMessage());
             return EXIT_FAILED;
         }
-        DaemonLink daemon = new DaemonLink(options.socket(), options.policy(), listener.fd());
         try {
-            daemon.attach();
+            if (unreachable == null) {
+                daemon.completeAttach(listener.fd());
+            }
         } catch (IOException e) {
-            launcher.abort();
-            err.println("ringwarden run: cannot reach the daemon at " + options.socket() + ": " + e.getMessage());
-            return EXIT_FAILED;
+            unreachable = "cannot reach the daemon at " + options.socket() + ": " + e.getMessage();
         } catch (DaemonLink.AttachRefused e) {
+            unreachable = "the daemon refused: " + e.getMessage();
+        }
+        if (unreachable != null) {
+            daemon.close();
             launcher.abort();
-            err.println("ringwarden run: the daemon refused: " + e.getMessage());
+            err.println("ringwarden run: " + unreachable);
             return EXIT_FAILED;
         }
         int pid;
@@ -156,11 +173,6 @@ public final class TransparentRun {
         private final CompletableFuture<Integer> spawned = new CompletableFuture<>();
 
         Launcher(String program, List<String> argv, Map<String, String> env) {
-            // The JVM's descriptors (jars, /proc files...) are not all close-on-exec; posix_spawn
-            // closes them in the child where libc can, and this covers an older libc.
-            if (!ProgramSpawner.closesDescriptors()) {
-                Syscall.rawOnThisThread(SYS_CLOSE_RANGE, 3, 0xFFFF_FFFFL, CLOSE_RANGE_CLOEXEC, 0, 0, 0);
-            }
             Thread.ofPlatform().name("ringwarden-launch").start(() -> {
                 try {
                     Prctl.setNoNewPrivs(); // this thread's only: seccomp needs it
@@ -171,6 +183,7 @@ public final class TransparentRun {
                     return;
                 }
                 try {
+                    ProgramSpawner.link(); // while the daemon answers (the class comment says why)
                     if (go.join()) {
                         spawned.complete(ProgramSpawner.spawn(program, argv, env));
                     }

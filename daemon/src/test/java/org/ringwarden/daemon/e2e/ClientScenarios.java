@@ -518,6 +518,14 @@ public final class ClientScenarios {
         void touch() {
             Errno.nameOf(24);
             new StringBuilder().append(org.ringwarden.client.RingCollectionException.class.getName());
+            // The codec makes a kind's reader on first use: the error answer's reader (and
+            // ErrorCode) must be loaded before the limit too (classes load from directories here).
+            try {
+                org.ringwarden.protocol.ProtocolCodec.decodeResponse(org.ringwarden.protocol.ProtocolCodec.encode(
+                        new org.ringwarden.protocol.Response.Error(org.ringwarden.protocol.ErrorCode.BUSY, "warm")));
+            } catch (org.ringwarden.protocol.RefusedException e) {
+                throw new AssertionError(e);
+            }
         }
     }
 
