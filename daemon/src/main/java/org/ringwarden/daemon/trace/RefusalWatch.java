@@ -122,6 +122,9 @@ public final class RefusalWatch implements IoUringTrace.Listener, AutoCloseable 
         }
         // Marked seen only once it goes: one held back by the rate is handed on when it comes again.
         if (rate.admit(tgid > 0 ? tgid : tid) && queue.offer(r)) {
+            if (seen.size() >= QUEUE) {
+                seen.clear(); // bounded whatever a hostile program varies: kinds may repeat early, no more
+            }
             seen.add(kind);
         } else {
             dropped.incrementAndGet();
