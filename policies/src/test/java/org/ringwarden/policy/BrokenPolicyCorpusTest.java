@@ -110,7 +110,7 @@ class BrokenPolicyCorpusTest {
         assertThat(last.message()).isEqualTo("800 more problem(s) not shown");
         assertThat(last.isError()).isTrue();
         assertThat(r.problems().get(199).message()).isEqualTo("unknown field `unknown199` in a policy (fields: name, extends, "
-                + "description, subjects, ring, sqe, register, files, clientFds, buffers, limits, transparent)");
+                + "description, subjects, ring, sqe, register, files, clientFds, buffers, limits, transparent, mode)");
     }
 
     @Test
