@@ -6,6 +6,7 @@ import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.util.List;
 
+import org.jspecify.annotations.Nullable;
 import org.ringwarden.linux.Errno;
 import org.ringwarden.linux.KernelException;
 import org.ringwarden.linux.Pidfd;
@@ -48,17 +49,57 @@ final class ProgramParent {
      * to a reused pid). A terminal sends SIGINT, SIGTSTP and SIGWINCH to its whole foreground
      * process group, which includes the program already: those are forwarded only when
      * {@code ringwarden run} is not in the terminal's foreground group (someone used kill).
+     *
+     * <p>Call before the program starts, and hand it the program with
+     * {@link SignalForwarding#to}: a signal that arrives in between is kept and sent the moment
+     * the program exists. Installed after the start, a SIGTSTP sent as soon as the program runs
+     * could still meet the JVM's default action and stop {@code ringwarden run} alone.
      */
-    static void forwardSignals(Pidfd program) {
+    static SignalForwarding forwardSignals() {
+        SignalForwarding f = new SignalForwarding();
         for (String name : FORWARDED_SIGNALS) {
-            Signal.handle(new Signal(name), s -> send(program, s.getNumber()));
+            Signal.handle(new Signal(name), s -> f.signal(s.getNumber()));
         }
         for (String name : TERMINAL_SIGNALS) {
             Signal.handle(new Signal(name), s -> {
                 if (!inTerminalForeground()) {
-                    send(program, s.getNumber());
+                    f.signal(s.getNumber());
                 }
             });
+        }
+        return f;
+    }
+
+    /** Where forwarded signals go: nowhere yet, then the program. */
+    static final class SignalForwarding {
+        private volatile @Nullable Pidfd program;
+        private final java.util.Queue<Integer> early = new java.util.concurrent.ConcurrentLinkedQueue<>();
+
+        private void signal(int number) {
+            Pidfd p = program;
+            if (p == null) {
+                early.add(number);
+                p = program;
+                if (p == null) {
+                    return; // to() sends it
+                }
+                drain(p);
+                return;
+            }
+            send(p, number);
+        }
+
+        /** From now on signals go to {@code started}; those that came before go first. */
+        void to(Pidfd started) {
+            program = started;
+            drain(started);
+        }
+
+        private void drain(Pidfd p) {
+            Integer n;
+            while ((n = early.poll()) != null) {
+                send(p, n);
+            }
         }
     }
 

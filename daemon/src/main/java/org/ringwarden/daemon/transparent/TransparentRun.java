@@ -137,6 +137,7 @@ public final class TransparentRun {
         }
         int pid;
         Pidfd pidfd;
+        ProgramParent.SignalForwarding signals = ProgramParent.forwardSignals();
         try {
             ProgramParent.becomeSubreaper();
             pid = launcher.spawn();
@@ -147,7 +148,7 @@ public final class TransparentRun {
             err.println("ringwarden run: cannot run " + program + ": " + e.getMessage());
             return e.errno() == Errno.ENOENT.number() ? EXIT_NOT_FOUND : EXIT_CANNOT_RUN;
         }
-        ProgramParent.forwardSignals(pidfd);
+        signals.to(pidfd);
         Thread.ofPlatform().daemon().name("ringwarden-supervisor").start(() -> {
             try (Arena arena = Arena.ofConfined(); daemon; listener) {
                 new TransparentSupervisor(listener, daemon, options.daemonWaitNanos(), err, arena).serve();
