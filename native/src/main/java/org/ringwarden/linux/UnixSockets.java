@@ -63,21 +63,33 @@ public final class UnixSockets {
         }
     }
 
+    /** {@code path} as the bytes of a {@code sun_path}, which holds 107 and a NUL. */
+    private static byte[] sunPath(String path) {
+        byte[] name = path.getBytes(java.nio.charset.StandardCharsets.UTF_8);
+        if (name.length > 107) {
+            throw new IllegalArgumentException("socket path is longer than the 107 bytes sun_path holds: " + path);
+        }
+        return name;
+    }
+
+    /** A {@code struct sockaddr_un} for {@code name} (from {@link #sunPath}), zero-terminated. */
+    private static MemorySegment sockaddrUn(Arena arena, byte[] name) {
+        MemorySegment addr = arena.allocate(110, 2);
+        addr.set(ValueLayout.JAVA_SHORT, 0, (short) AF_UNIX);
+        MemorySegment.copy(name, 0, addr, ValueLayout.JAVA_BYTE, 2, name.length);
+        return addr;
+    }
+
     /**
      * {@code socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC)}, {@code bind(path)}, {@code listen(backlog)}:
      * a listening socket at {@code path}, which must not exist. The caller owns the fd (and the file).
      */
     public static int listen(String path, int backlog) {
-        byte[] name = path.getBytes(java.nio.charset.StandardCharsets.UTF_8);
-        if (name.length > 107) {
-            throw new IllegalArgumentException("socket path is longer than the 107 bytes sun_path holds: " + path);
-        }
+        byte[] name = sunPath(path);
         int fd = (int) Syscall.checked("socket(AF_UNIX, SOCK_STREAM)", Syscall.SYS_SOCKET, AF_UNIX,
                 SOCK_STREAM | SOCK_CLOEXEC, 0);
         try (Arena arena = Arena.ofConfined()) {
-            MemorySegment addr = arena.allocate(110, 2); // struct sockaddr_un
-            addr.set(ValueLayout.JAVA_SHORT, 0, (short) AF_UNIX);
-            MemorySegment.copy(name, 0, addr, ValueLayout.JAVA_BYTE, 2, name.length);
+            MemorySegment addr = sockaddrUn(arena, name);
             Syscall.checked("bind(" + path + ")", SYS_BIND, fd, addr.address(), 2 + name.length + 1);
             Syscall.checked("listen(" + path + ")", SYS_LISTEN, fd, backlog);
             return fd;
@@ -96,16 +108,11 @@ public final class UnixSockets {
      * @throws IllegalArgumentException if {@code path} does not fit {@code sun_path}
      */
     public static int connect(String path) {
-        byte[] name = path.getBytes(java.nio.charset.StandardCharsets.UTF_8);
-        if (name.length > 107) {
-            throw new IllegalArgumentException("socket path is longer than the 107 bytes sun_path holds: " + path);
-        }
+        byte[] name = sunPath(path);
         int fd = (int) Syscall.checked("socket(AF_UNIX, SOCK_STREAM)", Syscall.SYS_SOCKET, AF_UNIX,
                 SOCK_STREAM | SOCK_CLOEXEC, 0);
         try (Arena arena = Arena.ofConfined()) {
-            MemorySegment addr = arena.allocate(110, 2); // struct sockaddr_un
-            addr.set(ValueLayout.JAVA_SHORT, 0, (short) AF_UNIX);
-            MemorySegment.copy(name, 0, addr, ValueLayout.JAVA_BYTE, 2, name.length);
+            MemorySegment addr = sockaddrUn(arena, name);
             Syscall.checked("connect(" + path + ")", SYS_CONNECT, fd, addr.address(), 2 + name.length + 1);
             return fd;
         } catch (RuntimeException e) {
