@@ -21,9 +21,21 @@ final class ComplainFollowing {
     /** The longest a ring waits for the watcher. */
     static final long MAX_WAIT_MS = 1_500;
 
+    private final long activeNanos;
+    private final long maxWaitNanos;
     private long looks;
     private long lastLookNanos;
     private boolean looked;
+
+    ComplainFollowing() {
+        this(java.time.Duration.ofMillis(ACTIVE_MS), java.time.Duration.ofMillis(MAX_WAIT_MS));
+    }
+
+    /** With other bounds than {@link #ACTIVE_MS} and {@link #MAX_WAIT_MS} (tests that hold a ring waiting). */
+    ComplainFollowing(java.time.Duration active, java.time.Duration maxWait) {
+        this.activeNanos = active.toNanos();
+        this.maxWaitNanos = maxWait.toNanos();
+    }
 
     /** A watcher asked for its targets ({@code complain-targets}); call as the look starts. */
     synchronized void looked() {
@@ -39,11 +51,11 @@ final class ComplainFollowing {
      */
     synchronized boolean awaitFollowed() throws InterruptedException {
         long now = System.nanoTime();
-        if (!looked || now - lastLookNanos > TimeUnit.MILLISECONDS.toNanos(ACTIVE_MS)) {
+        if (!looked || now - lastLookNanos > activeNanos) {
             return false;
         }
         long target = looks + 2;
-        long deadline = now + TimeUnit.MILLISECONDS.toNanos(MAX_WAIT_MS);
+        long deadline = now + maxWaitNanos;
         while (looks < target) {
             long left = deadline - System.nanoTime();
             if (left <= 0) {

@@ -76,7 +76,7 @@ public final class GrantService implements AutoCloseable {
     private volatile boolean closed;
     private final TransparentRingMaker transparentRings;
     /** Complain-mode rings wait for the watcher to trace their users (ComplainFollowing). */
-    private final ComplainFollowing following = new ComplainFollowing();
+    private final ComplainFollowing following;
 
     /**
      * @param limits the daemon's limits
@@ -94,6 +94,12 @@ public final class GrantService implements AutoCloseable {
     }
 
     GrantService(DaemonLimits limits, Consumer<AuditEvent> audit, Clock clock, MemlockCharge charge) {
+        this(limits, audit, clock, charge, new ComplainFollowing());
+    }
+
+    GrantService(DaemonLimits limits, Consumer<AuditEvent> audit, Clock clock, MemlockCharge charge,
+                 ComplainFollowing following) {
+        this.following = requireNonNull(following, "following");
         this.limits = requireNonNull(limits, "limits");
         this.charge = requireNonNull(charge, "charge");
         this.factory = new RingFactory(charge);

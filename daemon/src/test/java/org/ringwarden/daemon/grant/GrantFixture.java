@@ -27,10 +27,16 @@ final class GrantFixture implements AutoCloseable {
     private long nextConnection = 1;
 
     GrantFixture(Path dir, DaemonLimits limits) throws Exception {
+        this(dir, limits, null);
+    }
+
+    /** With {@code following} instead of the daemon's bounds for complain-mode rings (null: the daemon's). */
+    GrantFixture(Path dir, DaemonLimits limits, @org.jspecify.annotations.Nullable ComplainFollowing following) throws Exception {
         this.dir = dir;
         this.data = dir.resolve("data");
         Files.writeString(data, "hello ring, from a fixed file");
-        this.grants = new GrantService(limits, audit::add);
+        this.grants = following == null ? new GrantService(limits, audit::add)
+                : new GrantService(limits, audit::add, java.time.Clock.systemUTC(), MemlockCharge.probe(), following);
     }
 
     static DaemonLimits limits() {

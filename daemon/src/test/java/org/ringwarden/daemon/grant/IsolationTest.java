@@ -105,6 +105,45 @@ class IsolationTest {
         return (int) fd;
     }
 
+    /**
+     * A complain-mode ring waits, before it is handed over, for the refusal watcher to trace its
+     * user. That wait is on its user's own ring-builder lane: another user's acquire meanwhile
+     * is served at once. Here the watcher looks once and then not again, so the hostile user's
+     * ring waits for as long as the test wants it to.
+     */
+    @Test
+    void aComplainModeRingWaitingForTheWatcherDoesNotDelayAnotherUsersAcquire() throws Exception {
+        f.close();
+        f = new GrantFixture(dir, GrantFixture.limits(),
+                new ComplainFollowing(java.time.Duration.ofMinutes(10), java.time.Duration.ofMinutes(10)));
+        hostileThread = f.closeLater(new TrappedThread("rw-hostile"));
+        victimThread = f.closeLater(new TrappedThread("rw-victim"));
+        hostile = f.peer(hostileUid);
+        victim = f.peer(victimUid);
+        f.grants.attach(hostile, hostileThread.listenerFd(), null);
+        f.grants.attach(victim, victimThread.listenerFd(), null);
+        CompiledPolicy complain = new org.ringwarden.policy.PolicyLoader(new org.ringwarden.policy.PolicyLoader.Options(
+                false, true, false, org.ringwarden.policy.SubjectResolver.system()))
+                .parse("try.json", """
+                        { "name": "try", "description": "tried in complain mode", "mode": "complain",
+                          "subjects": { "uids": [0] }, "ring": { "sqEntries": 8 }, "sqe": { "ops": ["NOP"] } }
+                        """.getBytes(java.nio.charset.StandardCharsets.UTF_8)).orThrow().all().getFirst();
+
+        f.grants.complainTargets(); // a watcher looks once, and not again
+        java.util.concurrent.CompletableFuture<Grant> held = f.grants.acquireAsync(hostile, complain, new int[0]);
+        GrantFixture.await("the complain-mode ring waits for the watcher", () -> Thread.getAllStackTraces().values()
+                .stream().anyMatch(stack -> java.util.Arrays.stream(stack).anyMatch(
+                        e -> e.getClassName().endsWith("ComplainFollowing") && e.getMethodName().equals("awaitFollowed"))));
+
+        Grant other = f.grants.acquireAsync(victim, policy("reader", 0, Enabler.DAEMON, 8), new int[0]).get();
+        assertThat(other.leaseId()).as("the other user's acquire is served").isNotEmpty();
+        assertThat(held).as("while the complain-mode ring still waits").isNotDone();
+
+        f.grants.complainTargets(); // the watcher looks again: it traces the hostile user now
+        f.grants.complainTargets(); // and a look after that shows it did
+        assertThat(held.get().policy()).isEqualTo("try");
+    }
+
     @Test
     void buffersAClientRegistersBeforeEnablingItsRingAreChargedToThatClientAlone() throws Exception {
         int ring = acquireAndCollect(hostile, hostileThread, policy("client-enabled", 4096, Enabler.CLIENT, 8));
