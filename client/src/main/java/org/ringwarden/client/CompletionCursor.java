@@ -73,6 +73,7 @@ public final class CompletionCursor {
     }
 
     private long checkCurrent() {
+        owner.ensureOpen(); // the CQ is unmapped when the ring closes (Ring, "Ownership")
         if (current < 0) {
             throw new IllegalStateException("no current completion: call next() and check that it returned true");
         }

@@ -271,6 +271,9 @@ public final class SubmissionEntry {
     // ------------------------------------------------------------------ modifiers
 
     private long current() {
+        // The SQE array is unmapped when the ring closes: an entry kept past close() must not
+        // write to it (Ring, "Ownership").
+        ring.ensureOpen();
         if (sqe < 0) {
             throw new IllegalStateException("prepare an operation (nop(), readFixed(...)...) before setting its modifiers");
         }

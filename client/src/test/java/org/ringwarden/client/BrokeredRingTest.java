@@ -411,13 +411,16 @@ class BrokeredRingTest {
                 r.submitAndWait(1);
                 CompletionCursor c = r.completions();
                 assertThat(c.next()).as("the NOP's completion").isTrue();
-                SubmissionEntry e = r.prepare();
+                SubmissionEntry e = r.prepare().nop(); // an SQE claimed, never submitted
                 r.close();
                 r.close();
                 assertThatThrownBy(r::prepare).isInstanceOf(IllegalStateException.class);
                 assertThatThrownBy(c::userData).as("the cursor's completion, read after close")
                         .isInstanceOf(IllegalStateException.class);
                 assertThatThrownBy(e::nop).as("an entry prepared before close").isInstanceOf(IllegalStateException.class);
+                // The SQE array is unmapped by close: a modifier must be refused, not write there.
+                assertThatThrownBy(() -> e.userData(5)).as("a modifier of an SQE claimed before close")
+                        .isInstanceOf(IllegalStateException.class).hasMessageContaining("closed");
                 assertThatThrownBy(() -> r.buffer("io").segment().get(JAVA_INT, 0))
                         .as("the buffer mapping is gone with the ring").isInstanceOf(IllegalStateException.class);
             }

@@ -48,12 +48,7 @@ public final class Memory {
      */
     public static MemorySegment mapShared(int fd, long offset, long length, Arena arena,
                                           java.util.function.Consumer<MemorySegment> cleanup) {
-        return mapShared(fd, offset, length, arena, cleanup, Syscall.threadCaptureState());
-    }
-
-    /** As {@link #mapShared(int, long, long, Arena, java.util.function.Consumer)}, with the caller's errno {@code capture}. */
-    public static MemorySegment mapShared(int fd, long offset, long length, Arena arena,
-                                          java.util.function.Consumer<MemorySegment> cleanup, MemorySegment capture) {
+        MemorySegment capture = Syscall.threadCaptureState();
         long addr = Syscall.checked(capture, "mmap", Syscall.SYS_MMAP, 0, length, PROT_READ | PROT_WRITE,
                 MAP_SHARED | MAP_POPULATE, fd, offset);
         try {
@@ -62,11 +57,6 @@ public final class Memory {
             Syscall.checked(capture, "munmap", Syscall.SYS_MUNMAP, addr, length, 0, 0, 0, 0);
             throw e;
         }
-    }
-
-    /** {@code munmap(address, length)} with the caller's errno {@code capture}. */
-    public static void unmap(long address, long length, MemorySegment capture) {
-        Syscall.checked(capture, "munmap", Syscall.SYS_MUNMAP, address, length, 0, 0, 0, 0);
     }
 
     /** {@code munmap} of exactly the range {@code segment} covers. */

@@ -4,7 +4,6 @@ import static java.lang.foreign.ValueLayout.JAVA_INT;
 import static java.lang.foreign.ValueLayout.JAVA_INT_UNALIGNED;
 import static java.lang.foreign.ValueLayout.JAVA_LONG_UNALIGNED;
 
-import java.lang.foreign.Arena;
 import java.lang.foreign.FunctionDescriptor;
 import java.lang.foreign.Linker;
 import java.lang.foreign.MemorySegment;
@@ -71,10 +70,14 @@ import org.ringwarden.linux.Syscall;
  * <h2>Ownership</h2>
  * A Ring owns the fd it was given once {@link #map} returns: {@link #close()} unmaps the
  * rings and closes the fd. If {@code map} fails, the fd stays the caller's. A use after
- * {@code close()} throws {@link IllegalStateException}, and never touches unmapped memory: the
- * mappings belong to a shared arena of the Ring's own, whose close (in {@link #close()})
- * invalidates every segment obtained from it ({@link #sqes()}, {@link #cqes()}) before it
- * unmaps them.
+ * {@code close()} throws {@link IllegalStateException}. {@link #close()} unmaps the rings
+ * there and then ({@code munmap}, as liburing's {@code io_uring_queue_exit} and Netty's io_uring
+ * transport do): the segments {@link #sqes()} and {@link #cqes()} return are views of those
+ * mappings, valid until {@code close()}, like liburing's {@code sq.sqes} pointer. A caller that
+ * keeps one checks that the Ring is open before each use (the client library's
+ * {@code SubmissionEntry} and {@code CompletionCursor} do). The mappings are not in a shared
+ * arena on purpose: closing one is a handshake with every thread of the JVM, which cost a
+ * client about 100 µs per ring closed (bench/README.md, "Acquire cost").
  *
  * <p>Not supported (refused by {@link #map}): {@code SQPOLL} (forbidden in ringwarden: the
  * poller runs SQEs with its creator's credentials), {@code SQE128}, {@code CQE32},
@@ -115,12 +118,10 @@ public final class Ring implements AutoCloseable {
 
     private final int fd;
     private final IoUringParams params;
-    private final Arena arena;
     private final MemorySegment sqRing;
     private final MemorySegment cqRing;
     private final MemorySegment sqes;
     private final MemorySegment cqes;
-    private final MemorySegment capture;
 
     private final long sqHead;
     private final long sqTail;
@@ -143,11 +144,9 @@ public final class Ring implements AutoCloseable {
     private int cqHeadLocal;
     private boolean closed;
 
-    private Ring(int fd, IoUringParams params, Arena arena, MemorySegment capture,
-                 MemorySegment sqRing, MemorySegment cqRing, MemorySegment sqes) {
+    private Ring(int fd, IoUringParams params, MemorySegment sqRing, MemorySegment cqRing, MemorySegment sqes) {
         this.fd = fd;
         this.params = params;
-        this.arena = arena;
         this.sqRing = sqRing;
         this.cqRing = cqRing;
         this.sqes = sqes;
@@ -172,7 +171,6 @@ public final class Ring implements AutoCloseable {
                     + params.cqEntries() + " mask " + cqMask);
         }
         this.cqes = cqRing.asSlice(co.cqes(), (long) cqEntries << CQE_SHIFT);
-        this.capture = capture;
         // A ring received from elsewhere may already have been used: continue where it stands.
         this.sqeTail = (int) INT.getAcquire(sqRing, sqTail);
         this.publishedTail = sqeTail;
@@ -212,37 +210,24 @@ public final class Ring implements AutoCloseable {
                         Math.max(so.flags(), so.dropped()))
                 : so.array() + 4L * params.sqEntries();
         long cqSize = params.cqOff().cqes() + ((long) params.cqEntries() << CQE_SHIFT);
-        // The mappings belong to an arena of this Ring's own, closed by close(): that invalidates
-        // every segment of the ring (a segment obtained earlier, or a thread that breaks the
-        // one-thread-at-a-time rule, gets IllegalStateException) and then unmaps the mappings.
-        // Shared, not confined: a Ring may be handed to another thread, and closed from one.
-        // Not try-with-resources: on success the arena's ownership passes to the Ring.
-        @SuppressWarnings("MustBeClosedChecker")
-        Arena arena = Arena.ofShared();
+        // Each mapping is unmapped by close(), or here if a later step fails.
+        MemorySegment[] mapped = new MemorySegment[3];
         try {
-            // The ring's errno capture, freed with the arena; also for the mmap calls here.
-            MemorySegment capture = Syscall.newCaptureState(arena);
-            MemorySegment sqRing;
-            MemorySegment cqRing;
-            if (params.singleMmap()) {
-                sqRing = mapInto(arena, capture, fd, IoUringCalls.OFF_SQ_RING, Math.max(sqSize, cqSize));
-                cqRing = sqRing;
-            } else {
-                sqRing = mapInto(arena, capture, fd, IoUringCalls.OFF_SQ_RING, sqSize);
-                cqRing = mapInto(arena, capture, fd, IoUringCalls.OFF_CQ_RING, cqSize);
-            }
-            MemorySegment sqes = mapInto(arena, capture, fd, IoUringCalls.OFF_SQES,
+            MemorySegment sqRing = mapped[0] = Memory.mapShared(fd, IoUringCalls.OFF_SQ_RING,
+                    params.singleMmap() ? Math.max(sqSize, cqSize) : sqSize);
+            MemorySegment cqRing = params.singleMmap() ? sqRing
+                    : (mapped[1] = Memory.mapShared(fd, IoUringCalls.OFF_CQ_RING, cqSize));
+            MemorySegment sqes = mapped[2] = Memory.mapShared(fd, IoUringCalls.OFF_SQES,
                     (long) params.sqEntries() << SQE_SHIFT);
-            return new Ring(fd, params, arena, capture, sqRing, cqRing, sqes);
+            return new Ring(fd, params, sqRing, cqRing, sqes);
         } catch (RuntimeException | Error e) {
-            arena.close(); // unmaps what was mapped
+            for (MemorySegment m : mapped) {
+                if (m != null) {
+                    Memory.unmap(m);
+                }
+            }
             throw e;
         }
-    }
-
-    /** A mapping of the ring {@code fd} that {@code arena}'s close unmaps. */
-    private static MemorySegment mapInto(Arena arena, MemorySegment capture, int fd, long offset, long size) {
-        return Memory.mapShared(fd, offset, size, arena, Memory::unmap, capture);
     }
 
     /**
@@ -408,7 +393,7 @@ public final class Ring implements AutoCloseable {
         // successful submission reports the count too), so repeating the call through the
         // capturing handle is safe: it either fails again and says why, or (EINTR, EAGAIN
         // that passed) does the work, which is what the caller's retry would do.
-        return Syscall.raw(capture, Syscall.SYS_IO_URING_ENTER, fd, toSubmit, minComplete, flags, 0, 0);
+        return Syscall.raw(Syscall.threadCaptureState(), Syscall.SYS_IO_URING_ENTER, fd, toSubmit, minComplete, flags, 0, 0);
     }
 
     /**
@@ -552,8 +537,9 @@ public final class Ring implements AutoCloseable {
     }
 
     /**
-     * Unmaps the rings and closes the fd; idempotent. Closing the Ring's arena invalidates every
-     * segment it handed out before the memory goes, so nothing can reach the old addresses.
+     * Unmaps the rings and closes the fd; idempotent. Every method of this Ring throws
+     * {@link IllegalStateException} afterwards; a segment obtained earlier must not be used
+     * (see the class comment).
      */
     @Override
     public void close() {
@@ -562,7 +548,11 @@ public final class Ring implements AutoCloseable {
         }
         closed = true;
         try {
-            arena.close();
+            Memory.unmap(sqes);
+            Memory.unmap(sqRing);
+            if (!params.singleMmap()) {
+                Memory.unmap(cqRing);
+            }
         } finally {
             Descriptors.close(fd);
         }

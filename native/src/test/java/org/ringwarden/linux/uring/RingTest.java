@@ -274,10 +274,9 @@ class RingTest {
                         .isEqualTo(-Errno.ENOMEM.number());
             }
         }
-        assertThatThrownBy(() -> sqes.get(ValueLayout.JAVA_LONG, 0)).as("an SQE segment obtained before close")
-                .isInstanceOf(IllegalStateException.class);
-        assertThatThrownBy(() -> cqes.get(ValueLayout.JAVA_LONG, 0)).as("a CQE segment obtained before close")
-                .isInstanceOf(IllegalStateException.class);
+        // The segments obtained before close are views of memory that is gone (Ring, "Ownership"):
+        // what refuses a use after close is the Ring itself, and the client library's entry and
+        // cursor, which check it before each use (BrokeredRingTest).
         assertThatThrownBy(ring::sqes).as("sqes() after close").isInstanceOf(IllegalStateException.class);
         assertThatThrownBy(ring::cqes).as("cqes() after close").isInstanceOf(IllegalStateException.class);
     }
