@@ -1,11 +1,8 @@
 package org.ringwarden.linux;
 
-import java.io.IOException;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
-import java.nio.file.Files;
-import java.nio.file.Path;
 import java.util.HashSet;
 import java.util.Set;
 
@@ -26,15 +23,30 @@ public final class OpenFileWatch implements AutoCloseable {
     private static final long SYS_EPOLL_CREATE1 = 291;
     private static final int EPOLL_CTL_ADD = 1;
     private static final int EPOLL_CLOEXEC = Descriptors.O_CLOEXEC;
+    /** About 40 watched files' lines; doubled whenever the list does not fit. */
+    private static final int FIRST_BUFFER = 4096;
 
     private final int epfd;
-    private final Path fdinfo;
+    /**
+     * {@code /proc/self/fdinfo/EPFD}, open for the watch's life: each look is one {@code pread}
+     * at offset 0 (the seq_file starts over), not an open, a read and a close (the daemon looks
+     * once per release).
+     */
+    private final int fdinfo;
+    /** Where {@link #liveKeys} reads the list; guarded by this. */
+    private MemorySegment buffer;
     private boolean closed;
 
-    /** A new, empty watch (one epoll descriptor). */
+    /** A new, empty watch (one epoll descriptor, and its fdinfo file). */
     public OpenFileWatch() {
         this.epfd = (int) Syscall.checked("epoll_create1", SYS_EPOLL_CREATE1, EPOLL_CLOEXEC);
-        this.fdinfo = Path.of("/proc/self/fdinfo/" + epfd);
+        try {
+            this.fdinfo = Descriptors.open("/proc/self/fdinfo/" + epfd, Descriptors.O_RDONLY | Descriptors.O_CLOEXEC, 0);
+        } catch (RuntimeException e) {
+            Descriptors.closeQuietly(epfd);
+            throw e;
+        }
+        this.buffer = Arena.ofAuto().allocate(FIRST_BUFFER);
     }
 
     /**
@@ -61,32 +73,71 @@ public final class OpenFileWatch implements AutoCloseable {
         if (closed) {
             return Set.of();
         }
-        String text;
-        try {
-            text = Files.readString(fdinfo);
-        } catch (IOException e) {
-            throw new KernelException("read " + fdinfo, Errno.EIO.number());
+        long n;
+        while (true) {
+            n = Syscall.checked("pread(/proc/self/fdinfo/" + epfd + ")", Syscall.SYS_PREAD64, fdinfo,
+                    buffer.address(), buffer.byteSize(), 0);
+            // The kernel writes the whole list into its own buffer, then copies as much as fits:
+            // a short read is the whole list.
+            if (n < buffer.byteSize()) {
+                break;
+            }
+            buffer = Arena.ofAuto().allocate(buffer.byteSize() * 2);
         }
+        return keys(buffer, n);
+    }
+
+    /** The {@code data:} of every {@code tfd:} line of an epoll fdinfo text, in hex. */
+    private static Set<Long> keys(MemorySegment text, long length) {
         Set<Long> keys = new HashSet<>();
-        for (String line : text.split("\n")) {
-            if (!line.startsWith("tfd:")) {
-                continue;
-            }
-            int at = line.indexOf("data:");
-            if (at < 0) {
-                continue;
-            }
-            int start = at + 5;
-            while (start < line.length() && line.charAt(start) == ' ') {
-                start++;
-            }
-            int end = start;
-            while (end < line.length() && Character.digit(line.charAt(end), 16) >= 0) {
+        long i = 0;
+        while (i < length) {
+            long end = i;
+            while (end < length && text.get(ValueLayout.JAVA_BYTE, end) != '\n') {
                 end++;
             }
-            keys.add(Long.parseUnsignedLong(line, start, end, 16));
+            if (startsWith(text, i, end, "tfd:")) {
+                long at = indexOf(text, i, end, "data:");
+                if (at >= 0) {
+                    long p = at + 5;
+                    while (p < end && text.get(ValueLayout.JAVA_BYTE, p) == ' ') {
+                        p++;
+                    }
+                    long key = 0;
+                    int digits = 0;
+                    for (int d; p < end && (d = Character.digit(text.get(ValueLayout.JAVA_BYTE, p), 16)) >= 0; p++) {
+                        key = key << 4 | d;
+                        digits++;
+                    }
+                    if (digits > 0) {
+                        keys.add(key);
+                    }
+                }
+            }
+            i = end + 1;
         }
         return keys;
+    }
+
+    private static boolean startsWith(MemorySegment text, long from, long end, String prefix) {
+        if (end - from < prefix.length()) {
+            return false;
+        }
+        for (int k = 0; k < prefix.length(); k++) {
+            if (text.get(ValueLayout.JAVA_BYTE, from + k) != prefix.charAt(k)) {
+                return false;
+            }
+        }
+        return true;
+    }
+
+    private static long indexOf(MemorySegment text, long from, long end, String word) {
+        for (long at = from; at + word.length() <= end; at++) {
+            if (startsWith(text, at, end, word)) {
+                return at;
+            }
+        }
+        return -1;
     }
 
     /** Stops watching everything (the watched files are unaffected). Idempotent. */
@@ -94,6 +145,7 @@ public final class OpenFileWatch implements AutoCloseable {
     public synchronized void close() {
         if (!closed) {
             closed = true;
+            Descriptors.closeQuietly(fdinfo);
             Descriptors.closeQuietly(epfd);
         }
     }

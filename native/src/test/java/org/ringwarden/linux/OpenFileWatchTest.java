@@ -42,4 +42,30 @@ class OpenFileWatchTest {
         }
         assertThat(Descriptors.countOpen()).as("no descriptor left behind").isEqualTo(before);
     }
+
+    @Test
+    void aListLongerThanTheFirstReadIsReadWhole() {
+        // About 90 bytes of fdinfo per watched file: 1,000 are about 90 KB, many times the
+        // first buffer, so the watch must grow it and read again, and lose no line on the way.
+        int ring = IoUringCalls.create(8, 0, 0).fd();
+        int[] copies = new int[1_000];
+        try (OpenFileWatch watch = new OpenFileWatch()) {
+            java.util.Set<Long> expected = new java.util.HashSet<>();
+            for (int i = 0; i < copies.length; i++) {
+                copies[i] = Descriptors.dupCloexec(ring); // one epoll item per (file, descriptor)
+                long key = 0xC0DE_0000_0000_0000L | i;
+                watch.watch(copies[i], key);
+                expected.add(key);
+            }
+            assertThat(watch.liveKeys()).as("every watched file, read across a grown buffer").isEqualTo(expected);
+            assertThat(watch.liveKeys()).as("the second look, from offset 0 again").isEqualTo(expected);
+        } finally {
+            for (int c : copies) {
+                if (c > 0) {
+                    Descriptors.close(c);
+                }
+            }
+            Descriptors.close(ring);
+        }
+    }
 }
