@@ -11,6 +11,7 @@ import java.lang.foreign.ValueLayout;
 import java.lang.invoke.MethodHandle;
 import java.lang.invoke.VarHandle;
 import java.util.Objects;
+import java.util.concurrent.atomic.AtomicInteger;
 
 import org.ringwarden.linux.Descriptors;
 import org.ringwarden.linux.Errno;
@@ -65,7 +66,12 @@ import org.ringwarden.linux.Syscall;
  * <h2>Threads</h2>
  * Not thread-safe, like liburing's {@code struct io_uring}: one thread at a time prepares,
  * submits and reaps (hand-over between threads needs a happens-before edge, as any object
- * does). On a {@code SINGLE_ISSUER} ring it must be the issuer task.
+ * does). On a {@code SINGLE_ISSUER} ring it must be the issuer task. One exception, because it
+ * is the usual way to stop a thread that waits: {@link #close()} may be called from another
+ * thread while one waits in {@link #submitAndWait} or {@link #awaitCompletions}. The mappings
+ * and the fd then stay until that wait returns, and the waiter gets
+ * {@link IllegalStateException} instead of reading unmapped memory (a wait only returns when a
+ * completion arrives: closing does not wake it).
  *
  * <h2>Ownership</h2>
  * A Ring owns the fd it was given once {@link #map} returns: {@link #close()} unmaps the
@@ -143,6 +149,12 @@ public final class Ring implements AutoCloseable {
     /** Our CQ head: the next CQE to read; stored to the ring after reading. */
     private int cqHeadLocal;
     private boolean closed;
+    /**
+     * Threads inside {@link #submitAndWait} or {@link #awaitCompletions}, plus {@link #CLOSED}
+     * once {@link #close()} ran: the last of them out after a close unmaps and closes the fd.
+     */
+    private final AtomicInteger waiters = new AtomicInteger();
+    private static final int CLOSED = Integer.MIN_VALUE;
 
     private Ring(int fd, IoUringParams params, MemorySegment sqRing, MemorySegment cqRing, MemorySegment sqes) {
         this.fd = fd;
@@ -343,7 +355,37 @@ public final class Ring implements AutoCloseable {
      */
     public int submitAndWait(int minComplete) {
         ensureOpen();
-        return enter(minComplete, ENTER_GETEVENTS);
+        startWait();
+        try {
+            return enter(minComplete, ENTER_GETEVENTS);
+        } finally {
+            endWait();
+        }
+    }
+
+    /** Counts this thread in as a waiter, unless the ring is closed. */
+    private void startWait() {
+        int w;
+        do {
+            w = waiters.get();
+            if (w < 0) {
+                throw closedException();
+            }
+        } while (!waiters.compareAndSet(w, w + 1));
+    }
+
+    /**
+     * Counts this thread out; the last waiter out of a ring closed meanwhile lets it go, and
+     * the call that waited fails instead of returning what it would have read.
+     */
+    private void endWait() {
+        int w = waiters.decrementAndGet();
+        if (w == CLOSED) {
+            release();
+        }
+        if (w < 0) {
+            throw new IllegalStateException("ring fd " + fd + " was closed by another thread during the wait");
+        }
     }
 
     private int enter(int minComplete, int flags) {
@@ -402,11 +444,16 @@ public final class Ring implements AutoCloseable {
      */
     public void awaitCompletions(int minComplete) {
         ensureOpen();
-        while (cqReady() < minComplete) {
-            long r = enterSyscall(0, minComplete, ENTER_GETEVENTS);
-            if (r < 0 && r != -EINTR) {
-                throw new KernelException("io_uring_enter", (int) -r);
+        startWait();
+        try {
+            while (cqReady() < minComplete && waiters.get() >= 0) {
+                long r = enterSyscall(0, minComplete, ENTER_GETEVENTS);
+                if (r < 0 && r != -EINTR) {
+                    throw new KernelException("io_uring_enter", (int) -r);
+                }
             }
+        } finally {
+            endWait();
         }
     }
 
@@ -543,10 +590,21 @@ public final class Ring implements AutoCloseable {
      */
     @Override
     public void close() {
-        if (closed) {
-            return;
-        }
+        int w;
+        do {
+            w = waiters.get();
+            if (w < 0) {
+                return;
+            }
+        } while (!waiters.compareAndSet(w, w | CLOSED));
         closed = true;
+        if (w == 0) {
+            release(); // otherwise the last waiter does (endWait)
+        }
+    }
+
+    /** Unmaps the rings and closes the fd: once, by close() or by the last waiter after it. */
+    private void release() {
         try {
             Memory.unmap(sqes);
             Memory.unmap(sqRing);
@@ -560,8 +618,12 @@ public final class Ring implements AutoCloseable {
 
     private void ensureOpen() {
         if (closed) {
-            throw new IllegalStateException("ring fd " + fd + " is closed");
+            throw closedException();
         }
+    }
+
+    private IllegalStateException closedException() {
+        return new IllegalStateException("ring fd " + fd + " is closed");
     }
 
     @Override

@@ -28,6 +28,7 @@ import org.ringwarden.linux.Syscall;
 @Timeout(value = 60, unit = TimeUnit.SECONDS)
 @RequiresRings
 class RingTest {
+    private static final long SYS_EVENTFD2 = 290;
     private static final long SYS_MINCORE = 27;
 
     private int openBefore;
@@ -300,6 +301,51 @@ class RingTest {
             nop(ring, i, 0);
             ring.submitAndWait(1);
             ring.close();
+        }
+    }
+
+    @Test
+    void closeFromAnotherThreadDuringAWaitLeavesTheRingToTheWaiterWhichThenFails() throws Exception {
+        List<String> before = ringMappings();
+        int event = (int) Syscall.checked("eventfd2", SYS_EVENTFD2, 0, Descriptors.O_CLOEXEC);
+        try (Arena arena = Arena.ofConfined()) {
+            Ring ring = Ring.create(4, 0);
+            int fd = ring.fd();
+            long sqe = ring.nextSqe();
+            Sqe.prepPollAdd(ring.sqes(), sqe, event, 1 /* POLLIN */);
+            ring.submit();
+            java.util.concurrent.CompletableFuture<Throwable> outcome = new java.util.concurrent.CompletableFuture<>();
+            int[] tid = new int[1];
+            java.util.concurrent.CountDownLatch started = new java.util.concurrent.CountDownLatch(1);
+            Thread waiter = Thread.ofPlatform().start(() -> {
+                tid[0] = org.ringwarden.linux.Tasks.gettid();
+                started.countDown();
+                try {
+                    ring.awaitCompletions(1);
+                    outcome.complete(null);
+                } catch (Throwable t) {
+                    outcome.complete(t);
+                }
+            });
+            started.await();
+            org.ringwarden.linux.ThreadStates.awaitBlockedIn(tid[0], Syscall.SYS_IO_URING_ENTER, java.time.Duration.ofSeconds(10));
+
+            ring.close(); // from this thread, while the waiter is in io_uring_enter
+            assertThat(Descriptors.isOpen(fd)).as("the ring fd while a thread still waits on it").isTrue();
+            assertThat(ringMappings()).as("the ring's mappings while a thread still waits").hasSizeGreaterThan(before.size());
+            assertThatThrownBy(ring::cqReady).as("this thread, after its close").isInstanceOf(IllegalStateException.class);
+
+            MemorySegment one = arena.allocate(ValueLayout.JAVA_LONG);
+            one.set(ValueLayout.JAVA_LONG, 0, 1);
+            Syscall.checked("write(eventfd)", Syscall.SYS_WRITE, event, one.address(), 8); // the poll completes
+            Throwable got = outcome.get(); // the class's @Timeout guards a waiter that never returns
+            waiter.join();
+            assertThat(got).as("what the waiter got")
+                    .isInstanceOf(IllegalStateException.class).hasMessageContaining("closed by another thread");
+            assertThat(Descriptors.isOpen(fd)).as("the ring fd once the waiter is out").isFalse();
+            assertThat(ringMappings()).as("io_uring mappings once the waiter is out").containsExactlyElementsOf(before);
+        } finally {
+            Descriptors.close(event);
         }
     }
 
