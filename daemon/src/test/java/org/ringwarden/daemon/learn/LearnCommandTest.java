@@ -15,6 +15,7 @@ import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 import org.ringwarden.daemon.IoUringDisabled;
+import org.ringwarden.daemon.TestCleanup;
 import org.ringwarden.daemon.cli.RingwardenCommand;
 import org.ringwarden.policy.CompiledPolicy;
 import org.ringwarden.policy.LoadResult;
@@ -54,17 +55,7 @@ class LearnCommandTest {
 
     @AfterAll
     static void stop() throws Exception {
-        try {
-            if (sysctl != null) {
-                sysctl.close();
-            }
-        } finally {
-            if (work != null) {
-                try (var s = Files.walk(work)) {
-                    s.sorted(java.util.Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
-                }
-            }
-        }
+        TestCleanup.closeAll(sysctl, TestCleanup.deletingTree(work));
     }
 
     private record Learned(int exit, String err, CompiledPolicy policy) {

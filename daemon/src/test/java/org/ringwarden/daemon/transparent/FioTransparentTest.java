@@ -14,6 +14,7 @@ import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 import org.ringwarden.daemon.IoUringDisabled;
+import org.ringwarden.daemon.TestCleanup;
 import org.ringwarden.daemon.grant.AuditEvent;
 
 /**
@@ -40,24 +41,7 @@ class FioTransparentTest {
 
     @AfterAll
     static void stop() throws Exception {
-        try {
-            if (sysctl != null) {
-                sysctl.close();
-            }
-        } finally {
-            try {
-                if (work != null) {
-                    try (var files = Files.list(work)) {
-                        files.forEach(f -> f.toFile().delete());
-                    }
-                    Files.deleteIfExists(work);
-                }
-            } finally {
-                if (h != null) {
-                    h.close();
-                }
-            }
-        }
+        TestCleanup.closeAll(sysctl, TestCleanup.deletingTree(work), h);
     }
 
     private static List<String> fio(String name, String... extra) {

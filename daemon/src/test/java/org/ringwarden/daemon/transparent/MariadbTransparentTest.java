@@ -8,7 +8,6 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.attribute.PosixFilePermissions;
 import java.util.ArrayList;
-import java.util.Comparator;
 import java.util.List;
 import java.util.stream.Stream;
 
@@ -17,6 +16,7 @@ import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 import org.ringwarden.daemon.IoUringDisabled;
+import org.ringwarden.daemon.TestCleanup;
 import org.ringwarden.daemon.grant.AuditEvent;
 
 /**
@@ -65,25 +65,9 @@ class MariadbTransparentTest {
 
     @AfterAll
     static void stop() throws Exception {
-        try {
-            if (sysctl != null) {
-                sysctl.close();
-            }
-        } finally {
-            try {
-                if (work != null) {
-                    // A failed test may have left a server: end it before its datadir goes.
-                    serversOf(work).forEach(ProcessHandle::destroyForcibly);
-                    try (var s = Files.walk(work)) {
-                        s.sorted(Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
-                    }
-                }
-            } finally {
-                if (h != null) {
-                    h.close();
-                }
-            }
-        }
+        // A failed test may have left a server: end it before its datadir goes.
+        AutoCloseable servers = work == null ? null : () -> serversOf(work).forEach(ProcessHandle::destroyForcibly);
+        TestCleanup.closeAll(sysctl, servers, TestCleanup.deletingTree(work), h);
     }
 
     private static List<String> asNobody() {

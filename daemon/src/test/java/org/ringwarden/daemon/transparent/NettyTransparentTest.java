@@ -10,6 +10,7 @@ import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 import org.ringwarden.daemon.IoUringDisabled;
+import org.ringwarden.daemon.TestCleanup;
 import org.ringwarden.daemon.grant.AuditEvent;
 
 /**
@@ -33,15 +34,7 @@ class NettyTransparentTest {
 
     @AfterAll
     static void stop() throws Exception {
-        try {
-            if (sysctl != null) {
-                sysctl.close();
-            }
-        } finally {
-            if (h != null) {
-                h.close();
-            }
-        }
+        TestCleanup.closeAll(sysctl, h);
     }
 
     private static List<String> echo(int messages) {
