@@ -66,9 +66,15 @@ class IsolationTest {
     @BeforeEach
     void start() throws Exception {
         assumeTrue(ThreadCredentials.hasEffective(ThreadCredentials.CAP_SETUID), "needs root (CAP_SETUID)");
-        f = new GrantFixture(dir, GrantFixture.limits()); // raises RLIMIT_MEMLOCK to the quotas' need
+        GrantFixture fixture = new GrantFixture(dir, GrantFixture.limits()); // raises RLIMIT_MEMLOCK to the quotas' need
         memlock = org.ringwarden.linux.ResourceLimits.memlock();
         org.ringwarden.linux.ResourceLimits.setMemlock(2L << 20, memlock[1]);
+        use(fixture);
+    }
+
+    /** Makes {@code fixture} this test's: a trapped thread for each user, attached. */
+    private void use(GrantFixture fixture) throws Exception {
+        f = fixture;
         hostileThread = f.closeLater(new TrappedThread("rw-hostile"));
         victimThread = f.closeLater(new TrappedThread("rw-victim"));
         hostile = f.peer(hostileUid);
@@ -114,14 +120,8 @@ class IsolationTest {
     @Test
     void aComplainModeRingWaitingForTheWatcherDoesNotDelayAnotherUsersAcquire() throws Exception {
         f.close();
-        f = new GrantFixture(dir, GrantFixture.limits(),
-                new ComplainFollowing(java.time.Duration.ofMinutes(10), java.time.Duration.ofMinutes(10)));
-        hostileThread = f.closeLater(new TrappedThread("rw-hostile"));
-        victimThread = f.closeLater(new TrappedThread("rw-victim"));
-        hostile = f.peer(hostileUid);
-        victim = f.peer(victimUid);
-        f.grants.attach(hostile, hostileThread.listenerFd(), null);
-        f.grants.attach(victim, victimThread.listenerFd(), null);
+        use(new GrantFixture(dir, GrantFixture.limits(),
+                new ComplainFollowing(java.time.Duration.ofMinutes(10), java.time.Duration.ofMinutes(10))));
         CompiledPolicy complain = new org.ringwarden.policy.PolicyLoader(new org.ringwarden.policy.PolicyLoader.Options(
                 false, true, false, org.ringwarden.policy.SubjectResolver.system()))
                 .parse("try.json", """

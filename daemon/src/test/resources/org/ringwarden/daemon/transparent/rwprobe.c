@@ -57,24 +57,37 @@ static int cmd_setup(unsigned entries, unsigned flags, unsigned cq) {
     return 0;
 }
 
-static int cmd_read(const char *path) {
-    struct io_uring ring;
-    int r = io_uring_queue_init(8, &ring, 0);
+/* A ring of 8 entries and PATH open read-only: 0, or the command's exit code (3: no ring, 5: no file). */
+static int ring_and_file(struct io_uring *ring, const char *path, int *fd) {
+    int r = io_uring_queue_init(8, ring, 0);
     if (r < 0) {
         printf("queue_init errno=%d %s\n", -r, strerror(-r));
         return 3;
     }
-    int fd = open(path, O_RDONLY);
-    if (fd < 0) { perror("open"); return 5; }
+    *fd = open(path, O_RDONLY);
+    if (*fd < 0) { perror("open"); return 5; }
+    return 0;
+}
+
+/* Submits the prepared SQE and waits for its result. */
+static int submit_and_wait(struct io_uring *ring) {
+    io_uring_submit(ring);
+    struct io_uring_cqe *cqe;
+    io_uring_wait_cqe(ring, &cqe);
+    int res = cqe->res;
+    io_uring_cqe_seen(ring, cqe);
+    return res;
+}
+
+static int cmd_read(const char *path) {
+    struct io_uring ring;
+    int fd;
+    int e = ring_and_file(&ring, path, &fd);
+    if (e) return e;
     char buf[64];
     memset(buf, 0, sizeof buf);
-    struct io_uring_sqe *sqe = io_uring_get_sqe(&ring);
-    io_uring_prep_read(sqe, fd, buf, sizeof buf - 1, 0);
-    io_uring_submit(&ring);
-    struct io_uring_cqe *cqe;
-    io_uring_wait_cqe(&ring, &cqe);
-    int res = cqe->res;
-    io_uring_cqe_seen(&ring, cqe);
+    io_uring_prep_read(io_uring_get_sqe(&ring), fd, buf, sizeof buf - 1, 0);
+    int res = submit_and_wait(&ring);
     printf("flags=0x%x read res=%d data=%s\n", ring.flags, res, res > 0 ? buf : "");
     return res > 0 ? 0 : 6;
 }
@@ -82,20 +95,11 @@ static int cmd_read(const char *path) {
 /* One FSYNC of PATH through a ring: exit 0 if it succeeded, 6 if it failed (res printed). */
 static int cmd_fsync(const char *path) {
     struct io_uring ring;
-    int r = io_uring_queue_init(8, &ring, 0);
-    if (r < 0) {
-        printf("queue_init errno=%d %s\n", -r, strerror(-r));
-        return 3;
-    }
-    int fd = open(path, O_RDONLY);
-    if (fd < 0) { perror("open"); return 5; }
-    struct io_uring_sqe *sqe = io_uring_get_sqe(&ring);
-    io_uring_prep_fsync(sqe, fd, 0);
-    io_uring_submit(&ring);
-    struct io_uring_cqe *cqe;
-    io_uring_wait_cqe(&ring, &cqe);
-    int res = cqe->res;
-    io_uring_cqe_seen(&ring, cqe);
+    int fd;
+    int e = ring_and_file(&ring, path, &fd);
+    if (e) return e;
+    io_uring_prep_fsync(io_uring_get_sqe(&ring), fd, 0);
+    int res = submit_and_wait(&ring);
     printf("fsync res=%d\n", res);
     return res == 0 ? 0 : 6;
 }
