@@ -38,6 +38,13 @@ class ProcessMemoryFileTest {
         while (!(ProcessInfo.uids((int) nobody.pid())[0] == 65534 && Files.readSymbolicLink(exe).toString().endsWith("/sleep"))) {
             Thread.onSpinWait();
         }
+        // exe names sleep as soon as the exec begins, before the kernel has mapped the new
+        // executable (a first mapping read then was the stack: zeros). Asleep in its
+        // nanosleep, sleep is fully loaded.
+        Path syscall = Path.of("/proc", Long.toString(nobody.pid()), "syscall");
+        while (!isSleeping(Files.readString(syscall))) {
+            Thread.onSpinWait();
+        }
     }
 
     @AfterEach
@@ -45,6 +52,12 @@ class ProcessMemoryFileTest {
         if (nobody != null) {
             nobody.destroyForcibly();
         }
+    }
+
+    /** True for a /proc/PID/syscall line of a task blocked in nanosleep (35) or clock_nanosleep (230). */
+    private static boolean isSleeping(String line) {
+        String nr = line.split(" ", 2)[0].trim();
+        return nr.equals("35") || nr.equals("230");
     }
 
     /** Runs {@code task} on a new thread whose effective set lacks CAP_SYS_PTRACE. */
