@@ -85,18 +85,10 @@ public final class UnixSockets {
      * a listening socket at {@code path}, which must not exist. The caller owns the fd (and the file).
      */
     public static int listen(String path, int backlog) {
-        byte[] name = sunPath(path);
-        int fd = (int) Syscall.checked("socket(AF_UNIX, SOCK_STREAM)", Syscall.SYS_SOCKET, AF_UNIX,
-                SOCK_STREAM | SOCK_CLOEXEC, 0);
-        try (Arena arena = Arena.ofConfined()) {
-            MemorySegment addr = sockaddrUn(arena, name);
-            Syscall.checked("bind(" + path + ")", SYS_BIND, fd, addr.address(), 2 + name.length + 1);
+        return socketAt(path, (fd, addr, len) -> {
+            Syscall.checked("bind(" + path + ")", SYS_BIND, fd, addr, len);
             Syscall.checked("listen(" + path + ")", SYS_LISTEN, fd, backlog);
-            return fd;
-        } catch (RuntimeException e) {
-            Descriptors.closeQuietly(fd);
-            throw e;
-        }
+        });
     }
 
     /**
@@ -108,12 +100,26 @@ public final class UnixSockets {
      * @throws IllegalArgumentException if {@code path} does not fit {@code sun_path}
      */
     public static int connect(String path) {
+        return socketAt(path, (fd, addr, len) ->
+                Syscall.checked("connect(" + path + ")", SYS_CONNECT, fd, addr, len));
+    }
+
+    /** What {@link #socketAt} does with the new socket and the address of {@code path}. */
+    private interface AtAddress {
+        void apply(int fd, long sockaddr, long length);
+    }
+
+    /**
+     * A new {@code AF_UNIX} stream socket, given to {@code then} with a {@code sockaddr_un} for
+     * {@code path} (valid during the call); closed again if {@code then} throws.
+     */
+    private static int socketAt(String path, AtAddress then) {
         byte[] name = sunPath(path);
         int fd = (int) Syscall.checked("socket(AF_UNIX, SOCK_STREAM)", Syscall.SYS_SOCKET, AF_UNIX,
                 SOCK_STREAM | SOCK_CLOEXEC, 0);
         try (Arena arena = Arena.ofConfined()) {
             MemorySegment addr = sockaddrUn(arena, name);
-            Syscall.checked("connect(" + path + ")", SYS_CONNECT, fd, addr.address(), 2 + name.length + 1);
+            then.apply(fd, addr.address(), 2 + name.length + 1);
             return fd;
         } catch (RuntimeException e) {
             Descriptors.closeQuietly(fd);
