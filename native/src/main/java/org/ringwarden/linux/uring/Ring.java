@@ -148,6 +148,7 @@ public final class Ring implements AutoCloseable {
     private int knownSqHead;
     /** Our CQ head: the next CQE to read; stored to the ring after reading. */
     private int cqHeadLocal;
+    /** close() ran: a plain copy of {@link #CLOSED} in {@link #waiters}, for the checks on the hot path. */
     private boolean closed;
     /**
      * Threads inside {@link #submitAndWait} or {@link #awaitCompletions}, plus {@link #CLOSED}
